@@ -1,0 +1,806 @@
+//! The sans-IO engine: connections, documents, access, storage and relay as a state machine.
+//!
+//! The runtime calls [`Engine::handle_event`] with the time and one [`Event`] and performs the
+//! [`Effect`]s it returns, in order. The engine never blocks and never does IO; storage,
+//! access decisions and materialization come back to it as events.
+//!
+//! Invariants:
+//! - a change is relayed and our heads include it only after the runtime reported it stored
+//!   ([`Event::Stored`]): nothing relayed or acknowledged can be lost by a crash;
+//! - a peer gets nothing of a document before the runtime granted it access, and a refused
+//!   document is answered with `doc-unavailable` whether it exists or not;
+//! - a change from a peer without write access, or one that fails the checks, is answered
+//!   with an `error`, never stored or relayed, and the peer is read-only for that document.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use automerge::sync::{Message, State};
+use automerge::{Change, ChangeHash};
+
+use crate::graph::{ChangeGraph, Refusal, Schema};
+use crate::protocol::{self, DocView, Snapshot};
+use crate::storage::{self, Materialized, StoredChunk};
+use crate::wire::{PeerMetadata, WireMessage};
+use crate::DocumentId;
+
+/// A connection, numbered by the runtime.
+pub type ConnId = u64;
+/// Milliseconds on any monotonic clock.
+pub type Millis = u64;
+
+/// What a connection's user may do with a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    None,
+    Read,
+    Write,
+}
+
+/// Limits and identity.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Our peer id in `peer` messages.
+    pub peer_id: String,
+    /// Our storage id (stable across restarts), announced in `peer`.
+    pub storage_id: Option<String>,
+    pub max_docs_per_conn: usize,
+    /// Token bucket for all frames of one connection: refill per second and burst.
+    pub messages_per_sec: f64,
+    pub message_burst: f64,
+    /// Token bucket for ephemeral (presence) messages of one connection.
+    pub ephemeral_per_sec: f64,
+    pub ephemeral_burst: f64,
+    /// A document with no peers leaves memory after this long.
+    pub idle_unload_ms: Millis,
+    /// Build a new snapshot once this many changes (and at least half the document) arrived
+    /// since the last one: the materializer's cost is O(document), so its cost per edit stays
+    /// flat as the history grows.
+    pub snapshot_every: usize,
+    /// Rewrite the change log once this many rows were appended after it.
+    pub compact_rows: usize,
+    /// Changes waiting for missing dependencies, per document.
+    pub max_pending: usize,
+    /// Largest document (bytes of changes) the engine accepts changes into.
+    pub max_doc_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            peer_id: format!("concerta-{}", uuid::Uuid::new_v4()),
+            storage_id: None,
+            max_docs_per_conn: 1_000,
+            messages_per_sec: 500.0,
+            message_burst: 2_000.0,
+            ephemeral_per_sec: 20.0,
+            ephemeral_burst: 40.0,
+            idle_unload_ms: 30_000,
+            snapshot_every: 2_000,
+            compact_rows: 256,
+            max_pending: 10_000,
+            max_doc_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Something that happened, for the engine to act on.
+#[derive(Debug)]
+pub enum Event {
+    Connected { conn: ConnId },
+    /// One binary WebSocket frame.
+    Frame { conn: ConnId, data: Vec<u8> },
+    Disconnected { conn: ConnId },
+    /// The answer to [`Effect::CheckAccess`], or a change of access at any time later.
+    Access { conn: ConnId, doc: DocumentId, access: Access },
+    /// The answer to [`Effect::Load`]: the stored rows (id, payload) in id order, or `None`
+    /// when the document does not exist.
+    Loaded { doc: DocumentId, rows: Option<Vec<(i64, StoredChunk)>>, schema: Schema },
+    /// [`Effect::Store`] is durable as row `row`.
+    Stored { doc: DocumentId, upto: usize, row: i64 },
+    /// The answer to [`Effect::Materialize`].
+    Materialized { doc: DocumentId, upto: usize, result: Result<Materialized, String> },
+    /// Time passes: evicts idle documents.
+    Tick,
+}
+
+/// Something for the runtime to do.
+#[derive(Debug)]
+pub enum Effect {
+    Send { conn: ConnId, frame: Vec<u8> },
+    /// Close the connection (after sending what came before).
+    Close { conn: ConnId },
+    /// Decide the access of the connection's user to the document; answer with
+    /// [`Event::Access`].
+    CheckAccess { conn: ConnId, doc: DocumentId },
+    /// Read the document's rows; answer with [`Event::Loaded`].
+    Load { doc: DocumentId },
+    /// Append `chunk` (concatenated changes) durably; answer with [`Event::Stored`].
+    Store { doc: DocumentId, chunk: Vec<u8>, upto: usize },
+    /// Build a snapshot off the hot path ([`storage::materialize`]); answer with
+    /// [`Event::Materialized`].
+    Materialize { doc: DocumentId, base: Option<Arc<Vec<u8>>>, changes: Vec<Vec<u8>>, upto: usize },
+    /// In one transaction: store the log (and the snapshot row, if any: see
+    /// [`storage::encode_snapshot`]), then delete the change, log and snapshot rows
+    /// `<= covered_row` (older snapshots too when a new one comes).
+    Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, covered_row: i64 },
+    /// A change was refused (for logs and metrics; the peer was already told).
+    Refused { doc: DocumentId, conn: ConnId, reason: String },
+    /// The materializer rejected changes the checks let through.
+    Quarantined { doc: DocumentId, hashes: Vec<ChangeHash> },
+    /// A protocol violation that closed a connection (for logs and metrics).
+    ProtocolError { conn: ConnId, reason: String },
+}
+
+/// Counters for metrics.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub connections: usize,
+    pub documents: usize,
+    pub frames_in: u64,
+    pub bytes_in: u64,
+    pub frames_out: u64,
+    pub bytes_out: u64,
+    pub changes_accepted: u64,
+    pub changes_refused: u64,
+    pub changes_quarantined: u64,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Millis,
+}
+
+impl Bucket {
+    fn new(burst: f64, now: Millis) -> Self {
+        Self { tokens: burst, at: now }
+    }
+
+    fn take(&mut self, now: Millis, rate: f64, burst: f64) -> bool {
+        let elapsed = now.saturating_sub(self.at) as f64 / 1000.0;
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+enum Queued {
+    Sync { data: Vec<u8>, is_request: bool },
+}
+
+struct PeerDoc {
+    /// `None` until the runtime decided.
+    access: Option<Access>,
+    queued: Vec<Queued>,
+    sync: State,
+    /// A change of theirs was refused: read-only for this document from now on.
+    refused: bool,
+}
+
+struct Conn {
+    remote: Option<String>,
+    docs: HashMap<DocumentId, PeerDoc>,
+    frames: Bucket,
+    ephemeral: Bucket,
+}
+
+#[derive(PartialEq, Eq)]
+enum Status {
+    Loading,
+    Ready,
+}
+
+struct Doc {
+    status: Status,
+    schema: Schema,
+    graph: ChangeGraph,
+    pending: HashMap<ChangeHash, Change>,
+    /// Connections syncing this document (access granted, asked for it).
+    peers: BTreeSet<ConnId>,
+    /// Connections waiting for the load.
+    waiting: BTreeSet<ConnId>,
+    store_in_flight: bool,
+    /// Stored rows: (row id, nodes covered once it is durable).
+    rows: Vec<(i64, usize)>,
+    snapshot: Option<Snapshot>,
+    materializing: bool,
+    idle_since: Option<Millis>,
+}
+
+impl Doc {
+    fn loading() -> Self {
+        Doc {
+            status: Status::Loading,
+            schema: Schema::Section,
+            graph: ChangeGraph::new(),
+            pending: HashMap::new(),
+            peers: BTreeSet::new(),
+            waiting: BTreeSet::new(),
+            store_in_flight: false,
+            rows: Vec::new(),
+            snapshot: None,
+            materializing: false,
+            idle_since: None,
+        }
+    }
+
+    fn view(&self) -> DocView<'_> {
+        DocView { graph: &self.graph, pending: &self.pending, snapshot: self.snapshot.as_ref() }
+    }
+}
+
+/// The engine. See the module docs.
+pub struct Engine {
+    config: Config,
+    conns: HashMap<ConnId, Conn>,
+    docs: HashMap<DocumentId, Doc>,
+    stats: Stats,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Self {
+        Self { config, conns: HashMap::new(), docs: HashMap::new(), stats: Stats::default() }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counters and gauges for metrics.
+    pub fn stats(&self) -> Stats {
+        Stats { connections: self.conns.len(), documents: self.docs.len(), ..self.stats.clone() }
+    }
+
+    /// The documents a connection has asked for, with the access it was granted.
+    pub fn conn_docs(&self, conn: ConnId) -> Vec<(DocumentId, Option<Access>)> {
+        self.conns
+            .get(&conn)
+            .map(|c| c.docs.iter().map(|(d, p)| (*d, p.access)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The durable heads of a loaded document.
+    pub fn heads(&self, doc: &DocumentId) -> Option<Vec<ChangeHash>> {
+        self.docs.get(doc).map(|d| d.graph.durable_heads())
+    }
+
+    /// Handles one event; returns what to do.
+    pub fn handle_event(&mut self, now: Millis, event: Event) -> Vec<Effect> {
+        let mut out = Vec::new();
+        match event {
+            Event::Connected { conn } => {
+                let c = Conn {
+                    remote: None,
+                    docs: HashMap::new(),
+                    frames: Bucket::new(self.config.message_burst, now),
+                    ephemeral: Bucket::new(self.config.ephemeral_burst, now),
+                };
+                self.conns.insert(conn, c);
+            }
+            Event::Frame { conn, data } => self.on_frame(now, conn, data, &mut out),
+            Event::Disconnected { conn } => self.on_disconnect(now, conn),
+            Event::Access { conn, doc, access } => self.on_access(now, conn, doc, access, &mut out),
+            Event::Loaded { doc, rows, schema } => self.on_loaded(now, doc, rows, schema, &mut out),
+            Event::Stored { doc, upto, row } => self.on_stored(doc, upto, row, &mut out),
+            Event::Materialized { doc, upto, result } => self.on_materialized(doc, upto, result, &mut out),
+            Event::Tick => self.on_tick(now),
+        }
+        for effect in &out {
+            if let Effect::Send { frame, .. } = effect {
+                self.stats.frames_out += 1;
+                self.stats.bytes_out += frame.len() as u64;
+            }
+        }
+        out
+    }
+
+    fn send(&self, conn: ConnId, msg: WireMessage, out: &mut Vec<Effect>) {
+        out.push(Effect::Send { conn, frame: msg.encode() });
+    }
+
+    fn fail(&mut self, conn: ConnId, reason: String, out: &mut Vec<Effect>) {
+        self.send(conn, WireMessage::Error { message: reason.clone() }, out);
+        out.push(Effect::ProtocolError { conn, reason });
+        out.push(Effect::Close { conn });
+    }
+
+    fn remote(&self, conn: ConnId) -> String {
+        self.conns.get(&conn).and_then(|c| c.remote.clone()).unwrap_or_default()
+    }
+
+    fn on_frame(&mut self, now: Millis, conn: ConnId, data: Vec<u8>, out: &mut Vec<Effect>) {
+        self.stats.frames_in += 1;
+        self.stats.bytes_in += data.len() as u64;
+        let (rate, burst) = (self.config.messages_per_sec, self.config.message_burst);
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if !c.frames.take(now, rate, burst) {
+            return self.fail(conn, "rate limit exceeded".into(), out);
+        }
+        let msg = match WireMessage::decode(&data) {
+            Ok(m) => m,
+            Err(e) => return self.fail(conn, format!("invalid message: {e}"), out),
+        };
+        let joined = c.remote.is_some();
+        match msg {
+            WireMessage::Join { sender_id, supported_protocol_versions, .. } => {
+                if !supported_protocol_versions.is_empty()
+                    && !supported_protocol_versions.iter().any(|v| v == "1")
+                {
+                    return self.fail(conn, "unsupported protocol version".into(), out);
+                }
+                c.remote = Some(sender_id.clone());
+                let reply = WireMessage::Peer {
+                    sender_id: self.config.peer_id.clone(),
+                    target_id: sender_id,
+                    metadata: Some(PeerMetadata { storage_id: self.config.storage_id.clone(), is_ephemeral: false }),
+                    selected_protocol_version: "1".into(),
+                };
+                self.send(conn, reply, out);
+            }
+            _ if !joined => self.fail(conn, "expected a join message first".into(), out),
+            WireMessage::Request { document_id, data, .. } => {
+                self.on_sync(now, conn, document_id, Queued::Sync { data, is_request: true }, out)
+            }
+            WireMessage::Sync { document_id, data, .. } => {
+                self.on_sync(now, conn, document_id, Queued::Sync { data, is_request: false }, out)
+            }
+            WireMessage::Ephemeral { sender_id, count, session_id, document_id, data, .. } => {
+                self.on_ephemeral(now, conn, document_id, sender_id, count, session_id, data, out)
+            }
+            WireMessage::Leave { .. } => out.push(Effect::Close { conn }),
+            WireMessage::Peer { .. } => self.fail(conn, "unexpected peer message".into(), out),
+            // Nothing to do: errors are the peer's to log; we keep no remote-heads
+            // subscriptions and never ask peers for documents.
+            WireMessage::Error { .. }
+            | WireMessage::DocUnavailable { .. }
+            | WireMessage::RemoteSubscriptionChange { .. }
+            | WireMessage::RemoteHeadsChanged { .. } => {}
+        }
+    }
+
+    fn on_sync(&mut self, now: Millis, conn: ConnId, doc: DocumentId, msg: Queued, out: &mut Vec<Effect>) {
+        let max_docs = self.config.max_docs_per_conn;
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if !c.docs.contains_key(&doc) && c.docs.len() >= max_docs {
+            return self.fail(conn, "too many documents on one connection".into(), out);
+        }
+        let pd = c.docs.entry(doc).or_insert_with(|| {
+            out.push(Effect::CheckAccess { conn, doc });
+            PeerDoc { access: None, queued: Vec::new(), sync: State::new(), refused: false }
+        });
+        match pd.access {
+            None => {
+                if pd.queued.len() < 64 {
+                    pd.queued.push(msg);
+                }
+            }
+            Some(Access::None) => {
+                let remote = self.remote(conn);
+                self.send(
+                    conn,
+                    WireMessage::DocUnavailable { sender_id: self.config.peer_id.clone(), target_id: remote, document_id: doc },
+                    out,
+                );
+            }
+            Some(_) => {
+                pd.queued.push(msg);
+                self.run_queue(now, conn, doc, out);
+            }
+        }
+    }
+
+    /// Processes a connection's queued messages for a document once access is granted and
+    /// the document is loaded (or starts the load).
+    fn run_queue(&mut self, now: Millis, conn: ConnId, doc_id: DocumentId, out: &mut Vec<Effect>) {
+        let doc = self.docs.entry(doc_id).or_insert_with(|| {
+            out.push(Effect::Load { doc: doc_id });
+            Doc::loading()
+        });
+        doc.idle_since = None;
+        if doc.status == Status::Loading {
+            doc.waiting.insert(conn);
+            return;
+        }
+        let Some(pd) = self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(&doc_id)) else { return };
+        let queued = std::mem::take(&mut pd.queued);
+        for msg in queued {
+            match msg {
+                Queued::Sync { data, is_request } => self.process_sync(now, conn, doc_id, data, is_request, out),
+            }
+        }
+    }
+
+    fn process_sync(
+        &mut self,
+        _now: Millis,
+        conn: ConnId,
+        doc_id: DocumentId,
+        data: Vec<u8>,
+        is_request: bool,
+        out: &mut Vec<Effect>,
+    ) {
+        let message = match Message::decode(&data) {
+            Ok(m) => m,
+            Err(e) => return self.fail(conn, format!("invalid sync message: {e}"), out),
+        };
+        let peer_id = self.config.peer_id.clone();
+        let max_pending = self.config.max_pending;
+        let max_doc_bytes = self.config.max_doc_bytes;
+        let (Some(c), Some(doc)) = (self.conns.get_mut(&conn), self.docs.get_mut(&doc_id)) else { return };
+        let Some(pd) = c.docs.get_mut(&doc_id) else { return };
+        let remote = c.remote.clone().unwrap_or_default();
+        doc.peers.insert(conn);
+        let view = doc.view();
+        protocol::receive(&view, &mut pd.sync, &message);
+
+        let before = doc.graph.len();
+        let mut refusal: Option<String> = None;
+        if !message.changes.is_empty() {
+            if pd.access != Some(Access::Write) || pd.refused {
+                if !pd.refused {
+                    refusal = Some("read-only: you may not change this document".into());
+                }
+            } else {
+                let mut incoming = Vec::new();
+                for chunk in message.changes.iter() {
+                    match storage::split_changes(chunk) {
+                        Ok(changes) => incoming.extend(changes),
+                        Err(e) => {
+                            refusal = Some(format!("refused: {e}"));
+                            break;
+                        }
+                    }
+                }
+                if refusal.is_none() {
+                    refusal = accept_changes(doc, incoming, max_pending, max_doc_bytes).err().map(|r| format!("refused: {r}"));
+                }
+            }
+        }
+        if let Some(reason) = refusal {
+            pd.refused = true;
+            if !pd.sync.read_only {
+                pd.sync.read_only = true;
+                pd.sync.in_flight = false;
+                pd.sync.have_responded = false;
+            }
+            self.stats.changes_refused += 1;
+            out.push(Effect::Refused { doc: doc_id, conn, reason: reason.clone() });
+            out.push(Effect::Send { conn, frame: WireMessage::Error { message: reason }.encode() });
+        }
+        let staged = doc.graph.len() > before;
+        if staged {
+            self.stats.changes_accepted += (doc.graph.len() - before) as u64;
+            start_store(doc_id, doc, out);
+            // The reply (and the relay) waits until the changes are durable.
+            return;
+        }
+        let view = doc.view();
+        if let Some(reply) = protocol::generate(&view, &mut pd.sync) {
+            let _ = is_request;
+            out.push(Effect::Send {
+                conn,
+                frame: WireMessage::Sync { sender_id: peer_id, target_id: remote, document_id: doc_id, data: reply.encode() }
+                    .encode(),
+            });
+        }
+        // A new peer that needs the whole document is best served by a fresh snapshot.
+        let new_peer = pd.sync.their_heads.as_deref() == Some(&[]);
+        if new_peer && doc.graph.durable_len() - doc.snapshot.as_ref().map_or(0, |s| s.upto) > 200 {
+            start_materialize(doc_id, doc, out);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_ephemeral(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        doc_id: DocumentId,
+        sender_id: String,
+        count: u64,
+        session_id: String,
+        data: Vec<u8>,
+        out: &mut Vec<Effect>,
+    ) {
+        let (rate, burst) = (self.config.ephemeral_per_sec, self.config.ephemeral_burst);
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let allowed = matches!(c.docs.get(&doc_id).and_then(|p| p.access), Some(Access::Read | Access::Write));
+        if !allowed || !c.ephemeral.take(now, rate, burst) {
+            return;
+        }
+        let Some(doc) = self.docs.get(&doc_id) else { return };
+        for &other in doc.peers.iter().filter(|&&p| p != conn) {
+            let target = self.remote(other);
+            let msg = WireMessage::Ephemeral {
+                sender_id: sender_id.clone(),
+                target_id: target,
+                count,
+                session_id: session_id.clone(),
+                document_id: doc_id,
+                data: data.clone(),
+            };
+            out.push(Effect::Send { conn: other, frame: msg.encode() });
+        }
+    }
+
+    fn on_disconnect(&mut self, now: Millis, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else { return };
+        for doc_id in c.docs.keys() {
+            if let Some(doc) = self.docs.get_mut(doc_id) {
+                doc.peers.remove(&conn);
+                doc.waiting.remove(&conn);
+                if doc.peers.is_empty() {
+                    doc.idle_since = Some(now);
+                }
+            }
+        }
+    }
+
+    fn on_access(&mut self, now: Millis, conn: ConnId, doc_id: DocumentId, access: Access, out: &mut Vec<Effect>) {
+        let peer_id = self.config.peer_id.clone();
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let remote = c.remote.clone().unwrap_or_default();
+        let Some(pd) = c.docs.get_mut(&doc_id) else { return };
+        let previous = pd.access.replace(access);
+        let unavailable =
+            WireMessage::DocUnavailable { sender_id: peer_id.clone(), target_id: remote.clone(), document_id: doc_id };
+        match access {
+            Access::None => {
+                let had_any = !pd.queued.is_empty() || matches!(previous, Some(Access::Read | Access::Write));
+                pd.queued.clear();
+                pd.sync = State::new();
+                if let Some(doc) = self.docs.get_mut(&doc_id) {
+                    doc.peers.remove(&conn);
+                    doc.waiting.remove(&conn);
+                    if doc.peers.is_empty() {
+                        doc.idle_since = Some(now);
+                    }
+                }
+                if had_any {
+                    self.send(conn, unavailable, out);
+                }
+            }
+            Access::Read | Access::Write => {
+                let read_only = access == Access::Read || pd.refused;
+                if previous.is_some() && pd.sync.read_only != read_only {
+                    // Mirrors `State::set_read_only`.
+                    if read_only {
+                        pd.sync.read_only = true;
+                        pd.sync.in_flight = false;
+                        pd.sync.have_responded = false;
+                    } else {
+                        let caps = pd.sync.their_capabilities.take();
+                        pd.sync = State { their_capabilities: caps, needs_reset: true, ..State::new() };
+                    }
+                    if let Some(doc) = self.docs.get(&doc_id) {
+                        if doc.status == Status::Ready && doc.peers.contains(&conn) {
+                            if let Some(reply) = protocol::generate(&doc.view(), &mut pd.sync) {
+                                let msg = WireMessage::Sync {
+                                    sender_id: peer_id,
+                                    target_id: remote,
+                                    document_id: doc_id,
+                                    data: reply.encode(),
+                                };
+                                out.push(Effect::Send { conn, frame: msg.encode() });
+                            }
+                        }
+                    }
+                } else {
+                    pd.sync.read_only = read_only;
+                }
+                if !pd.queued.is_empty() {
+                    self.run_queue(now, conn, doc_id, out);
+                }
+            }
+        }
+    }
+
+    fn on_loaded(
+        &mut self,
+        now: Millis,
+        doc_id: DocumentId,
+        rows: Option<Vec<(i64, StoredChunk)>>,
+        schema: Schema,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(doc) = self.docs.get_mut(&doc_id) else { return };
+        let waiting = std::mem::take(&mut doc.waiting);
+        let loaded = rows.map(|rows| {
+            let last_row = rows.last().map_or(0, |(id, _)| *id);
+            storage::load_graph(rows, schema).map(|g| (g, last_row))
+        });
+        match loaded {
+            Some(Ok(((graph, snapshot), last_row))) => {
+                doc.status = Status::Ready;
+                doc.schema = schema;
+                doc.rows = vec![(last_row, graph.len())];
+                doc.snapshot = snapshot.map(|(bytes, upto)| Snapshot { bytes: Arc::new(bytes), upto });
+                doc.graph = graph;
+                for conn in waiting {
+                    self.run_queue(now, conn, doc_id, out);
+                }
+            }
+            other => {
+                if let Some(Err(e)) = other {
+                    out.push(Effect::ProtocolError { conn: 0, reason: format!("document {doc_id} failed to load: {e}") });
+                }
+                self.docs.remove(&doc_id);
+                for conn in waiting {
+                    let remote = self.remote(conn);
+                    if let Some(pd) = self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(&doc_id)) {
+                        pd.queued.clear();
+                        pd.access = Some(Access::None);
+                    }
+                    self.send(
+                        conn,
+                        WireMessage::DocUnavailable { sender_id: self.config.peer_id.clone(), target_id: remote, document_id: doc_id },
+                        out,
+                    );
+                }
+            }
+        }
+    }
+
+    fn on_stored(&mut self, doc_id: DocumentId, upto: usize, row: i64, out: &mut Vec<Effect>) {
+        let Some(doc) = self.docs.get_mut(&doc_id) else { return };
+        doc.store_in_flight = false;
+        doc.graph.mark_durable(upto);
+        doc.rows.push((row, upto));
+        if doc.graph.len() > doc.graph.durable_len() {
+            start_store(doc_id, doc, out);
+        }
+        // Relay: every peer of the document gets what it lacks.
+        let peers: Vec<ConnId> = doc.peers.iter().copied().collect();
+        for conn in peers {
+            let Some(c) = self.conns.get_mut(&conn) else { continue };
+            let remote = c.remote.clone().unwrap_or_default();
+            let Some(pd) = c.docs.get_mut(&doc_id) else { continue };
+            if let Some(msg) = protocol::generate(&doc.view(), &mut pd.sync) {
+                let frame = WireMessage::Sync {
+                    sender_id: self.config.peer_id.clone(),
+                    target_id: remote,
+                    document_id: doc_id,
+                    data: msg.encode(),
+                }
+                .encode();
+                out.push(Effect::Send { conn, frame });
+            }
+        }
+        let durable = doc.graph.durable_len();
+        let since = durable - doc.snapshot.as_ref().map_or(0, |s| s.upto);
+        if since >= self.config.snapshot_every.max(durable / 2) {
+            start_materialize(doc_id, doc, out);
+        } else if doc.rows.len() > self.config.compact_rows {
+            compact(doc_id, doc, None, out);
+        }
+    }
+
+    fn on_materialized(&mut self, doc_id: DocumentId, upto: usize, result: Result<Materialized, String>, out: &mut Vec<Effect>) {
+        let Some(doc) = self.docs.get_mut(&doc_id) else { return };
+        doc.materializing = false;
+        let materialized = match result {
+            Ok(m) => m,
+            Err(reason) => {
+                out.push(Effect::ProtocolError { conn: 0, reason: format!("materializing {doc_id} failed: {reason}") });
+                return;
+            }
+        };
+        if !materialized.rejected.is_empty() {
+            let hashes = doc.graph.quarantine(&materialized.rejected);
+            self.stats.changes_quarantined += hashes.len() as u64;
+            out.push(Effect::Quarantined { doc: doc_id, hashes });
+        }
+        let row = storage::encode_snapshot(upto, &materialized.snapshot);
+        doc.snapshot = Some(Snapshot { bytes: Arc::new(materialized.snapshot), upto });
+        compact(doc_id, doc, Some(row), out);
+    }
+
+    fn on_tick(&mut self, now: Millis) {
+        let idle = self.config.idle_unload_ms;
+        self.docs.retain(|_, doc| {
+            let busy = doc.status == Status::Loading
+                || !doc.peers.is_empty()
+                || doc.store_in_flight
+                || doc.materializing
+                || doc.graph.len() > doc.graph.durable_len();
+            busy || doc.idle_since.is_none_or(|t| now.saturating_sub(t) < idle)
+        });
+        for doc in self.docs.values_mut() {
+            if doc.peers.is_empty() && doc.idle_since.is_none() {
+                doc.idle_since = Some(now);
+            }
+        }
+    }
+}
+
+/// Checks and stages incoming changes; returns the first refusal.
+fn accept_changes(doc: &mut Doc, incoming: Vec<Change>, max_pending: usize, max_bytes: usize) -> Result<(), Refusal> {
+    let mut progressed = false;
+    for change in incoming {
+        let hash = change.hash();
+        if doc.graph.index_of(&hash).is_some() || doc.pending.contains_key(&hash) {
+            continue;
+        }
+        if doc.graph.total_bytes() + change.raw_bytes().len() > max_bytes {
+            return Err(Refusal::TooLarge);
+        }
+        match doc.graph.check(change.clone(), doc.schema)? {
+            Some(checked) => {
+                doc.graph.append(checked);
+                progressed = true;
+            }
+            None => {
+                if doc.pending.len() >= max_pending {
+                    return Err(Refusal::TooLarge);
+                }
+                doc.pending.insert(hash, change);
+            }
+        }
+    }
+    // Changes that were waiting for these.
+    while progressed && !doc.pending.is_empty() {
+        progressed = false;
+        let ready: Vec<ChangeHash> = doc
+            .pending
+            .iter()
+            .filter(|(_, c)| c.deps().iter().all(|d| doc.graph.index_of(d).is_some()))
+            .map(|(h, _)| *h)
+            .collect();
+        for hash in ready {
+            let change = doc.pending.remove(&hash).expect("listed above");
+            if let Some(checked) = doc.graph.check(change, doc.schema)? {
+                doc.graph.append(checked);
+                progressed = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn start_store(doc_id: DocumentId, doc: &mut Doc, out: &mut Vec<Effect>) {
+    if doc.store_in_flight {
+        return;
+    }
+    let from = doc.graph.durable_len();
+    let upto = doc.graph.len();
+    if from == upto {
+        return;
+    }
+    let mut chunk = Vec::new();
+    for node in &doc.graph.nodes()[from..upto] {
+        chunk.extend_from_slice(&node.bytes);
+    }
+    doc.store_in_flight = true;
+    out.push(Effect::Store { doc: doc_id, chunk, upto });
+}
+
+/// Writes the log of every durable change and drops the rows it covers.
+fn compact(doc_id: DocumentId, doc: &mut Doc, snapshot: Option<Vec<u8>>, out: &mut Vec<Effect>) {
+    let durable = doc.graph.durable_len();
+    let Some(&(covered_row, upto)) = doc.rows.iter().filter(|(_, u)| *u <= durable).max_by_key(|(r, _)| *r) else {
+        return;
+    };
+    let log = storage::encode_log(&doc.graph, upto, covered_row);
+    doc.rows.retain(|(r, _)| *r > covered_row);
+    doc.rows.insert(0, (covered_row, upto));
+    out.push(Effect::Compact { doc: doc_id, log, snapshot, covered_row });
+}
+
+fn start_materialize(doc_id: DocumentId, doc: &mut Doc, out: &mut Vec<Effect>) {
+    if doc.materializing || doc.graph.durable_len() == 0 {
+        return;
+    }
+    let (base, from) = match &doc.snapshot {
+        Some(s) => (Some(s.bytes.clone()), s.upto),
+        None => (None, 0),
+    };
+    let upto = doc.graph.durable_len();
+    let changes = doc.graph.durable_tail(from).map(|i| doc.graph.node(i).bytes.clone()).collect();
+    doc.materializing = true;
+    out.push(Effect::Materialize { doc: doc_id, base, changes, upto });
+}

@@ -1,0 +1,262 @@
+//! The automerge sync protocol, run over a [`ChangeGraph`] instead of a document.
+//!
+//! This mirrors `automerge::sync::SyncDoc` for `Automerge` message for message, with three
+//! differences that keep the hot path cheap and the server in charge:
+//! - incoming changes are not applied here: the engine checks, stores and only then
+//!   advertises them, so our heads are always the *durable* heads;
+//! - a peer that needs most of the document gets the background snapshot plus the changes
+//!   after it in one V2 message, instead of a freshly saved document;
+//! - our messages carry the flags section only when it says something (read-only, sync
+//!   reset): a peer that never saw our flags never uploads whole documents to us.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use automerge::sync::{BloomFilter, Capability, Have, Message, MessageFlags, MessageVersion, State};
+use automerge::{Change, ChangeHash};
+
+use crate::graph::{ChangeGraph, Idx};
+
+/// A saved automerge document covering the graph's nodes `0..upto`.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub bytes: Arc<Vec<u8>>,
+    pub upto: usize,
+}
+
+/// What the protocol reads of a document.
+pub struct DocView<'a> {
+    pub graph: &'a ChangeGraph,
+    /// Changes received whose dependencies have not arrived yet.
+    pub pending: &'a HashMap<ChangeHash, Change>,
+    pub snapshot: Option<&'a Snapshot>,
+}
+
+fn supports_v2(st: &State) -> bool {
+    st.their_capabilities.as_ref().is_some_and(|c| c.contains(&Capability::MessageV2))
+}
+
+fn supports_reset(st: &State) -> bool {
+    st.their_capabilities.as_ref().is_some_and(|c| c.contains(&Capability::SyncReset))
+}
+
+/// Updates `st` for an incoming message. The message's changes are the engine's business.
+pub fn receive(view: &DocView<'_>, st: &mut State, message: &Message) {
+    let graph = view.graph;
+    st.in_flight = false;
+    if let Some(flags) = message.flags {
+        let mut caps = vec![Capability::MessageV2];
+        if flags.contains(MessageFlags::SUPPORTS_SYNC_RESET) {
+            caps.push(Capability::SyncReset);
+        }
+        st.their_capabilities = Some(caps);
+        if flags.contains(MessageFlags::SYNC_RESET) {
+            st.sent_hashes.clear();
+        }
+        st.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
+    }
+    let known: Vec<ChangeHash> =
+        message.heads.iter().filter(|h| graph.has(h)).copied().collect();
+    graph.remove_ancestors(&mut st.sent_hashes, &known);
+    if message.changes.is_empty() && message.heads == graph.durable_heads() {
+        st.last_sent_heads.clone_from(&message.heads);
+    }
+    if known.len() == message.heads.len() {
+        st.shared_heads.clone_from(&message.heads);
+        if message.heads.is_empty() {
+            st.last_sent_heads = Vec::new();
+            st.sent_hashes = Default::default();
+        }
+    } else {
+        let mut shared: Vec<ChangeHash> = st.shared_heads.iter().chain(&known).copied().collect();
+        shared.sort_unstable();
+        shared.dedup();
+        st.shared_heads = shared;
+    }
+    st.their_have = Some(message.have.clone());
+    st.their_heads = Some(message.heads.clone());
+    st.their_need = Some(message.need.clone());
+}
+
+/// The hashes in `start` we neither have nor can get from the pending queue's dependencies.
+fn missing_deps(view: &DocView<'_>, start: &[ChangeHash]) -> Vec<ChangeHash> {
+    let mut missing = HashSet::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<ChangeHash> = start.to_vec();
+    while let Some(hash) = stack.pop() {
+        if view.graph.has(&hash) || !seen.insert(hash) {
+            continue;
+        }
+        match view.pending.get(&hash) {
+            Some(change) => stack.extend(change.deps().iter().copied()),
+            None => {
+                missing.insert(hash);
+            }
+        }
+    }
+    let mut missing: Vec<ChangeHash> = missing.into_iter().collect();
+    missing.sort_unstable();
+    missing
+}
+
+fn hashes_to_send(graph: &ChangeGraph, have: &[Have], need: &[ChangeHash]) -> Vec<Idx> {
+    let need: Vec<Idx> = need
+        .iter()
+        .filter(|h| graph.has_durable(h))
+        .filter_map(|h| graph.index_of(h))
+        .collect();
+    if have.is_empty() {
+        return need;
+    }
+    let mut last_sync: Vec<ChangeHash> = have.iter().flat_map(|h| h.last_sync.iter().copied()).collect();
+    last_sync.sort_unstable();
+    last_sync.dedup();
+    let candidates = graph.missing_from(&last_sync);
+    let in_candidates: HashSet<Idx> = candidates.iter().copied().collect();
+    let mut to_send: HashSet<Idx> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let hash = graph.node(i).hash;
+            have.iter().all(|h| !h.bloom.contains_hash(&hash))
+        })
+        .collect();
+    // A change the peer lacks makes every change that depends on it lacking too (bloom
+    // false positives).
+    if !to_send.is_empty() {
+        for &i in &candidates {
+            if !to_send.contains(&i)
+                && graph.node(i).deps.iter().any(|d| in_candidates.contains(d) && to_send.contains(d))
+            {
+                to_send.insert(i);
+            }
+        }
+    }
+    let mut result: Vec<Idx> = need.into_iter().filter(|i| !to_send.contains(i)).collect();
+    result.extend(candidates.iter().copied().filter(|i| to_send.contains(i)));
+    result
+}
+
+/// The whole document for a peer that needs most of it: the snapshot plus the changes after
+/// it, as one chunk (a V2 message), and every hash it covers.
+fn whole_document(view: &DocView<'_>) -> (Vec<u8>, Vec<ChangeHash>) {
+    let graph = view.graph;
+    let (mut bytes, from) = match view.snapshot {
+        Some(s) => (s.bytes.as_ref().clone(), s.upto),
+        None => (Vec::new(), 0),
+    };
+    for i in graph.durable_tail(from) {
+        bytes.extend_from_slice(&graph.node(i).bytes);
+    }
+    (bytes, graph.durable_hashes())
+}
+
+/// The next message for this peer, if any (`SyncDoc::generate_sync_message` semantics).
+pub fn generate(view: &DocView<'_>, st: &mut State) -> Option<Message> {
+    let graph = view.graph;
+    let our_heads = graph.durable_heads();
+    let our_need = if st.read_only {
+        Vec::new()
+    } else {
+        missing_deps(view, st.their_heads.as_deref().unwrap_or(&[]))
+    };
+    let their_heads: HashSet<&ChangeHash> = st.their_heads.iter().flatten().collect();
+    let our_have = if our_need.iter().all(|h| their_heads.contains(h)) {
+        let since = graph.missing_from(&st.shared_heads);
+        let bloom = BloomFilter::from_hashes(since.iter().map(|&i| graph.node(i).hash));
+        vec![Have { last_sync: st.shared_heads.clone(), bloom }]
+    } else {
+        Vec::new()
+    };
+
+    if let Some(first) = st.their_have.as_ref().and_then(|h| h.first()) {
+        if !first.last_sync.iter().all(|h| graph.has(h)) {
+            return Some(Message {
+                heads: our_heads,
+                need: Vec::new(),
+                have: vec![Have::default()],
+                changes: automerge::sync::ChunkList::empty(),
+                flags: None,
+                version: MessageVersion::V1,
+            });
+        }
+    }
+
+    let mut version = MessageVersion::V1;
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    let mut sent: Vec<ChangeHash> = Vec::new();
+    if !st.peer_read_only {
+        if let (Some(have), Some(need)) = (st.their_have.as_ref(), st.their_need.as_ref()) {
+            let whole = if st.their_heads.as_deref() == Some(&[]) && supports_v2(st) && graph.durable_len() > 0 {
+                true
+            } else {
+                let idxs: Vec<Idx> = hashes_to_send(graph, have, need)
+                    .into_iter()
+                    .filter(|&i| !st.sent_hashes.contains(&graph.node(i).hash))
+                    .collect();
+                if idxs.len() > graph.durable_len() / 3 && supports_v2(st) {
+                    true
+                } else {
+                    for i in idxs {
+                        let node = graph.node(i);
+                        chunks.push(node.bytes.clone());
+                        sent.push(node.hash);
+                    }
+                    false
+                }
+            };
+            if whole {
+                let (bytes, hashes) = whole_document(view);
+                if !bytes.is_empty() {
+                    version = MessageVersion::V2;
+                    chunks = vec![bytes];
+                    sent = hashes;
+                }
+            }
+        }
+    }
+
+    let heads_unchanged = st.last_sent_heads == our_heads;
+    let heads_equal = st.their_heads.as_ref() == Some(&our_heads);
+    if heads_unchanged && st.have_responded {
+        if (heads_equal || st.read_only) && sent.is_empty() {
+            return None;
+        }
+        if st.in_flight {
+            return None;
+        }
+    }
+    st.have_responded = true;
+    st.last_sent_heads.clone_from(&our_heads);
+    st.sent_hashes.extend(sent);
+
+    // Flags only when they say something: a peer that saw our flags would take us for a V2
+    // peer and upload whole documents, which cost a full load to split.
+    let mut flags = None;
+    let mut heads = our_heads;
+    if st.read_only || st.needs_reset {
+        let mut f = MessageFlags::new();
+        f.set(MessageFlags::SUPPORTS_SYNC_RESET);
+        if st.read_only {
+            f.set(MessageFlags::READ_ONLY);
+        }
+        if st.needs_reset {
+            st.needs_reset = false;
+            if supports_reset(st) {
+                f.set(MessageFlags::SYNC_RESET);
+            } else {
+                heads = Vec::new();
+            }
+        }
+        flags = Some(f);
+    }
+    st.in_flight = true;
+    Some(Message {
+        heads,
+        need: our_need,
+        have: our_have,
+        changes: chunks.into(),
+        flags,
+        version,
+    })
+}

@@ -1,0 +1,399 @@
+//! Bytes at rest: splitting automerge chunk streams, the compact change log that makes a
+//! cold open cheap, and the materializer that builds snapshots off the hot path.
+//!
+//! A stored document is, in order of rows: optionally a [`StoredChunk::Log`] (our own
+//! encoding of the change graph and the changes' bytes up to some point) with the
+//! [`StoredChunk::Snapshot`] saved at the same point, then [`StoredChunk::Changes`] rows
+//! appended per accepted batch. Loading reads the log (no hashing, no decoding) and only
+//! decodes the few changes appended after it.
+
+use std::collections::HashSet;
+
+use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+
+use crate::graph::{ChangeGraph, Schema};
+
+const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const LOG_MAGIC: &[u8; 8] = b"CCTLOG01";
+
+/// One stored row's payload, by kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredChunk {
+    /// Concatenated change chunks (kind 0), or any automerge chunk stream.
+    Changes(Vec<u8>),
+    /// A saved automerge document (kind 1).
+    Snapshot(Vec<u8>),
+    /// Our compact change log (kind 2).
+    Log(Vec<u8>),
+}
+
+impl StoredChunk {
+    /// The `kind` column value.
+    pub fn kind(&self) -> i16 {
+        match self {
+            StoredChunk::Changes(_) => 0,
+            StoredChunk::Snapshot(_) => 1,
+            StoredChunk::Log(_) => 2,
+        }
+    }
+
+    pub fn from_row(kind: i16, data: Vec<u8>) -> Option<Self> {
+        match kind {
+            0 => Some(StoredChunk::Changes(data)),
+            1 => Some(StoredChunk::Snapshot(data)),
+            2 => Some(StoredChunk::Log(data)),
+            _ => None,
+        }
+    }
+}
+
+/// A chunk stream that could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid automerge data: {0}")]
+pub struct ChunkError(pub String);
+
+fn read_uleb(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut result: u64 = 0;
+    let mut shift = 0;
+    loop {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
+        if shift >= 64 {
+            return None;
+        }
+        result |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(result);
+        }
+        shift += 7;
+    }
+}
+
+fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Splits a stream of concatenated automerge chunks into changes. Change chunks are parsed
+/// one by one (cheap); a document or bundle chunk is loaded with automerge and its changes
+/// extracted (a full load: rare, and never on the relay path of single changes).
+pub fn split_changes(stream: &[u8]) -> Result<Vec<Change>, ChunkError> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < stream.len() {
+        let start = pos;
+        if stream.len() < pos + 9 || stream[pos..pos + 4] != MAGIC {
+            return Err(ChunkError("bad chunk header".into()));
+        }
+        let chunk_type = stream[pos + 8];
+        pos += 9;
+        let len = read_uleb(stream, &mut pos).ok_or_else(|| ChunkError("bad chunk length".into()))?;
+        let end = pos
+            .checked_add(usize::try_from(len).map_err(|_| ChunkError("chunk too long".into()))?)
+            .filter(|&e| e <= stream.len())
+            .ok_or_else(|| ChunkError("truncated chunk".into()))?;
+        let chunk = &stream[start..end];
+        match chunk_type {
+            1 | 2 => out.push(Change::from_bytes(chunk.to_vec()).map_err(|e| ChunkError(e.to_string()))?),
+            0 | 3 => {
+                let doc = Automerge::load(chunk).map_err(|e| ChunkError(e.to_string()))?;
+                out.extend(doc.get_changes(&[]));
+            }
+            other => return Err(ChunkError(format!("unknown chunk type {other}"))),
+        }
+        pos = end;
+    }
+    Ok(out)
+}
+
+/// Encodes the graph's durable, non-quarantined changes `0..upto` as a compact log.
+///
+/// Layout: magic, covered row id (i64 LE), then per change: hash (32), deps count + dep
+/// indices (uleb), actor table index (uleb), byte length (uleb), bytes; actors are listed
+/// before their first use as (0xff marker, 16+ bytes length-prefixed).
+pub fn encode_log(graph: &ChangeGraph, upto: usize, covered_row: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(graph.total_bytes() + upto * 48 + 16);
+    out.extend_from_slice(LOG_MAGIC);
+    out.extend_from_slice(&covered_row.to_le_bytes());
+    let included: Vec<u32> = graph.durable_tail(0).take_while(|&i| (i as usize) < upto).collect();
+    let mut position = std::collections::HashMap::with_capacity(included.len());
+    write_uleb(&mut out, included.len() as u64);
+    let mut actors_written: std::collections::HashMap<u32, u64> = Default::default();
+    for (n, &i) in included.iter().enumerate() {
+        position.insert(i, n as u64);
+        let node = graph.node(i);
+        if !actors_written.contains_key(&node.actor) {
+            let id = graph.actor(node.actor).to_bytes();
+            out.push(1);
+            write_uleb(&mut out, id.len() as u64);
+            out.extend_from_slice(id);
+            let next = actors_written.len() as u64;
+            actors_written.insert(node.actor, next);
+        } else {
+            out.push(0);
+        }
+        out.extend_from_slice(&node.hash.0);
+        write_uleb(&mut out, node.deps.len() as u64);
+        for d in &node.deps {
+            write_uleb(&mut out, position[d]);
+        }
+        write_uleb(&mut out, actors_written[&node.actor]);
+        write_uleb(&mut out, node.seq);
+        write_uleb(&mut out, node.start_op);
+        write_uleb(&mut out, node.max_op + 1 - node.start_op);
+        write_uleb(&mut out, node.bytes.len() as u64);
+        out.extend_from_slice(&node.bytes);
+    }
+    // Objects made by the included changes, for checking later changes' references.
+    let objects: Vec<((u64, u32), automerge::ObjType)> = graph
+        .objects()
+        .filter(|((counter, actor), _)| {
+            graph.op_owner(*counter, *actor).is_some_and(|i| position.contains_key(&i))
+        })
+        .collect();
+    write_uleb(&mut out, objects.len() as u64);
+    for ((counter, actor), obj_type) in objects {
+        write_uleb(&mut out, counter);
+        write_uleb(&mut out, actors_written[&actor]);
+        out.push(obj_type_code(obj_type));
+    }
+    out
+}
+
+fn obj_type_code(t: automerge::ObjType) -> u8 {
+    match t {
+        automerge::ObjType::Map => 0,
+        automerge::ObjType::Table => 1,
+        automerge::ObjType::List => 2,
+        automerge::ObjType::Text => 3,
+    }
+}
+
+fn obj_type_from(code: u8) -> Option<automerge::ObjType> {
+    Some(match code {
+        0 => automerge::ObjType::Map,
+        1 => automerge::ObjType::Table,
+        2 => automerge::ObjType::List,
+        3 => automerge::ObjType::Text,
+        _ => return None,
+    })
+}
+
+/// One change read back from a log, trusted (we wrote it).
+pub struct LogEntry {
+    pub hash: ChangeHash,
+    pub deps: Vec<u32>,
+    pub actor: u32,
+    pub seq: u64,
+    pub start_op: u64,
+    pub op_count: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// A decoded log: the row it covers up to, its actors, its changes in order and the
+/// objects they made (op id as (counter, log actor index)).
+pub struct Log {
+    pub covered_row: i64,
+    pub actors: Vec<automerge::ActorId>,
+    pub entries: Vec<LogEntry>,
+    pub objects: Vec<((u64, u32), automerge::ObjType)>,
+}
+
+/// Reads a log written by [`encode_log`].
+pub fn decode_log(bytes: &[u8]) -> Result<Log, ChunkError> {
+    let bad = || ChunkError("corrupt change log".into());
+    if bytes.len() < 16 || &bytes[..8] != LOG_MAGIC {
+        return Err(bad());
+    }
+    let covered_row = i64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?);
+    let mut pos = 16;
+    let count = read_uleb(bytes, &mut pos).ok_or_else(bad)? as usize;
+    let mut actors = Vec::new();
+    let mut entries = Vec::with_capacity(count.min(1 << 20));
+    let take = |pos: &mut usize, n: usize| -> Result<&[u8], ChunkError> {
+        let s = bytes.get(*pos..pos.checked_add(n).ok_or_else(bad)?).ok_or_else(bad)?;
+        *pos += n;
+        Ok(s)
+    };
+    for n in 0..count {
+        let new_actor = *bytes.get(pos).ok_or_else(bad)?;
+        pos += 1;
+        if new_actor == 1 {
+            let len = read_uleb(bytes, &mut pos).ok_or_else(bad)? as usize;
+            actors.push(automerge::ActorId::from(take(&mut pos, len)?));
+        }
+        let hash = ChangeHash::try_from(take(&mut pos, 32)?).map_err(|_| bad())?;
+        let ndeps = read_uleb(bytes, &mut pos).ok_or_else(bad)? as usize;
+        let mut deps = Vec::with_capacity(ndeps.min(64));
+        for _ in 0..ndeps {
+            let d = read_uleb(bytes, &mut pos).ok_or_else(bad)?;
+            if d as usize >= n {
+                return Err(bad());
+            }
+            deps.push(d as u32);
+        }
+        let actor = read_uleb(bytes, &mut pos).ok_or_else(bad)? as u32;
+        if actor as usize >= actors.len() {
+            return Err(bad());
+        }
+        let seq = read_uleb(bytes, &mut pos).ok_or_else(bad)?;
+        let start_op = read_uleb(bytes, &mut pos).ok_or_else(bad)?;
+        let op_count = read_uleb(bytes, &mut pos).ok_or_else(bad)?;
+        let len = read_uleb(bytes, &mut pos).ok_or_else(bad)? as usize;
+        let change_bytes = take(&mut pos, len)?.to_vec();
+        entries.push(LogEntry { hash, deps, actor, seq, start_op, op_count, bytes: change_bytes });
+    }
+    let nobjects = read_uleb(bytes, &mut pos).ok_or_else(bad)? as usize;
+    let mut objects = Vec::with_capacity(nobjects.min(1 << 20));
+    for _ in 0..nobjects {
+        let counter = read_uleb(bytes, &mut pos).ok_or_else(bad)?;
+        let actor = read_uleb(bytes, &mut pos).ok_or_else(bad)? as u32;
+        if actor as usize >= actors.len() {
+            return Err(bad());
+        }
+        let code = *bytes.get(pos).ok_or_else(bad)?;
+        pos += 1;
+        objects.push(((counter, actor), obj_type_from(code).ok_or_else(bad)?));
+    }
+    Ok(Log { covered_row, actors, entries, objects })
+}
+
+/// What the materializer made: a snapshot of the changes it could apply and the hashes
+/// automerge rejected (to quarantine).
+#[derive(Debug)]
+pub struct Materialized {
+    pub snapshot: Vec<u8>,
+    pub rejected: Vec<ChangeHash>,
+}
+
+/// Builds a snapshot: `base` (a saved document, if any) plus `changes` in order, applied
+/// with automerge. Changes automerge rejects are left out and reported. Expensive: call it
+/// off the hot path.
+pub fn materialize(base: Option<&[u8]>, changes: Vec<Vec<u8>>) -> Result<Materialized, ChunkError> {
+    let mut doc = match base {
+        Some(b) => Automerge::load(b).map_err(|e| ChunkError(e.to_string()))?,
+        None => Automerge::new(),
+    };
+    let mut parsed = Vec::with_capacity(changes.len());
+    let mut rejected = Vec::new();
+    for bytes in changes {
+        match Change::from_bytes(bytes) {
+            Ok(c) => parsed.push(c),
+            Err(e) => return Err(ChunkError(e.to_string())),
+        }
+    }
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut trial = doc.clone();
+        trial.apply_changes(parsed.clone()).map(|_| trial)
+    }));
+    match attempt {
+        Ok(Ok(applied)) if applied.get_missing_deps(&[]).is_empty() => doc = applied,
+        _ => {
+            // Slow path, only when something is wrong: one change at a time.
+            let mut bad: HashSet<ChangeHash> = HashSet::new();
+            for change in parsed {
+                if change.deps().iter().any(|d| bad.contains(d)) {
+                    bad.insert(change.hash());
+                    rejected.push(change.hash());
+                    continue;
+                }
+                let hash = change.hash();
+                let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut trial = doc.clone();
+                    trial.apply_changes([change]).map(|_| trial)
+                }));
+                match ok {
+                    Ok(Ok(trial)) if trial.get_missing_deps(&[]).is_empty() => doc = trial,
+                    _ => {
+                        bad.insert(hash);
+                        rejected.push(hash);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Materialized { snapshot: doc.save(), rejected })
+}
+
+/// A snapshot row's payload: the number of graph nodes it covers (u64 LE), then the saved
+/// automerge document.
+pub fn encode_snapshot(upto: usize, saved: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(saved.len() + 8);
+    out.extend_from_slice(&(upto as u64).to_le_bytes());
+    out.extend_from_slice(saved);
+    out
+}
+
+/// Reads a snapshot row written by [`encode_snapshot`].
+pub fn decode_snapshot(row: &[u8]) -> Option<(usize, &[u8])> {
+    let count = u64::from_le_bytes(row.get(..8)?.try_into().ok()?);
+    Some((usize::try_from(count).ok()?, &row[8..]))
+}
+
+/// Rebuilds a graph from stored rows (id, payload), oldest first: the latest log, the changes
+/// stored after it, and the latest snapshot. Every node comes back durable.
+pub fn load_graph(
+    rows: Vec<(i64, StoredChunk)>,
+    schema: Schema,
+) -> Result<(ChangeGraph, Option<(Vec<u8>, usize)>), ChunkError> {
+    let log_at = rows.iter().rposition(|(_, r)| matches!(r, StoredChunk::Log(_)));
+    let (mut graph, covered) = match log_at {
+        Some(i) => {
+            let StoredChunk::Log(bytes) = &rows[i].1 else { unreachable!("found above") };
+            let log = decode_log(bytes)?;
+            let covered = log.covered_row;
+            (ChangeGraph::from_log(log), covered)
+        }
+        None => (ChangeGraph::new(), i64::MIN),
+    };
+    let mut snapshot = None;
+    let mut queue: Vec<Change> = Vec::new();
+    for (id, row) in rows {
+        match row {
+            StoredChunk::Changes(bytes) if id > covered => queue.extend(split_changes(&bytes)?),
+            StoredChunk::Snapshot(bytes) => {
+                if let Some((upto, saved)) = decode_snapshot(&bytes) {
+                    snapshot = Some((saved.to_vec(), upto));
+                }
+            }
+            _ => {}
+        }
+    }
+    // Stored changes were checked when they arrived; only order and duplicates matter here.
+    loop {
+        let before = queue.len();
+        let mut waiting = Vec::new();
+        for change in queue {
+            if graph.index_of(&change.hash()).is_some() {
+                continue;
+            }
+            match graph.check(change.clone(), schema) {
+                Ok(Some(checked)) => {
+                    graph.append(checked);
+                }
+                Ok(None) => waiting.push(change),
+                Err(_) => {
+                    // Accepted under older rules: it was relayed, so keep serving it.
+                    if graph.append_unchecked(change.clone()).is_none() {
+                        waiting.push(change);
+                    }
+                }
+            }
+        }
+        queue = waiting;
+        if queue.is_empty() || queue.len() == before {
+            break;
+        }
+    }
+    let len = graph.len();
+    graph.mark_durable(len);
+    let snapshot = snapshot.filter(|(_, upto)| *upto <= len);
+    Ok((graph, snapshot))
+}
