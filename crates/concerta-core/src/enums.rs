@@ -1,0 +1,174 @@
+//! The closed vocabularies of the domain, with the spellings `CONTRACT.md` fixes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A string that is not one of an enum's spellings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}`; expected one of: {expected}")]
+pub struct ParseEnumError {
+    /// What was being parsed (`role`, `sector`…).
+    pub kind: &'static str,
+    /// The text that did not match.
+    pub value: String,
+    /// The accepted spellings, comma-separated.
+    pub expected: String,
+}
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident, $kind:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable text form (used in JSON and in the database).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseEnumError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(ParseEnumError {
+                        kind: $kind,
+                        value: s.to_owned(),
+                        expected: [$($text),+].join(", "),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// A member's role in one city (see `DOMAIN.md`, "Who uses it").
+    Role, "role" {
+        /// The International Relations Office: owns the strategy, manages members.
+        Coordinator = "coordinator",
+        /// A government area: co-drafts the sections its area is responsible for.
+        Editor = "editor",
+        /// An external actor: takes part in consultations and roundtables.
+        Stakeholder = "stakeholder",
+        /// Reads; never writes.
+        Observer = "observer",
+    }
+);
+
+text_enum!(
+    /// The sector of an external actor (the territory's "fuerzas vivas").
+    Sector, "sector" {
+        /// Universities and research.
+        Academia = "academia",
+        /// Companies and business associations.
+        Business = "business",
+        /// Civil society organisations.
+        CivilSociety = "civil_society",
+        /// International organisations.
+        InternationalOrganization = "international_organization",
+        /// Other cities and city networks.
+        CityNetwork = "city_network",
+        /// Government bodies outside the city government.
+        Government = "government",
+        /// Anything else.
+        Other = "other",
+    }
+);
+
+text_enum!(
+    /// The three stages of a strategy, from the seed framework.
+    Stage, "stage" {
+        /// Design and planning (*diseño y planeación*).
+        DesignPlanning = "design_planning",
+        /// Implementation (*implementación*).
+        Implementation = "implementation",
+        /// Evaluation (*evaluación*).
+        Evaluation = "evaluation",
+    }
+);
+
+text_enum!(
+    /// The language a city's interface and emails default to.
+    Locale, "locale" {
+        /// Spanish.
+        Es = "es",
+        /// English.
+        En = "en",
+        /// Portuguese.
+        Pt = "pt",
+    }
+);
+
+text_enum!(
+    /// What a new strategy starts from.
+    StrategyTemplate, "template" {
+        /// The seed framework's sections ([`crate::seed_template`]).
+        Seed = "seed",
+        /// No sections.
+        Blank = "blank",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), *role);
+            assert_eq!(serde_json::to_string(role).unwrap(), format!("\"{role}\""));
+        }
+        for sector in Sector::ALL {
+            assert_eq!(sector.as_str().parse::<Sector>().unwrap(), *sector);
+        }
+        for stage in Stage::ALL {
+            assert_eq!(stage.as_str().parse::<Stage>().unwrap(), *stage);
+        }
+        for locale in Locale::ALL {
+            assert_eq!(locale.as_str().parse::<Locale>().unwrap(), *locale);
+        }
+    }
+
+    #[test]
+    fn contract_spellings() {
+        let sectors: Vec<_> = Sector::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            sectors,
+            [
+                "academia",
+                "business",
+                "civil_society",
+                "international_organization",
+                "city_network",
+                "government",
+                "other"
+            ]
+        );
+        assert_eq!(
+            serde_json::from_str::<Sector>("\"civil_society\"").unwrap(),
+            Sector::CivilSociety
+        );
+        let err = "admin".parse::<Role>().unwrap_err();
+        assert!(err.to_string().contains("coordinator, editor, stakeholder, observer"));
+    }
+}

@@ -1,0 +1,234 @@
+//! The permission function: who may do what to which city's resource.
+//!
+//! Invariant: a membership only counts for resources of its own city. That check happens here,
+//! once, so no handler can forget it.
+
+use crate::{AreaId, CityId, Role};
+
+/// Who is asking: a user as seen from one city.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Whether the user administers the whole network (all cities' administration).
+    pub network_admin: bool,
+    /// The user's membership in the resource's city, if any. A membership of another city
+    /// may be passed; [`permit`] ignores it.
+    pub membership: Option<Membership>,
+}
+
+/// A user's role in one city.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Membership {
+    /// The city this membership belongs to.
+    pub city: CityId,
+    /// The role held there.
+    pub role: Role,
+    /// For editors: the government area they draft for.
+    pub area: Option<AreaId>,
+}
+
+/// What is being touched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resource {
+    /// The city the resource belongs to.
+    pub city: CityId,
+    /// For a section: its responsible government area, if assigned.
+    pub area: Option<AreaId>,
+}
+
+impl Resource {
+    /// A city-level resource (the city itself, its areas, members, actors, strategies).
+    pub fn city(city: CityId) -> Self {
+        Self { city, area: None }
+    }
+
+    /// A section of `city` whose responsible area is `area`.
+    pub fn section(city: CityId, area: Option<AreaId>) -> Self {
+        Self { city, area }
+    }
+}
+
+/// Everything a principal may ask to do to a city's resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// See the city itself (name, slug, locale).
+    ViewCity,
+    /// Create and rename government areas.
+    ManageAreas,
+    /// List the city's members.
+    ViewMembers,
+    /// Add, change and remove members.
+    ManageMembers,
+    /// Read the external actors registry.
+    ViewActors,
+    /// Add to and edit the external actors registry.
+    ManageActors,
+    /// Create a strategy.
+    CreateStrategy,
+    /// See a strategy and its sections' metadata.
+    ViewStrategy,
+    /// Assign sections to areas, make named versions.
+    ManageStrategy,
+    /// Read a section's content (its document).
+    ReadSection,
+    /// Change a section's content (its document).
+    WriteSection,
+}
+
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: &'static [Action] = &[
+        Action::ViewCity,
+        Action::ManageAreas,
+        Action::ViewMembers,
+        Action::ManageMembers,
+        Action::ViewActors,
+        Action::ManageActors,
+        Action::CreateStrategy,
+        Action::ViewStrategy,
+        Action::ManageStrategy,
+        Action::ReadSection,
+        Action::WriteSection,
+    ];
+
+    /// Whether this is administration a network admin may do on any city (everything except
+    /// a section's content, which belongs to the city).
+    fn is_administration(self) -> bool {
+        !matches!(self, Action::ReadSection | Action::WriteSection)
+    }
+}
+
+/// Whether `principal` may do `action` to `resource`.
+///
+/// - A membership counts only when its city is the resource's city.
+/// - Coordinator: everything. Observer: view the city, members, actors, strategies, read
+///   sections. Editor: the same, plus writing a section whose responsible area is the
+///   editor's own. Stakeholder: view the city only.
+/// - A network admin may do all administration on every city, but not read or write section
+///   content unless a membership grants it.
+pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> bool {
+    if principal.network_admin && action.is_administration() {
+        return true;
+    }
+    let Some(membership) = principal.membership.filter(|m| m.city == resource.city) else {
+        return false;
+    };
+    use Action::*;
+    match membership.role {
+        Role::Coordinator => true,
+        Role::Observer => matches!(
+            action,
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection
+        ),
+        Role::Editor => match action {
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection => true,
+            WriteSection => resource.area.is_some() && resource.area == membership.area,
+            _ => false,
+        },
+        Role::Stakeholder => matches!(action, ViewCity),
+    }
+}
+
+/// Whether `principal` may create a new city (network admins only).
+pub fn may_create_city(principal: &Principal) -> bool {
+    principal.network_admin
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+
+    /// The kinds of principal the table has a column for.
+    #[derive(Clone, Copy)]
+    enum Who {
+        Role(Role),
+        NetworkAdmin,
+        NetworkAdminAndObserver,
+        Nobody,
+    }
+
+    fn principal(who: Who, city: CityId, area: AreaId) -> Principal {
+        let member = |role| Membership { city, role, area: (role == Role::Editor).then_some(area) };
+        match who {
+            Who::Role(role) => Principal { network_admin: false, membership: Some(member(role)) },
+            Who::NetworkAdmin => Principal { network_admin: true, membership: None },
+            Who::NetworkAdminAndObserver => Principal {
+                network_admin: true,
+                membership: Some(member(Role::Observer)),
+            },
+            Who::Nobody => Principal { network_admin: false, membership: None },
+        }
+    }
+
+    // Columns: action, coordinator, editor (section of own area), editor (section of another
+    // area), editor (section without area), stakeholder, observer, network admin,
+    // network admin who is also an observer, no membership.
+    #[rustfmt::skip]
+    const TABLE: &[(Action, [bool; 9])] = &[
+        //               coord  ed-own ed-oth ed-none stake  obs    netadm na+obs nobody
+        (ViewCity,       [true, true,  true,  true,   true,  true,  true,  true,  false]),
+        (ManageAreas,    [true, false, false, false,  false, false, true,  true,  false]),
+        (ViewMembers,    [true, true,  true,  true,   false, true,  true,  true,  false]),
+        (ManageMembers,  [true, false, false, false,  false, false, true,  true,  false]),
+        (ViewActors,     [true, true,  true,  true,   false, true,  true,  true,  false]),
+        (ManageActors,   [true, false, false, false,  false, false, true,  true,  false]),
+        (CreateStrategy, [true, false, false, false,  false, false, true,  true,  false]),
+        (ViewStrategy,   [true, true,  true,  true,   false, true,  true,  true,  false]),
+        (ManageStrategy, [true, false, false, false,  false, false, true,  true,  false]),
+        (ReadSection,    [true, true,  true,  true,   false, true,  false, true,  false]),
+        (WriteSection,   [true, true,  false, false,  false, false, false, false, false]),
+    ];
+
+    #[test]
+    fn every_role_and_action() {
+        assert_eq!(TABLE.len(), Action::ALL.len(), "the table lists every action");
+        let city = CityId::new();
+        let own_area = AreaId::new();
+        let other_area = AreaId::new();
+        for (action, expected) in TABLE {
+            let cases: [(Who, Option<AreaId>); 9] = [
+                (Who::Role(Role::Coordinator), Some(own_area)),
+                (Who::Role(Role::Editor), Some(own_area)),
+                (Who::Role(Role::Editor), Some(other_area)),
+                (Who::Role(Role::Editor), None),
+                (Who::Role(Role::Stakeholder), Some(own_area)),
+                (Who::Role(Role::Observer), Some(own_area)),
+                (Who::NetworkAdmin, Some(own_area)),
+                (Who::NetworkAdminAndObserver, Some(own_area)),
+                (Who::Nobody, Some(own_area)),
+            ];
+            for (column, ((who, section_area), want)) in cases.iter().zip(expected).enumerate() {
+                let p = principal(*who, city, own_area);
+                let r = Resource { city, area: *section_area };
+                assert_eq!(permit(&p, *action, &r), *want, "{action:?}, column {column}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_membership_of_city_a_grants_nothing_on_city_b() {
+        let city_a = CityId::new();
+        let city_b = CityId::new();
+        let area_a = AreaId::new();
+        for role in Role::ALL {
+            let p = Principal {
+                network_admin: false,
+                membership: Some(Membership { city: city_a, role: *role, area: Some(area_a) }),
+            };
+            for action in Action::ALL {
+                // Even a resource carrying the same area id must not be reachable.
+                for area in [None, Some(area_a), Some(AreaId::new())] {
+                    let r = Resource { city: city_b, area };
+                    assert!(!permit(&p, *action, &r), "{role:?} of A did {action:?} on B");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_network_admins_create_cities() {
+        let member = Membership { city: CityId::new(), role: Role::Coordinator, area: None };
+        assert!(may_create_city(&Principal { network_admin: true, membership: None }));
+        assert!(!may_create_city(&Principal { network_admin: false, membership: Some(member) }));
+    }
+}

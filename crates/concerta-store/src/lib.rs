@@ -1,0 +1,189 @@
+//! `concerta-store`: everything Concerta keeps in its database, behind one [`Database`] facade.
+//!
+//! Workflow: [`Database::connect`] opens SQLite (the default, a file in the data directory, WAL)
+//! or Postgres (when the URL says `postgres://`), [`Database::migrate`] applies
+//! `concerta-migrations`, and the `impl Database` blocks in `queries/` (one file per area:
+//! users, auth, cities, areas, members, actors, strategies) read and write. Entities live in
+//! `tables/` and stay private; the public API speaks `concerta-core` ids and the plain structs
+//! re-exported here.
+//!
+//! Invariants:
+//! - Every public method runs in its own transaction ([`Database::transaction`]), retried on
+//!   Postgres serialization failures and deadlocks; helpers that compose take a transaction.
+//! - Unique-constraint violations surface as [`Error::Conflict`] naming the API field.
+//! - Only this crate and `concerta-migrations` know SQL.
+//! - Rows that belong to a city are only returned for that city: lookups by id that take a
+//!   `CityId` return [`Error::NotFound`] for another city's row.
+
+mod error;
+mod queries;
+mod tables;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::future::Future;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use concerta_migrations::{Migrator, MigratorTrait};
+use rand::Rng;
+use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
+
+pub use error::{Error, Result};
+pub use queries::actors::{Actor, NewActor};
+pub use queries::areas::{Area, NewArea};
+pub use queries::auth::ApiTokenId;
+pub use queries::cities::{City, NewCity};
+pub use queries::members::{Member, MemberUpdate, NewMember};
+pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewStrategy, Section, Strategy};
+pub use queries::users::{NewUser, User};
+
+/// How many times a transaction is attempted when Postgres reports a serialization failure
+/// or a deadlock (or SQLite reports it is busy).
+const TRANSACTION_ATTEMPTS: u32 = 4;
+
+/// The database: a connection pool to SQLite or Postgres. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Database {
+    conn: DatabaseConnection,
+}
+
+/// A transaction handed to the body of [`Database::transaction`].
+///
+/// It is an owned handle (not a borrow) so that the body's future needs no higher-ranked
+/// lifetime; the body must not keep a clone of it past its end.
+#[derive(Clone)]
+pub struct TransactionHandle(Arc<DatabaseTransaction>);
+
+impl Deref for TransactionHandle {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.0
+    }
+}
+
+impl Database {
+    /// Connects to `url`: `sqlite://path` (the file and its directory are created; WAL
+    /// journal, foreign keys on, 5 s busy timeout) or `postgres://…`.
+    #[tracing::instrument(skip_all)]
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options.sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            let path = url
+                .trim_start_matches("sqlite:")
+                .trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or_default();
+            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Error::Connect(format!("cannot create the data directory {}: {e}", dir.display()))
+                })?;
+            }
+            let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+            options = ConnectOptions::new(url);
+            options
+                .sqlx_logging(false)
+                .max_connections(8)
+                .map_sqlx_sqlite_opts(|opts| {
+                    opts.create_if_missing(true)
+                        .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(5))
+                });
+        } else if !url.starts_with("postgres:") && !url.starts_with("postgresql:") {
+            return Err(Error::Connect(
+                "the database URL must start with sqlite:// or postgres://".to_owned(),
+            ));
+        } else {
+            options.max_connections(16).acquire_timeout(Duration::from_secs(10));
+        }
+        let conn = sea_orm::Database::connect(options)
+            .await
+            .map_err(|e| Error::Connect(e.to_string()))?;
+        Ok(Self { conn })
+    }
+
+    /// Applies every pending migration.
+    #[tracing::instrument(skip_all)]
+    pub async fn migrate(&self) -> Result<()> {
+        Migrator::up(&self.conn, None).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    #[tracing::instrument(skip_all)]
+    pub async fn ping(&self) -> Result<()> {
+        self.conn.ping().await?;
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// The underlying sea-orm connection, for crates that own their own tables' queries (the
+    /// sync engine's runtime reads and writes `documents` and `doc_chunks`).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<()> {
+        self.conn.close().await?;
+        Ok(())
+    }
+
+    /// Runs `body` in a transaction and commits it. When the body or the commit fails with a
+    /// retryable error (Postgres 40001 serialization failure or 40P01 deadlock, SQLite busy),
+    /// the transaction is rolled back and `body` runs again after a jittered backoff, up to a
+    /// few attempts. Any other error rolls back and is returned.
+    pub async fn transaction<T, F, Fut>(&self, body: F) -> Result<T>
+    where
+        F: Fn(TransactionHandle) -> Fut + Send,
+        Fut: Future<Output = Result<T>> + Send,
+        T: Send,
+    {
+        let mut attempt = 1;
+        loop {
+            let tx = TransactionHandle(Arc::new(self.conn.begin().await?));
+            let result = body(tx.clone()).await;
+            let tx = Arc::try_unwrap(tx.0).map_err(|_| {
+                Error::Internal("a transaction handle outlived its transaction body".to_owned())
+            })?;
+            let error = match result {
+                Ok(value) => match tx.commit().await {
+                    Ok(()) => return Ok(value),
+                    Err(e) => Error::from(e),
+                },
+                Err(e) => {
+                    if let Err(rollback) = tx.rollback().await {
+                        tracing::warn!(error = %rollback, "rollback failed");
+                    }
+                    e
+                }
+            };
+            if !error.is_retryable() || attempt >= TRANSACTION_ATTEMPTS {
+                return Err(error);
+            }
+            let base = 10u64 << attempt;
+            let delay = rand::rng().random_range(base / 2..=base * 2);
+            tracing::debug!(attempt, delay_ms = delay, error = %error, "retrying transaction");
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// The current time at the precision both databases keep (microseconds), so values written
+/// and values read back compare equal.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

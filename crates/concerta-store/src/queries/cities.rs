@@ -1,0 +1,113 @@
+//! Cities: the tenants.
+
+use chrono::{DateTime, Utc};
+use concerta_core::{CityId, Locale, UserId};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+
+use crate::error::{conflict_on, parse_stored};
+use crate::tables::{city, member};
+use crate::{Database, Error, Result};
+
+/// A city (tenant).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct City {
+    /// The city's id.
+    pub id: CityId,
+    /// Display name.
+    pub name: String,
+    /// URL slug; unique across the deployment.
+    pub slug: String,
+    /// Default language.
+    pub locale: Locale,
+    /// When the city was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<city::Model> for City {
+    type Error = Error;
+
+    fn try_from(m: city::Model) -> Result<Self> {
+        Ok(Self {
+            id: m.id.into(),
+            locale: parse_stored("locale", &m.locale)?,
+            name: m.name,
+            slug: m.slug,
+            created_at: m.created_at,
+        })
+    }
+}
+
+/// Input for [`Database::create_city`] (already validated).
+#[derive(Clone, Debug)]
+pub struct NewCity {
+    /// Display name.
+    pub name: String,
+    /// URL slug.
+    pub slug: String,
+    /// Default language.
+    pub locale: Locale,
+}
+
+impl Database {
+    /// Creates a city. [`Error::Conflict`] on `slug` when the slug is taken.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_city(&self, new: NewCity) -> Result<City> {
+        let new = &new;
+        self.transaction(|tx| async move {
+            city::ActiveModel {
+                id: Set(CityId::new().uuid()),
+                name: Set(new.name.clone()),
+                slug: Set(new.slug.clone()),
+                locale: Set(new.locale.as_str().to_owned()),
+                created_at: Set(crate::now()),
+            }
+            .insert(&*tx)
+            .await
+            .map_err(conflict_on("slug"))?
+            .try_into()
+        })
+        .await
+    }
+
+    /// The city with this id.
+    #[tracing::instrument(skip_all)]
+    pub async fn get_city(&self, id: CityId) -> Result<City> {
+        city::Entity::find_by_id(id.uuid()).one(&self.conn).await?.ok_or(Error::NotFound)?.try_into()
+    }
+
+    /// Every city, by name.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_cities(&self) -> Result<Vec<City>> {
+        city::Entity::find()
+            .order_by_asc(city::Column::Name)
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(City::try_from)
+            .collect()
+    }
+
+    /// The cities `user` is a member of, by name.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_cities_of_user(&self, user: UserId) -> Result<Vec<City>> {
+        let city_ids: Vec<_> = member::Entity::find()
+            .filter(member::Column::UserId.eq(user.uuid()))
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(|m| m.city_id)
+            .collect();
+        if city_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        city::Entity::find()
+            .filter(city::Column::Id.is_in(city_ids))
+            .order_by_asc(city::Column::Name)
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(City::try_from)
+            .collect()
+    }
+}

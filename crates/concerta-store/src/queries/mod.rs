@@ -1,0 +1,9 @@
+//! `impl Database` blocks, one file per area of the domain.
+
+pub mod actors;
+pub mod areas;
+pub mod auth;
+pub mod cities;
+pub mod members;
+pub mod strategies;
+pub mod users;

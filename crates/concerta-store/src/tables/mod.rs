@@ -1,0 +1,16 @@
+//! sea-orm entities, one module per table. Private to the crate: the public API is the
+//! `Database` methods in `queries/`.
+//!
+//! The schema itself is defined by `concerta-migrations`; these mirror it.
+
+pub mod api_token;
+pub mod area;
+pub mod actor;
+pub mod city;
+pub mod doc_chunk;
+pub mod document;
+pub mod member;
+pub mod section;
+pub mod session;
+pub mod strategy;
+pub mod user;

@@ -1,0 +1,85 @@
+use concerta_core::{Stage, StrategyTemplate, seed_template};
+use concerta_store::{CHUNK_KIND_SNAPSHOT, Error, NewArea, NewStrategy, test_both_dbs};
+use sea_orm::{ConnectionTrait, Statement};
+
+use crate::city;
+
+test_both_dbs!(seed_strategy_has_a_document_per_section, |db| async move {
+    let quito = city(&db, "quito").await;
+    let strategy = db
+        .create_strategy(NewStrategy { city: quito.id, title: "Estrategia 2030".to_owned(), template: StrategyTemplate::Seed })
+        .await
+        .unwrap();
+    let template = seed_template();
+    assert_eq!(strategy.sections.len(), template.len());
+    for (section, item) in strategy.sections.iter().zip(&template) {
+        assert_eq!(section.key, item.key);
+        assert_eq!(section.title, item.title_es, "the city's locale is es");
+        assert_eq!(section.stage, item.stage);
+        assert_eq!(section.city_id, quito.id);
+    }
+    assert_eq!(strategy.sections[0].stage, Stage::DesignPlanning);
+    assert_eq!(db.get_strategy(strategy.id).await.unwrap(), strategy);
+    assert_eq!(db.list_strategies(quito.id).await.unwrap(), [strategy.clone()]);
+
+    // Each section has its documents row and one snapshot chunk that loads as a document.
+    let section = &strategy.sections[3];
+    assert_eq!(db.get_section_by_document(section.doc_id).await.unwrap().as_ref(), Some(section));
+    let backend = db.backend();
+    let rows = db
+        .connection()
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => "SELECT kind, data FROM doc_chunks WHERE doc_id = $1",
+                _ => "SELECT kind, data FROM doc_chunks WHERE doc_id = ?",
+            },
+            [section.doc_id.to_string().into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let kind: i16 = rows[0].try_get("", "kind").unwrap();
+    let data: Vec<u8> = rows[0].try_get("", "data").unwrap();
+    assert_eq!(kind, CHUNK_KIND_SNAPSHOT);
+    assert_eq!(data.get(..4), Some(&[0x85, 0x6f, 0x4a, 0x83][..]), "an automerge document");
+    let documents = db
+        .connection()
+        .query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) AS n FROM documents"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(documents.try_get::<i64>("", "n").unwrap(), template.len() as i64);
+});
+
+test_both_dbs!(blank_strategy_has_no_sections, |db| async move {
+    let quito = city(&db, "quito").await;
+    let strategy = db
+        .create_strategy(NewStrategy { city: quito.id, title: "Vacía".to_owned(), template: StrategyTemplate::Blank })
+        .await
+        .unwrap();
+    assert!(strategy.sections.is_empty());
+    let unknown = db
+        .create_strategy(NewStrategy { city: concerta_core::CityId::new(), title: "X".to_owned(), template: StrategyTemplate::Seed })
+        .await;
+    assert!(matches!(unknown, Err(Error::NotFound)), "{unknown:?}");
+});
+
+test_both_dbs!(section_areas_stay_in_their_city, |db| async move {
+    let quito = city(&db, "quito").await;
+    let lima = city(&db, "lima").await;
+    let culture = db.create_area(NewArea { city: quito.id, name: "Cultura".to_owned() }).await.unwrap();
+    let lima_area = db.create_area(NewArea { city: lima.id, name: "Cultura".to_owned() }).await.unwrap();
+    let strategy = db
+        .create_strategy(NewStrategy { city: quito.id, title: "E".to_owned(), template: StrategyTemplate::Seed })
+        .await
+        .unwrap();
+    let section = &strategy.sections[0];
+    let assigned = db.set_section_area(section.id, Some(culture.id)).await.unwrap();
+    assert_eq!(assigned.area_id, Some(culture.id));
+    assert_eq!(db.get_section(section.id).await.unwrap().area_id, Some(culture.id));
+    let foreign = db.set_section_area(section.id, Some(lima_area.id)).await;
+    assert!(matches!(foreign, Err(Error::Invalid { ref field, .. }) if field == "area_id"), "{foreign:?}");
+    assert_eq!(db.set_section_area(section.id, None).await.unwrap().area_id, None);
+    assert!(matches!(db.get_section(concerta_core::SectionId::new()).await, Err(Error::NotFound)));
+});

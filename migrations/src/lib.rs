@@ -1,0 +1,33 @@
+//! `concerta-migrations`: the database schema of Concerta, one migration set for SQLite and
+//! Postgres.
+//!
+//! `concerta-store` runs [`Migrator`] on start (`concerta serve`) and on `concerta migrate`.
+//! Migrations are append-only: never edit one that has shipped; add a new one.
+//!
+//! Conventions every migration follows, because the store relies on them:
+//! - ids are UUIDs (`uuid` on Postgres, stored as 16-byte blobs on SQLite by sea-orm);
+//!   timestamps are `timestamp with time zone`, written by the application in UTC;
+//! - enums are stored as their `concerta-core` text spelling;
+//! - unique constraints are named `uq__<table>__<field>`, so a violation can be mapped back
+//!   to the API field it concerns (`concerta_store::Error::Conflict { field }`);
+//! - SQLite foreign keys are declared in `CREATE TABLE` (SQLite cannot add them later).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20250101_000001_foundation;
+
+/// Every migration of the schema, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20250101_000001_foundation::Migration)]
+    }
+}
+
+/// The name of a unique index on `table(field…)`, following the `uq__<table>__<field>`
+/// convention (`field` is the API field a violation is reported against).
+pub fn unique_name(table: &str, field: &str) -> String {
+    format!("uq__{table}__{field}")
+}
