@@ -1,0 +1,123 @@
+//! The REST API (`/api/…`): thin handlers that parse, authorize through
+//! [`concerta_core::permit`], call one store method and shape the answer.
+//!
+//! Visibility rule: a user who is neither a member of the city nor a network admin gets 404
+//! for everything of that city (its existence is not revealed); a member lacking the
+//! permission gets 403.
+
+mod actors;
+mod areas;
+mod cities;
+mod members;
+mod strategies;
+
+use std::str::FromStr;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, patch, post, put};
+use concerta_core::{Action, AreaId, CityId, Principal, Resource, permit};
+use concerta_store::User;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::auth::{self, CurrentUser, UserView};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// Every `/api` route.
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/me", get(me))
+        .route("/api/me/tokens", post(auth::create_token))
+        .route("/api/cities", post(cities::create).get(cities::list))
+        .route("/api/cities/{city}", get(cities::get))
+        .route("/api/cities/{city}/areas", post(areas::create).get(areas::list))
+        .route("/api/cities/{city}/members", post(members::create).get(members::list))
+        .route("/api/cities/{city}/members/{member}", patch(members::update).delete(members::delete))
+        .route("/api/cities/{city}/actors", post(actors::create).get(actors::list))
+        .route("/api/cities/{city}/strategies", post(strategies::create).get(strategies::list))
+        .route("/api/strategies/{id}", get(strategies::get))
+        .route("/api/sections/{id}/area", put(strategies::set_area))
+}
+
+/// Checks that `user` may do `action` to a resource of `city` (a section's `area` for
+/// section actions). 404 when the user cannot see the city at all, 403 when they can but may
+/// not do this. Returns the principal for further decisions.
+pub(crate) async fn authorize(
+    state: &AppState,
+    user: &User,
+    city: CityId,
+    action: Action,
+    area: Option<AreaId>,
+) -> Result<Principal> {
+    let membership = state.db.get_membership(city, user.id).await?;
+    if membership.is_none() {
+        // A network admin sees every city that exists; nobody sees one that does not.
+        if !user.network_admin {
+            return Err(Error::NotFound);
+        }
+        state.db.get_city(city).await?;
+    }
+    let principal = Principal { network_admin: user.network_admin, membership: membership.map(|m| m.membership()) };
+    if permit(&principal, action, &Resource { city, area }) {
+        Ok(principal)
+    } else if permit(&principal, Action::ViewCity, &Resource::city(city)) {
+        Err(Error::Forbidden)
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Parses an id from the path; a malformed id is just an unknown one (404).
+pub(crate) fn path_id<T: FromStr>(text: &str) -> Result<T> {
+    text.parse().map_err(|_| Error::NotFound)
+}
+
+/// Parses an id from a body field (422 naming the field).
+pub(crate) fn field_id<T: FromStr>(field: &str, text: &str) -> Result<T> {
+    text.parse().map_err(|_| Error::invalid(field, "is not a valid id"))
+}
+
+/// Parses an enum spelling from a body field (422 naming the field and the choices).
+pub(crate) fn field_enum<T: FromStr<Err = concerta_core::ParseEnumError>>(field: &str, text: &str) -> Result<T> {
+    text.parse().map_err(|e: concerta_core::ParseEnumError| Error::invalid(field, format!("must be one of: {}", e.expected)))
+}
+
+/// For PATCH-style bodies: a field that is absent (`None`), `null` (`Some(None)`) or set.
+pub(crate) fn double_option<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Serialize)]
+struct MembershipView {
+    id: concerta_core::MemberId,
+    city_id: CityId,
+    role: concerta_core::Role,
+    area_id: Option<AreaId>,
+}
+
+#[derive(Serialize)]
+struct MeView {
+    #[serde(flatten)]
+    user: UserView,
+    memberships: Vec<MembershipView>,
+}
+
+/// `GET /api/me` → the current user and their memberships.
+#[tracing::instrument(skip_all)]
+async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<axum::Json<impl Serialize>> {
+    let memberships = state
+        .db
+        .list_memberships(user.id)
+        .await?
+        .into_iter()
+        .map(|m| MembershipView { id: m.id, city_id: m.city_id, role: m.role, area_id: m.area_id })
+        .collect();
+    Ok(axum::Json(MeView { user: UserView::from(&user), memberships }))
+}

@@ -1,0 +1,178 @@
+//! Configuration: one clap struct, every flag also read from the environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The `concerta` command line.
+#[derive(Debug, Parser)]
+#[command(name = "concerta", version, about = "Concerta: a city's international strategy, built together")]
+pub struct Cli {
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `concerta` (see `CONTRACT.md`).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies pending migrations first; stops cleanly on SIGTERM/Ctrl-C).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load a demo city (areas, members, a strategy from the seed template) and print how to
+    /// log in.
+    Demo,
+    /// Administration of accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `concerta admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user account that can log in.
+    CreateUser(CreateUser),
+    /// Print a new API token of an existing user on stdout (nothing else).
+    Token {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// `concerta admin create-user`
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("pw").required(true).args(["password", "password_stdin"]))]
+pub struct CreateUser {
+    /// Email address (the login).
+    #[arg(long)]
+    pub email: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// The password (prefer --password-stdin: arguments show up in `ps`).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Read the password from the first line of stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Make the user a network admin (may create cities and administer all of them).
+    #[arg(long)]
+    pub network_admin: bool,
+}
+
+/// Server settings. Each is a flag (`--addr`) and an environment variable (`CONCERTA_ADDR`).
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Listen address.
+    #[arg(long, env = "CONCERTA_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    pub addr: SocketAddr,
+    /// Data directory (the SQLite database, outgoing mail when no SMTP server is set).
+    #[arg(long, env = "CONCERTA_DATA", default_value = "./data", global = true)]
+    pub data: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default `sqlite://<data>/concerta.db`.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Base URL used in emails and links; default `http://<addr>`. An `https` URL makes the
+    /// session cookie `Secure`.
+    #[arg(long, env = "CONCERTA_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// `smtp://[user:pass@]host:port` or `smtps://…`; unset: `.eml` files in `<data>/outbox/`.
+    #[arg(long, env = "CONCERTA_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "CONCERTA_MAIL_FROM", default_value = "concerta@localhost", global = true)]
+    pub mail_from: String,
+}
+
+impl Config {
+    /// Defaults for tests: data in `data`, database at `database_url`.
+    pub fn for_tests(data: PathBuf, database_url: String) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data,
+            database_url: Some(database_url),
+            public_url: None,
+            smtp_url: None,
+            mail_from: "concerta@localhost".to_owned(),
+        }
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!("sqlite://{}/concerta.db", self.data.display()),
+        }
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) if !url.is_empty() => url.trim_end_matches('/').to_owned(),
+            _ => format!("http://{}", self.addr),
+        }
+    }
+
+    /// Whether cookies must be `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+}
+
+/// Hides secrets (the SMTP URL may hold a password; so may a database URL).
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("data", &self.data)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("public_url", &self.public_url)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
+            .field("mail_from", &self.mail_from)
+            .finish()
+    }
+}
+
+/// `scheme://user:password@host/…` → `scheme://user:***@host/…`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}/{path}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let mut config = Config::for_tests("/tmp/x".into(), "postgres://u:hunter2@db/concerta".into());
+        config.smtp_url = Some("smtp://mail:s3cret@smtp.example.org:587".into());
+        let text = format!("{config:?}");
+        assert!(!text.contains("hunter2") && !text.contains("s3cret"), "{text}");
+        assert!(text.contains("postgres://u:***@db/concerta"), "{text}");
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let cli = Cli::try_parse_from(["concerta", "serve", "--data", "/srv/c"]).unwrap();
+        assert_eq!(cli.config.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(cli.config.database_url(), "sqlite:///srv/c/concerta.db");
+        assert_eq!(cli.config.public_url(), "http://127.0.0.1:8080");
+        assert!(!cli.config.secure_cookies());
+        assert!(Cli::try_parse_from(["concerta", "admin", "create-user", "--email", "a@b.c", "--name", "A"]).is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! The one error type of the HTTP layer and the JSON body extractor that produces its 4xx.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use concerta_core::FieldError;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// Everything a request can fail with. Each variant has one status and one `code`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body is not JSON (400 `bad_json`).
+    #[error("the request body is not valid JSON: {0}")]
+    BadJson(String),
+    /// The body is not `application/json` (415 `unsupported_media_type`).
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// A field is missing or invalid (422 `invalid_field`).
+    #[error("{field}: {message}")]
+    InvalidField {
+        /// The field, as the API spells it.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No valid credentials (401 `unauthorized`).
+    #[error("authentication required")]
+    Unauthorized,
+    /// Wrong email or password (401 `invalid_credentials`).
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    /// Authenticated but not allowed (403 `forbidden`).
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    /// Unknown, or not visible to this user (404 `not_found`).
+    #[error("not found")]
+    NotFound,
+    /// The method does not apply to this path (405 `method_not_allowed`).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A unique value is taken (409 `conflict`).
+    #[error("{field} is already taken")]
+    Conflict {
+        /// The field whose value is taken.
+        field: String,
+    },
+    /// The body is over the limit (413 `payload_too_large`).
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// A dependency is down (503 `unavailable`).
+    #[error("the service is not ready")]
+    Unavailable,
+    /// Anything else (500 `internal`); the detail is logged, never sent.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+/// The HTTP layer's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::InvalidField`].
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidField { field: field.into(), message: message.into() }
+    }
+
+    /// The status and machine-readable code.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Error::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_json"),
+            Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Error::InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+            Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Error::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let mut error = json!({ "code": code, "message": self.to_string() });
+        match &self {
+            Error::InvalidField { field, .. } | Error::Conflict { field } => {
+                error["field"] = json!(field);
+            }
+            Error::Internal(detail) => {
+                tracing::error!(error = format!("{detail:#}"), "internal error");
+                error["message"] = json!("internal error");
+            }
+            _ => {}
+        }
+        let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
+        if matches!(self, Error::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<concerta_store::Error> for Error {
+    fn from(e: concerta_store::Error) -> Self {
+        use concerta_store::Error as S;
+        match e {
+            S::NotFound => Error::NotFound,
+            S::Conflict { field } => Error::Conflict { field },
+            S::Invalid { field, message } => Error::InvalidField { field, message },
+            other => Error::Internal(other.into()),
+        }
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::InvalidField { field: e.field, message: e.message }
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        Error::Internal(e)
+    }
+}
+
+/// A JSON request body. Unlike `axum::Json`, every rejection is an [`Error`]: a syntax error
+/// is 400 `bad_json`, a missing or mistyped field is 422 naming the field, an oversized body
+/// is 413, and a body that is not `application/json` is 415.
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Error::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge
+            } else {
+                Error::BadJson("the request body could not be read".to_owned())
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses `bytes` as `T`, mapping errors as [`JsonBody`] documents. Every request body of
+/// the API is a JSON object; anything else is 422 on the field `body`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::BadJson(e.to_string()))?;
+    if !value.is_object() {
+        return Err(Error::invalid("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = strip_position(&e.into_inner().to_string());
+        match missing_field(&message) {
+            Some(missing) => Error::InvalidField {
+                field: if path == "." { missing.to_owned() } else { format!("{path}.{missing}") },
+                message: "is required".to_owned(),
+            },
+            None => Error::InvalidField { field: if path == "." { "body".to_owned() } else { path }, message },
+        }
+    })
+}
+
+/// `missing field `email`` → `email`.
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// Drops serde_json's " at line 1 column 5" suffix from data errors (the field name says
+/// where; syntax errors keep it, there it helps).
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        count: Option<u32>,
+    }
+
+    fn field_of(err: Error) -> String {
+        match err {
+            Error::InvalidField { field, .. } => field,
+            other => panic!("expected InvalidField, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert!(matches!(parse_json::<Body>(b"{\"name\":"), Err(Error::BadJson(_))));
+        assert!(matches!(parse_json::<Body>(b"not json"), Err(Error::BadJson(_))));
+        assert!(matches!(parse_json::<Body>(b""), Err(Error::BadJson(_))));
+        assert!(matches!(parse_json::<Body>(b"{\"name\":\"a\"} trailing"), Err(Error::BadJson(_))));
+        assert_eq!(field_of(parse_json::<Body>(b"{}").unwrap_err()), "name");
+        assert_eq!(field_of(parse_json::<Body>(b"{\"name\":1}").unwrap_err()), "name");
+        assert_eq!(field_of(parse_json::<Body>(b"{\"name\":\"a\",\"count\":-1}").unwrap_err()), "count");
+        assert_eq!(field_of(parse_json::<Body>(b"[]").unwrap_err()), "body");
+        assert_eq!(parse_json::<Body>(b"{\"name\":\"a\"}").unwrap().name, "a");
+    }
+}

@@ -1,0 +1,99 @@
+//! `concerta-server`: the `concerta` binary's library: configuration, [`AppState`], the axum
+//! [`router`] (REST API, health, metrics; the `/sync` WebSocket is merged in by the sync
+//! module), and the CLI subcommands.
+//!
+//! Workflow: `main` parses [`Cli`] and calls [`cli::run`]. `serve` builds an [`AppState`]
+//! (connect, migrate), binds, and runs [`serve_state`] until SIGTERM/Ctrl-C. Tests build the
+//! state over a test database ([`AppState::with_database`]) and drive [`router`] with
+//! `tower::ServiceExt::oneshot`, or call [`serve`] on a port-0 listener.
+//!
+//! Invariants:
+//! - Only this crate knows HTTP. Handlers parse, authorize with `concerta_core::permit`,
+//!   call one store method and map the result; all errors go through [`Error`], whose 5xx
+//!   bodies are generic (the detail is logged).
+//! - A member of one city gets 404 (cannot see) or 403 (can see, may not act) for anything
+//!   of another city: access is checked against the resource's own city, never the path's
+//!   alone.
+//! - Access changes (member changed or removed, section area changed) are published on
+//!   [`AppState::access_events`] after the write commits.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod state;
+pub mod telemetry;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+pub use auth::{CurrentUser, authenticate};
+pub use cli::shutdown_signal;
+pub use config::{Cli, Command, Config};
+pub use error::{Error, JsonBody, Result};
+pub use state::{AccessEvent, AppState};
+
+/// The largest request body accepted (413 beyond).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::api_routes())
+        // The sync module merges its `/sync` WebSocket route here: `.merge(sync::routes())`.
+        .route("/healthz", get(telemetry::healthz))
+        .route("/readyz", get(telemetry::readyz))
+        .route("/metrics", get(telemetry::metrics))
+        .fallback(|| async { Error::NotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(telemetry::track_metrics))
+        .layer(telemetry::trace_layer())
+        .with_state(state)
+}
+
+/// Connects and migrates ([`AppState::new`]), then serves on `listener` until `shutdown`
+/// completes; in-flight requests finish first.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::new(config).await?;
+    serve_state(state, listener, shutdown).await
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, with background housekeeping
+/// (expired sessions are swept hourly).
+pub async fn serve_state(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let sweeper = tokio::spawn(sweep_sessions(state.clone()));
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    sweeper.abort();
+    tracing::info!("server stopped");
+    Ok(result?)
+}
+
+/// Deletes expired sessions every hour. Never exits on an error: it logs and goes on.
+async fn sweep_sessions(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        match state.db.delete_expired_sessions(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
+}

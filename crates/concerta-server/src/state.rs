@@ -1,0 +1,54 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use concerta_core::CityId;
+use concerta_store::Database;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::broadcast;
+
+use crate::config::Config;
+use crate::telemetry;
+
+/// A change of who may see or edit what, published after the change is committed. The sync
+/// runtime subscribes to re-check the access of live sessions in that city (a removed member
+/// loses their documents within a second).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessEvent {
+    /// Memberships or section areas of this city changed.
+    City(CityId),
+}
+
+/// Built once by [`AppState::new`]; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+    /// The database.
+    pub db: Database,
+    /// Access changes, for live sessions to re-check (see [`AccessEvent`]).
+    pub access_events: broadcast::Sender<AccessEvent>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Connects to the configured database and applies pending migrations.
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let url = config.database_url();
+        let db = Database::connect(&url).await?;
+        db.migrate().await?;
+        Ok(Self::with_database(config, db))
+    }
+
+    /// A state over an already migrated database (tests, CLI commands).
+    pub fn with_database(config: Config, db: Database) -> Self {
+        let (access_events, _) = broadcast::channel(1024);
+        Self { config: Arc::new(config), db, access_events, metrics: telemetry::metrics_handle() }
+    }
+
+    /// Publishes an access change; nobody listening is fine.
+    pub fn publish_access(&self, event: AccessEvent) {
+        let _ = self.access_events.send(event);
+    }
+}
