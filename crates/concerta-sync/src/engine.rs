@@ -120,9 +120,9 @@ pub enum Effect {
     /// Build a snapshot off the hot path ([`storage::materialize`]); answer with
     /// [`Event::Materialized`].
     Materialize { doc: DocumentId, base: Option<Arc<Vec<u8>>>, changes: Vec<Vec<u8>>, upto: usize },
-    /// In one transaction: store the log (and the snapshot row, if any: see
-    /// [`storage::encode_snapshot`]), then delete the change, log and snapshot rows
-    /// `<= covered_row` (older snapshots too when a new one comes).
+    /// In one transaction: delete the change and log rows `<= covered_row` (and every older
+    /// snapshot row when `snapshot` is given), then append the snapshot row (see
+    /// [`storage::encode_snapshot`]) and the log row.
     Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, covered_row: i64 },
     /// A change was refused (for logs and metrics; the peer was already told).
     Refused { doc: DocumentId, conn: ConnId, reason: String },

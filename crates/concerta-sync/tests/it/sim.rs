@@ -1,0 +1,365 @@
+//! A simulated network of automerge peers around a server: either our [`Engine`] with an
+//! in-memory runtime, or a reference server built on automerge's own `SyncDoc`.
+
+use std::collections::{HashMap, VecDeque};
+
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::{AutoCommit, Automerge, ChangeHash, ReadDoc, ROOT};
+use concerta_sync::storage::{self, StoredChunk};
+use concerta_sync::wire::WireMessage;
+use concerta_sync::{Access, Config, ConnId, DocumentId, Effect, Engine, Event, Schema};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// A server as the peers see it: frames in, frames out.
+pub trait Server {
+    fn connect(&mut self, conn: ConnId, access: Access);
+    fn frame(&mut self, conn: ConnId, frame: Vec<u8>);
+    fn disconnect(&mut self, conn: ConnId);
+    /// Lets time pass: pending storage completes, background work finishes.
+    fn settle(&mut self, rng: &mut ChaCha8Rng, everything: bool);
+    /// Frames the server wants to send.
+    fn take_outgoing(&mut self) -> Vec<(ConnId, Vec<u8>)>;
+    /// Errors the server sent, per connection.
+    fn errors(&self) -> usize;
+    fn heads(&self) -> Vec<ChangeHash>;
+    /// Simulates a crash and restart (our engine only: durable rows survive).
+    fn restart(&mut self) {}
+}
+
+pub const SERVER_PEER: &str = "server";
+
+/// Our engine plus an in-memory runtime whose stores complete when `settle` says so.
+pub struct EngineServer {
+    pub engine: Engine,
+    pub doc: DocumentId,
+    pub rows: Vec<(i64, StoredChunk)>,
+    next_row: i64,
+    access: HashMap<ConnId, Access>,
+    now: u64,
+    /// Stores not yet durable: (upto, chunk).
+    pending_stores: VecDeque<(usize, Vec<u8>)>,
+    pending_materialize: Vec<(Option<std::sync::Arc<Vec<u8>>>, Vec<Vec<u8>>, usize)>,
+    outgoing: Vec<(ConnId, Vec<u8>)>,
+    errors: usize,
+    pub refused: Vec<String>,
+    pub config: Config,
+}
+
+impl EngineServer {
+    pub fn new(doc: DocumentId, initial: Vec<u8>, config: Config) -> Self {
+        Self {
+            engine: Engine::new(config.clone()),
+            doc,
+            rows: vec![(1, StoredChunk::Changes(initial))],
+            next_row: 2,
+            access: HashMap::new(),
+            now: 0,
+            pending_stores: VecDeque::new(),
+            pending_materialize: Vec::new(),
+            outgoing: Vec::new(),
+            errors: 0,
+            refused: Vec::new(),
+            config,
+        }
+    }
+
+    pub fn event(&mut self, event: Event) {
+        self.now += 1;
+        let effects = self.engine.handle_event(self.now, event);
+        self.apply(effects);
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>) {
+        let mut follow = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Send { conn, frame } => {
+                    if let Ok(WireMessage::Error { .. }) = WireMessage::decode(&frame) {
+                        self.errors += 1;
+                    }
+                    self.outgoing.push((conn, frame));
+                }
+                Effect::Close { .. } | Effect::ProtocolError { .. } | Effect::Quarantined { .. } => {}
+                Effect::Refused { reason, .. } => self.refused.push(reason),
+                Effect::CheckAccess { conn, doc } => {
+                    let access = if doc == self.doc { self.access.get(&conn).copied().unwrap_or(Access::None) } else { Access::None };
+                    follow.push(Event::Access { conn, doc, access });
+                }
+                Effect::Load { doc } => {
+                    let rows = (doc == self.doc).then(|| self.rows.clone());
+                    follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
+                }
+                Effect::Store { chunk, upto, .. } => self.pending_stores.push_back((upto, chunk)),
+                Effect::Materialize { base, changes, upto, .. } => self.pending_materialize.push((base, changes, upto)),
+                Effect::Compact { log, snapshot, covered_row, .. } => {
+                    // Change and log rows up to `covered_row` go; snapshots only when replaced.
+                    let replacing = snapshot.is_some();
+                    self.rows.retain(|(id, r)| match r {
+                        StoredChunk::Snapshot(_) => !replacing,
+                        _ => *id > covered_row,
+                    });
+                    if let Some(s) = snapshot {
+                        self.rows.push((self.next_row, StoredChunk::Snapshot(s)));
+                        self.next_row += 1;
+                    }
+                    self.rows.push((self.next_row, StoredChunk::Log(log)));
+                    self.next_row += 1;
+                }
+            }
+        }
+        for event in follow {
+            self.event(event);
+        }
+    }
+}
+
+impl Server for EngineServer {
+    fn connect(&mut self, conn: ConnId, access: Access) {
+        self.access.insert(conn, access);
+        self.event(Event::Connected { conn });
+    }
+
+    fn frame(&mut self, conn: ConnId, frame: Vec<u8>) {
+        self.event(Event::Frame { conn, data: frame });
+    }
+
+    fn disconnect(&mut self, conn: ConnId) {
+        self.event(Event::Disconnected { conn });
+    }
+
+    fn settle(&mut self, rng: &mut ChaCha8Rng, everything: bool) {
+        let mut stores = 0;
+        while let Some((upto, chunk)) = self.pending_stores.pop_front() {
+            stores += 1;
+            assert!(stores < 10_000, "the engine keeps storing: a store loop");
+            let row = self.next_row;
+            self.next_row += 1;
+            self.rows.push((row, StoredChunk::Changes(chunk)));
+            self.event(Event::Stored { doc: self.doc, upto, row });
+            if !everything && rng.random_bool(0.5) {
+                break;
+            }
+        }
+        for (base, changes, upto) in std::mem::take(&mut self.pending_materialize) {
+            let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
+            self.event(Event::Materialized { doc: self.doc, upto, result });
+        }
+        self.event(Event::Tick);
+    }
+
+    fn take_outgoing(&mut self) -> Vec<(ConnId, Vec<u8>)> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    fn errors(&self) -> usize {
+        self.errors
+    }
+
+    fn heads(&self) -> Vec<ChangeHash> {
+        // Through a fresh load of what is durable: what a restart would serve.
+        let (graph, _) = storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load");
+        graph.durable_heads()
+    }
+
+    fn restart(&mut self) {
+        // Whatever was not durable is lost, as with kill -9.
+        self.pending_stores.clear();
+        self.pending_materialize.clear();
+        self.outgoing.clear();
+        self.engine = Engine::new(self.config.clone());
+    }
+}
+
+/// automerge's own sync, as the official servers run it: one document, one `State` per peer.
+pub struct ReferenceServer {
+    pub doc: Automerge,
+    document_id: DocumentId,
+    peers: HashMap<ConnId, (State, String)>,
+    outgoing: Vec<(ConnId, Vec<u8>)>,
+}
+
+impl ReferenceServer {
+    pub fn new(document_id: DocumentId, initial: &[u8]) -> Self {
+        let mut doc = Automerge::new();
+        doc.load_incremental(initial).expect("initial change loads");
+        Self { doc, document_id, peers: HashMap::new(), outgoing: Vec::new() }
+    }
+
+    fn sync_all(&mut self) {
+        let ids: Vec<ConnId> = self.peers.keys().copied().collect();
+        for conn in ids {
+            let (state, remote) = self.peers.get_mut(&conn).expect("listed");
+            if let Some(msg) = self.doc.generate_sync_message(state) {
+                let frame = WireMessage::Sync {
+                    sender_id: SERVER_PEER.into(),
+                    target_id: remote.clone(),
+                    document_id: self.document_id,
+                    data: msg.encode(),
+                }
+                .encode();
+                self.outgoing.push((conn, frame));
+            }
+        }
+    }
+}
+
+impl Server for ReferenceServer {
+    fn connect(&mut self, conn: ConnId, access: Access) {
+        let state = if access == Access::Read { State::new_read_only() } else { State::new() };
+        self.peers.insert(conn, (state, String::new()));
+    }
+
+    fn frame(&mut self, conn: ConnId, frame: Vec<u8>) {
+        let Ok(msg) = WireMessage::decode(&frame) else { return };
+        match msg {
+            WireMessage::Join { sender_id, .. } => {
+                if let Some(p) = self.peers.get_mut(&conn) {
+                    p.1 = sender_id.clone();
+                }
+                let reply = WireMessage::Peer {
+                    sender_id: SERVER_PEER.into(),
+                    target_id: sender_id,
+                    metadata: None,
+                    selected_protocol_version: "1".into(),
+                };
+                self.outgoing.push((conn, reply.encode()));
+            }
+            WireMessage::Request { data, .. } | WireMessage::Sync { data, .. } => {
+                let msg = Message::decode(&data).expect("peers send valid messages");
+                let (state, _) = self.peers.get_mut(&conn).expect("connected");
+                self.doc.receive_sync_message(state, msg).expect("valid changes apply");
+                self.sync_all();
+            }
+            _ => {}
+        }
+    }
+
+    fn disconnect(&mut self, conn: ConnId) {
+        self.peers.remove(&conn);
+    }
+
+    fn settle(&mut self, _rng: &mut ChaCha8Rng, _everything: bool) {}
+
+    fn take_outgoing(&mut self) -> Vec<(ConnId, Vec<u8>)> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    fn errors(&self) -> usize {
+        0
+    }
+
+    fn heads(&self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+}
+
+/// One simulated client: an automerge document, its sync state with the server, and its
+/// connection (if connected).
+pub struct Client {
+    pub name: String,
+    pub doc: AutoCommit,
+    pub state: State,
+    pub conn: Option<ConnId>,
+    pub access: Access,
+    pub inbox: VecDeque<Vec<u8>>,
+    pub outbox: VecDeque<Vec<u8>>,
+    pub joined: bool,
+    pub errors_seen: usize,
+    /// Sends its first changes as a whole saved document in a V2 message.
+    pub sends_whole_doc: bool,
+}
+
+impl Client {
+    pub fn new(name: String, actor: u8, access: Access) -> Self {
+        let mut actor_bytes = [0u8; 16];
+        actor_bytes[0] = actor;
+        actor_bytes[15] = 0xcc;
+        Self {
+            name,
+            doc: AutoCommit::new().with_actor(automerge::ActorId::from(actor_bytes)),
+            state: State::new(),
+            conn: None,
+            access,
+            inbox: VecDeque::new(),
+            outbox: VecDeque::new(),
+            joined: false,
+            errors_seen: 0,
+            sends_whole_doc: false,
+        }
+    }
+
+    pub fn body(&self) -> String {
+        match self.doc.get(ROOT, "body") {
+            Ok(Some((_, obj))) => self.doc.text(&obj).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// A random edit of the body, if the document has one yet.
+    pub fn edit(&mut self, rng: &mut ChaCha8Rng) -> bool {
+        let Ok(Some((_, body))) = self.doc.get(ROOT, "body") else { return false };
+        let len = self.doc.length(&body);
+        use automerge::transaction::Transactable;
+        if len > 0 && rng.random_bool(0.3) {
+            let pos = rng.random_range(0..len);
+            let del = rng.random_range(1..=(len - pos).min(3)) as isize;
+            self.doc.splice_text(&body, pos, del, "").expect("valid splice");
+        } else {
+            let pos = rng.random_range(0..=len);
+            let words = ["ciudad ", "red ", "mesa ", "actor ", "plan ", "ñandú ", "🌍 "];
+            let text = words[rng.random_range(0..words.len())];
+            self.doc.splice_text(&body, pos, 0, text).expect("valid splice");
+        }
+        self.doc.commit();
+        true
+    }
+
+    pub fn sync_frame(&mut self, doc_id: DocumentId) -> Option<Vec<u8>> {
+        let msg = if self.sends_whole_doc && !self.doc.get_heads().is_empty() {
+            // What the official client does for a V2 peer when a third of its history is
+            // new: the whole document in one chunk.
+            self.sends_whole_doc = false;
+            let mut m = self.doc.sync().generate_sync_message(&mut self.state)?;
+            m.changes = self.doc.save().into();
+            m.version = automerge::sync::MessageVersion::V2;
+            m
+        } else {
+            self.doc.sync().generate_sync_message(&mut self.state)?
+        };
+        let empty = self.doc.get_heads().is_empty();
+        let data = msg.encode();
+        let frame = if empty {
+            WireMessage::Request { sender_id: self.name.clone(), target_id: SERVER_PEER.into(), document_id: doc_id, data }
+        } else {
+            WireMessage::Sync { sender_id: self.name.clone(), target_id: SERVER_PEER.into(), document_id: doc_id, data }
+        };
+        Some(frame.encode())
+    }
+
+    pub fn receive(&mut self, frame: &[u8]) {
+        match WireMessage::decode(frame).expect("server frames decode") {
+            WireMessage::Peer { .. } => self.joined = true,
+            WireMessage::Sync { data, .. } => {
+                let msg = Message::decode(&data).expect("server sync messages decode");
+                self.doc.sync().receive_sync_message(&mut self.state, msg).expect("server changes apply");
+            }
+            WireMessage::Error { .. } => self.errors_seen += 1,
+            WireMessage::DocUnavailable { .. } => {}
+            other => panic!("unexpected frame to client: {other:?}"),
+        }
+    }
+}
+
+pub fn join_frame(name: &str) -> Vec<u8> {
+    WireMessage::Join {
+        sender_id: name.into(),
+        metadata: None,
+        supported_protocol_versions: vec!["1".into()],
+    }
+    .encode()
+}
