@@ -119,6 +119,28 @@ where
     }
 }
 
+/// Like [`run`], also handing `body` the database URL (to start a server on it).
+pub async fn run_with_url<F, Fut>(test_db: TestDb, body: F)
+where
+    F: FnOnce(Database, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let url = test_db.url.clone();
+    run(test_db, move |db| body(db, url)).await
+}
+
+/// Like [`run_postgres`], also handing `body` the database URL.
+pub async fn run_postgres_with_url<F, Fut>(body: F)
+where
+    F: FnOnce(Database, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    match TestDb::postgres().await {
+        Some(test_db) => run_with_url(test_db, body).await,
+        None => eprintln!("skipping Postgres: DATABASE_URL_TEST unset"),
+    }
+}
+
 /// Runs `body` on a fresh Postgres database, or prints why not.
 pub async fn run_postgres<F, Fut>(body: F)
 where
@@ -134,8 +156,28 @@ where
 /// Defines a module `$name` with two tests running `$body` (a closure `|db: Database| async
 /// move { … }`) on a fresh SQLite and on a fresh Postgres database. See the module docs.
 /// The calling crate needs `tokio` (with `macros` and `rt`) among its dev-dependencies.
+///
+/// `test_both_dbs!(name, with_url, |db, url| async move { … })` also passes the database's
+/// connection URL, for tests that start a server on it.
 #[macro_export]
 macro_rules! test_both_dbs {
+    ($name:ident, with_url, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[::tokio::test]
+            async fn sqlite() {
+                let test_db = $crate::testing::TestDb::sqlite().await;
+                $crate::testing::run_with_url(test_db, $body).await;
+            }
+
+            #[::tokio::test]
+            async fn postgres() {
+                $crate::testing::run_postgres_with_url($body).await;
+            }
+        }
+    };
     ($name:ident, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]

@@ -37,10 +37,10 @@ pub(super) async fn create(
     let city: CityId = path_id(&city)?;
     authorize(&state, &user, city, Action::ManageActors, None).await?;
     let website = optional(body.website);
-    if let Some(website) = &website {
-        if !(website.starts_with("https://") || website.starts_with("http://")) || website.len() > 2000 {
-            return Err(Error::invalid("website", "must be an http:// or https:// URL"));
-        }
+    if let Some(website) = &website
+        && (!(website.starts_with("https://") || website.starts_with("http://")) || website.len() > 2000)
+    {
+        return Err(Error::invalid("website", "must be an http:// or https:// URL"));
     }
     let new = NewActor {
         city,

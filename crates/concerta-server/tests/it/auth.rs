@@ -93,12 +93,12 @@ test_both_dbs!(bearer_tokens_authenticate_and_wrong_ones_are_401, |db| async mov
         assert_eq!(answer.code(), "unauthorized");
         assert_eq!(answer.headers[header::WWW_AUTHENTICATE], "Bearer");
     }
-    // A wrong bearer token is 401 even with a valid cookie alongside, and a non-Bearer
-    // Authorization scheme is refused.
-    let basic = app
+    // An unknown session cookie is no authentication, and a non-Bearer Authorization
+    // scheme is refused.
+    let stale = app
         .raw(Method::GET, "/api/me", &Auth::Cookie("concerta_session=whatever".to_owned()), None)
         .await;
-    assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
     let req_basic = axum::http::Request::builder()
         .uri("/api/me")
         .header(header::AUTHORIZATION, "Basic YTpi")
@@ -114,4 +114,29 @@ test_both_dbs!(bearer_tokens_authenticate_and_wrong_ones_are_401, |db| async mov
     assert!(concerta_server::authenticate(&state, &empty, Some("wrong")).await.is_err());
     assert!(concerta_server::authenticate(&state, &empty, None).await.unwrap().is_none());
     app.assert_serving().await;
+});
+
+test_both_dbs!(cli_create_user_then_login, with_url, |db, url| async move {
+    use clap::Parser;
+    let app = App::new(db);
+    let run = |args: &[&str]| {
+        let mut argv = vec!["concerta", "--database-url", url.as_str()];
+        argv.extend_from_slice(args);
+        concerta_server::cli::run(concerta_server::Cli::try_parse_from(argv).unwrap())
+    };
+    run(&["admin", "create-user", "--email", "Root@Example.org", "--name", "Root", "--password", "long enough", "--network-admin"])
+        .await
+        .unwrap();
+    let again = run(&["admin", "create-user", "--email", "root@example.org", "--name", "R", "--password", "long enough"]).await;
+    assert!(again.is_err(), "an existing account is not overwritten");
+    let short = run(&["admin", "create-user", "--email", "x@example.org", "--name", "X", "--password", "short"]).await;
+    assert!(short.unwrap_err().to_string().contains("password"));
+
+    let login = app.post("/api/auth/login", &Auth::None, json!({"email": "root@example.org", "password": "long enough"})).await;
+    assert_eq!(login.status, StatusCode::OK, "{:?}", login.body);
+    assert_eq!(login.body["network_admin"], true);
+    let cookie = login.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let city = app.post("/api/cities", &Auth::Cookie(cookie), json!({"name": "Quito", "slug": "quito"})).await;
+    assert_eq!(city.status, StatusCode::CREATED);
+    assert_eq!(city.body["locale"], "es", "the default locale");
 });

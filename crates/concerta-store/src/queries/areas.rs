@@ -89,10 +89,10 @@ pub(crate) async fn area_of_city(conn: &impl ConnectionTrait, city: CityId, id: 
 
 /// Checks that `area` (if any) belongs to `city`, else [`Error::Invalid`] on `area_id`.
 pub(crate) async fn check_area(conn: &impl ConnectionTrait, city: CityId, area: Option<AreaId>) -> Result<()> {
-    if let Some(area) = area {
-        if area_of_city(conn, city, area).await?.is_none() {
-            return Err(Error::invalid("area_id", "is not an area of this city"));
-        }
+    if let Some(area) = area
+        && area_of_city(conn, city, area).await?.is_none()
+    {
+        return Err(Error::invalid("area_id", "is not an area of this city"));
     }
     Ok(())
 }

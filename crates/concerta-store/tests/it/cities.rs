@@ -28,7 +28,7 @@ test_both_dbs!(areas_are_unique_per_city, |db| async move {
     db.create_area(NewArea { city: lima.id, name: "Cultura".to_owned() }).await.unwrap();
     let dup = db.create_area(NewArea { city: quito.id, name: "Cultura".to_owned() }).await;
     assert!(matches!(dup, Err(Error::Conflict { ref field }) if field == "name"), "{dup:?}");
-    assert_eq!(db.list_areas(quito.id).await.unwrap(), [culture.clone()]);
+    assert_eq!(db.list_areas(quito.id).await.unwrap(), std::slice::from_ref(&culture));
     assert_eq!(db.get_area(quito.id, culture.id).await.unwrap(), culture);
     assert!(matches!(db.get_area(lima.id, culture.id).await, Err(Error::NotFound)));
     let unknown = db.create_area(NewArea { city: concerta_core::CityId::new(), name: "X".to_owned() }).await;
@@ -65,7 +65,7 @@ test_both_dbs!(members_are_scoped_to_their_city, |db| async move {
     let dup = db.create_member(member(&lima, "editor@quito.ec", Role::Coordinator)).await;
     assert!(matches!(dup, Err(Error::Conflict { ref field }) if field == "email"), "{dup:?}");
 
-    assert_eq!(db.list_members(quito.id).await.unwrap(), [editor.clone()]);
+    assert_eq!(db.list_members(quito.id).await.unwrap(), std::slice::from_ref(&editor));
     assert_eq!(db.get_member(quito.id, editor.id).await.unwrap(), editor);
     assert!(matches!(db.get_member(lima.id, editor.id).await, Err(Error::NotFound)));
     assert_eq!(db.list_memberships(editor.user_id).await.unwrap().len(), 2);

@@ -20,7 +20,7 @@ test_both_dbs!(seed_strategy_has_a_document_per_section, |db| async move {
     }
     assert_eq!(strategy.sections[0].stage, Stage::DesignPlanning);
     assert_eq!(db.get_strategy(strategy.id).await.unwrap(), strategy);
-    assert_eq!(db.list_strategies(quito.id).await.unwrap(), [strategy.clone()]);
+    assert_eq!(db.list_strategies(quito.id).await.unwrap(), std::slice::from_ref(&strategy));
 
     // Each section has its documents row and one snapshot chunk that loads as a document.
     let section = &strategy.sections[3];
