@@ -12,6 +12,8 @@
 //!   to the API field it concerns (`concerta_store::Error::Conflict { field }`);
 //! - SQLite foreign keys are declared in `CREATE TABLE` (SQLite cannot add them later).
 
+#![warn(missing_docs)]
+
 pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_foundation;

@@ -12,6 +12,8 @@
 //! Invariant: this crate depends only on `serde`, `thiserror` and `uuid`; no runtime, web or SQL
 //! crate (checked by `cargo xtask`).
 
+#![warn(missing_docs)]
+
 mod enums;
 mod ids;
 mod permission;

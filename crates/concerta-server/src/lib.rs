@@ -17,6 +17,8 @@
 //! - Access changes (member changed or removed, section area changed) are published on
 //!   [`AppState::access_events`] after the write commits.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod auth;
 pub mod cli;

@@ -15,6 +15,8 @@
 //! - Rows that belong to a city are only returned for that city: lookups by id that take a
 //!   `CityId` return [`Error::NotFound`] for another city's row.
 
+#![warn(missing_docs)]
+
 mod error;
 mod queries;
 mod tables;
@@ -29,7 +31,7 @@ use std::time::Duration;
 
 use concerta_migrations::{Migrator, MigratorTrait};
 use rand::Rng;
-use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
+use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 pub use error::{Error, Result};
 pub use queries::actors::{Actor, NewActor};
@@ -123,13 +125,15 @@ impl Database {
         Ok(())
     }
 
-    /// Which database this is.
-    pub fn backend(&self) -> DbBackend {
+    /// Which database this is (tests only: nothing above the store sees sea-orm types).
+    #[cfg(feature = "testing")]
+    pub fn backend(&self) -> sea_orm::DbBackend {
         self.conn.get_database_backend()
     }
 
-    /// The underlying sea-orm connection, for crates that own their own tables' queries (the
-    /// sync engine's runtime reads and writes `documents` and `doc_chunks`).
+    /// The underlying sea-orm connection (tests only: queries belong in `queries/`, and
+    /// nothing above the store sees sea-orm types).
+    #[cfg(feature = "testing")]
     pub fn connection(&self) -> &DatabaseConnection {
         &self.conn
     }
@@ -144,6 +148,9 @@ impl Database {
     /// retryable error (Postgres 40001 serialization failure or 40P01 deadlock, SQLite busy),
     /// the transaction is rolled back and `body` runs again after a jittered backoff, up to a
     /// few attempts. Any other error rolls back and is returned.
+    ///
+    /// Meant for the store's own query modules (and its tests); code above the store calls
+    /// the named methods instead.
     pub async fn transaction<T, F, Fut>(&self, body: F) -> Result<T>
     where
         F: Fn(TransactionHandle) -> Fut + Send,

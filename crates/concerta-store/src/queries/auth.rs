@@ -86,7 +86,8 @@ impl Database {
         .await
     }
 
-    /// The user of the API token whose secret hashes to `token_hash`; marks it used.
+    /// The user of the API token whose secret hashes to `token_hash`; records when it was last
+    /// used (to the minute).
     #[tracing::instrument(skip_all)]
     pub async fn get_api_token_user(&self, token_hash: &str) -> Result<Option<User>> {
         let Some(found) = api_token::Entity::find()
@@ -97,9 +98,14 @@ impl Database {
             return Ok(None);
         };
         let user_id = found.user_id;
-        let mut model: api_token::ActiveModel = found.into();
-        model.last_used_at = Set(Some(crate::now()));
-        model.update(&self.conn).await?;
+        // Recorded at minute precision: a write on every request would serialize all API
+        // traffic on SQLite for no benefit.
+        let now = crate::now();
+        if found.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
+            let mut model: api_token::ActiveModel = found.into();
+            model.last_used_at = Set(Some(now));
+            model.update(&self.conn).await?;
+        }
         Ok(user::Entity::find_by_id(user_id).one(&self.conn).await?.map(User::from))
     }
 }
