@@ -17,6 +17,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_foundation;
+mod m20251125_000002_server_meta;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -24,7 +25,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20250101_000001_foundation::Migration)]
+        vec![
+            Box::new(m20250101_000001_foundation::Migration),
+            Box::new(m20251125_000002_server_meta::Migration),
+        ]
     }
 }
 

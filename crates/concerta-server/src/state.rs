@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::broadcast;
 
 use crate::config::Config;
+use crate::sync::SyncHandle;
 use crate::telemetry;
 
 /// A change of who may see or edit what, published after the change is committed. The sync
@@ -30,6 +31,8 @@ pub struct AppState {
     pub access_events: broadcast::Sender<AccessEvent>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The sync engine behind `/sync`.
+    pub sync: SyncHandle,
 }
 
 impl AppState {
@@ -41,10 +44,12 @@ impl AppState {
         Ok(Self::with_database(config, db))
     }
 
-    /// A state over an already migrated database (tests, CLI commands).
+    /// A state over an already migrated database (tests, CLI commands). Starts the sync
+    /// engine's tasks, so it must run inside a tokio runtime.
     pub fn with_database(config: Config, db: Database) -> Self {
-        let (access_events, _) = broadcast::channel(1024);
-        Self { config: Arc::new(config), db, access_events, metrics: telemetry::metrics_handle() }
+        let (access_events, access_rx) = broadcast::channel(1024);
+        let sync = SyncHandle::start(db.clone(), access_rx);
+        Self { config: Arc::new(config), db, access_events, metrics: telemetry::metrics_handle(), sync }
     }
 
     /// Publishes an access change; nobody listening is fine.

@@ -6,4 +6,5 @@ pub mod auth;
 pub mod cities;
 pub mod members;
 pub mod strategies;
+pub mod sync;
 pub mod users;

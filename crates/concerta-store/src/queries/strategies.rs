@@ -1,5 +1,5 @@
 //! Strategies and their sections. Each section is backed by one automerge document, created
-//! here with its first snapshot so the sync engine can serve it at once.
+//! here with its first change (kind 0) so the sync engine can serve it at once.
 
 use chrono::{DateTime, Utc};
 use concerta_core::{AreaId, CityId, SectionId, Stage, StrategyId, StrategyTemplate, seed_template};
@@ -11,7 +11,8 @@ use crate::queries::areas::check_area;
 use crate::tables::{doc_chunk, document, section, strategy};
 use crate::{Database, Error, Result};
 
-/// `doc_chunks.kind` of a chunk holding a whole saved document.
+/// `doc_chunks.kind` of a snapshot: the node count (u64 LE) and a saved document
+/// (`concerta_sync::storage::encode_snapshot`).
 pub const CHUNK_KIND_SNAPSHOT: i16 = 1;
 /// `doc_chunks.kind` of a chunk holding incremental changes.
 pub const CHUNK_KIND_CHANGES: i16 = 0;
@@ -108,13 +109,13 @@ struct PreparedSection {
     stage: Stage,
     position: i32,
     doc_id: DocumentId,
-    snapshot: Vec<u8>,
+    first_change: Vec<u8>,
 }
 
 impl Database {
     /// Creates a strategy. With the seed template, one section per template item (titled in
     /// the city's language), each with a new document, its `documents` row and a first
-    /// snapshot chunk, all in one transaction. [`Error::NotFound`] for an unknown city.
+    /// first change chunk, all in one transaction. [`Error::NotFound`] for an unknown city.
     #[tracing::instrument(skip_all)]
     pub async fn create_strategy(&self, new: NewStrategy) -> Result<Strategy> {
         let city = self.get_city(new.city).await?;
@@ -127,7 +128,7 @@ impl Database {
                     PreparedSection {
                         id: SectionId::new(),
                         key: item.key,
-                        snapshot: concerta_sync::new_section_document(&title),
+                        first_change: concerta_sync::new_section_change(&title),
                         title,
                         stage: item.stage,
                         position: item.position as i32,
@@ -159,8 +160,8 @@ impl Database {
                 .await?;
                 doc_chunk::Entity::insert_many(prepared.iter().map(|p| doc_chunk::ActiveModel {
                     doc_id: Set(p.doc_id.to_string()),
-                    kind: Set(CHUNK_KIND_SNAPSHOT),
-                    data: Set(p.snapshot.clone()),
+                    kind: Set(CHUNK_KIND_CHANGES),
+                    data: Set(p.first_change.clone()),
                     created_at: Set(now),
                     ..Default::default()
                 }))

@@ -11,6 +11,7 @@ pub mod doc_chunk;
 pub mod document;
 pub mod member;
 pub mod section;
+pub mod server_meta;
 pub mod session;
 pub mod strategy;
 pub mod user;

@@ -1,5 +1,5 @@
 use concerta_core::{Stage, StrategyTemplate, seed_template};
-use concerta_store::{CHUNK_KIND_SNAPSHOT, Error, NewArea, NewStrategy, test_both_dbs};
+use concerta_store::{CHUNK_KIND_CHANGES, Error, NewArea, NewStrategy, test_both_dbs};
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::city;
@@ -22,27 +22,20 @@ test_both_dbs!(seed_strategy_has_a_document_per_section, |db| async move {
     assert_eq!(db.get_strategy(strategy.id).await.unwrap(), strategy);
     assert_eq!(db.list_strategies(quito.id).await.unwrap(), std::slice::from_ref(&strategy));
 
-    // Each section has its documents row and one snapshot chunk that loads as a document.
+    // Each section has its documents row and one change chunk the sync engine reads.
     let section = &strategy.sections[3];
     assert_eq!(db.get_section_by_document(section.doc_id).await.unwrap().as_ref(), Some(section));
-    let backend = db.backend();
-    let rows = db
-        .connection()
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            match backend {
-                sea_orm::DbBackend::Postgres => "SELECT kind, data FROM doc_chunks WHERE doc_id = $1",
-                _ => "SELECT kind, data FROM doc_chunks WHERE doc_id = ?",
-            },
-            [section.doc_id.to_string().into()],
-        ))
-        .await
-        .unwrap();
+    let rows = db.load_doc_rows(&section.doc_id.to_string()).await.unwrap().expect("the document exists");
     assert_eq!(rows.len(), 1);
-    let kind: i16 = rows[0].try_get("", "kind").unwrap();
-    let data: Vec<u8> = rows[0].try_get("", "data").unwrap();
-    assert_eq!(kind, CHUNK_KIND_SNAPSHOT);
-    assert_eq!(data.get(..4), Some(&[0x85, 0x6f, 0x4a, 0x83][..]), "an automerge document");
+    let (_, kind, data) = &rows[0];
+    assert_eq!(*kind, CHUNK_KIND_CHANGES);
+    let changes = concerta_sync::storage::split_changes(data).expect("an automerge change chunk");
+    assert_eq!(changes.len(), 1);
+    let context = db.get_doc_context(&section.doc_id.to_string()).await.unwrap().expect("known document");
+    assert_eq!(context.city, quito.id);
+    assert!(context.is_section);
+    assert_eq!(db.get_doc_context(&concerta_sync::DocumentId::random().to_string()).await.unwrap(), None);
+    let backend = db.backend();
     let documents = db
         .connection()
         .query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) AS n FROM documents"))

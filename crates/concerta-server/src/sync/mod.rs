@@ -1,0 +1,140 @@
+//! `GET /sync`: the automerge-repo WebSocket endpoint.
+//!
+//! The upgrade authenticates (session cookie, `Authorization: Bearer`, or `?token=` since the
+//! JS client cannot set headers) and checks `Origin`; then each connection is two loops: one
+//! feeds incoming binary frames to the engine task ([`runtime`]), one writes what the engine
+//! sends. Both are generic over `Sink`/`Stream`, so they can be driven with channels.
+
+pub mod runtime;
+
+use axum::Router;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use axum::routing::get;
+use concerta_sync::{ConnId, Event};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::state::AppState;
+pub use runtime::{Command, Outgoing, SyncHandle};
+
+/// The largest frame accepted from a peer (a whole-document upload fits).
+pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+/// Frames queued for one peer before it counts as too slow and is cut.
+pub const OUTGOING_QUEUE: usize = 1024;
+
+/// The `/sync` route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/sync", get(upgrade))
+}
+
+#[derive(Deserialize)]
+struct SyncQuery {
+    token: Option<String>,
+}
+
+/// Browsers send `Origin`; it must be this server's public origin or the host the request
+/// was addressed to. Non-browser clients send none.
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let public = state.config.public_url();
+    if origin.trim_end_matches('/') == public.trim_end_matches('/') {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split("://").nth(1).unwrap_or("");
+    !host.is_empty() && origin_host == host
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<SyncQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response> {
+    if !origin_allowed(&state, &headers) {
+        return Err(Error::Forbidden);
+    }
+    let user = crate::auth::authenticate(&state, &headers, query.token.as_deref())
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let sync = state.sync.clone();
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket: WebSocket| async move {
+            let (sink, stream) = socket.split();
+            run_connection(sync, user.id, user.network_admin, sink, stream).await;
+        }))
+}
+
+/// Runs one peer connection until either side closes.
+pub async fn run_connection<Si, St, E>(sync: SyncHandle, user: concerta_core::UserId, network_admin: bool, sink: Si, stream: St)
+where
+    Si: Sink<WsMessage> + Unpin + Send + 'static,
+    St: Stream<Item = Result<WsMessage, E>> + Unpin + Send + 'static,
+    E: std::fmt::Display,
+{
+    let conn: ConnId = sync.next_conn();
+    let (tx, rx) = mpsc::channel(OUTGOING_QUEUE);
+    if !sync.send(Command::Connect { conn, user, network_admin, tx }).await {
+        return;
+    }
+    // Whichever ends first ends the connection: the peer hanging up, or the engine closing
+    // it (protocol error, slow reader).
+    tokio::select! {
+        _ = read_loop(&sync, conn, stream) => {}
+        _ = write_loop(sink, rx) => {}
+    }
+    sync.send(Command::Event(Event::Disconnected { conn })).await;
+}
+
+async fn read_loop<St, E>(sync: &SyncHandle, conn: ConnId, mut stream: St)
+where
+    St: Stream<Item = Result<WsMessage, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    while let Some(msg) = stream.next().await {
+        match msg {
+            Ok(WsMessage::Binary(data)) => {
+                metrics::counter!("concerta_sync_frames_in_total").increment(1);
+                if !sync.send(Command::Event(Event::Frame { conn, data: data.to_vec() })).await {
+                    return;
+                }
+            }
+            Ok(WsMessage::Close(_)) => return,
+            // The protocol is binary; pings are answered by the library.
+            Ok(WsMessage::Text(_)) | Ok(WsMessage::Ping(_)) | Ok(WsMessage::Pong(_)) => {}
+            Err(e) => {
+                tracing::debug!(conn, error = %e, "sync connection ended");
+                return;
+            }
+        }
+    }
+}
+
+async fn write_loop<Si>(mut sink: Si, mut rx: mpsc::Receiver<Outgoing>)
+where
+    Si: Sink<WsMessage> + Unpin,
+{
+    while let Some(out) = rx.recv().await {
+        match out {
+            Outgoing::Frame(frame) => {
+                if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
+                    return;
+                }
+            }
+            Outgoing::Close => {
+                let _ = sink.send(WsMessage::Close(None)).await;
+                let _ = sink.close().await;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The runtime around the sans-IO [`Engine`]: one task owns the engine and performs its
+//! effects; a storage writer task group-commits appends; access checks, loads and
+//! materialization run as their own tasks and come back as events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use concerta_core::{Action, CityId, Principal, Resource, UserId, permit};
+use concerta_store::Database;
+use concerta_sync::storage::{self, StoredChunk};
+use concerta_sync::{Access, Config as EngineConfig, ConnId, DocumentId, Effect, Engine, Event, Schema};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::state::AccessEvent;
+
+/// What a connection's writer receives.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A binary frame to send.
+    Frame(Vec<u8>),
+    /// Close the connection.
+    Close,
+}
+
+/// Commands for the engine task.
+#[allow(missing_docs)]
+pub enum Command {
+    /// A new authenticated connection and the queue its writer drains.
+    Connect { conn: ConnId, user: UserId, network_admin: bool, tx: mpsc::Sender<Outgoing> },
+    /// An event for the engine as it is.
+    Event(Event),
+    /// Access of these (connection, document) pairs was re-decided by a background check.
+    Recheck(Vec<(ConnId, DocumentId, Access)>),
+    /// An append is durable; `started` is when its change arrived.
+    Stored { doc: DocumentId, upto: usize, row: i64, started: Instant },
+    /// The answer to an access check, with the document's city (for revocations).
+    Decided { conn: ConnId, doc: DocumentId, access: Access, city: Option<CityId> },
+}
+
+/// A handle to the running engine; cheap to clone.
+#[derive(Clone)]
+pub struct SyncHandle {
+    tx: mpsc::Sender<Command>,
+    next_conn: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SyncHandle {
+    /// Starts the engine, storage writer and timers on the current tokio runtime.
+    pub fn start(db: Database, access_events: broadcast::Receiver<AccessEvent>) -> Self {
+        let (tx, rx) = mpsc::channel(16 * 1024);
+        let handle = SyncHandle { tx: tx.clone(), next_conn: Arc::new(1.into()) };
+        tokio::spawn(run(db, rx, tx, access_events));
+        handle
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn(&self) -> ConnId {
+        self.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sends a command; false when the engine is gone (shutting down).
+    pub async fn send(&self, cmd: Command) -> bool {
+        self.tx.send(cmd).await.is_ok()
+    }
+}
+
+struct ConnInfo {
+    user: UserId,
+    network_admin: bool,
+    tx: mpsc::Sender<Outgoing>,
+}
+
+struct Runtime {
+    engine: Engine,
+    db: Database,
+    conns: HashMap<ConnId, ConnInfo>,
+    /// The city of each document some connection was granted, for revocations.
+    doc_city: HashMap<DocumentId, CityId>,
+    cmd_tx: mpsc::Sender<Command>,
+    writer_tx: mpsc::UnboundedSender<Write>,
+    started: Instant,
+}
+
+enum Write {
+    Append { doc: DocumentId, chunk: Vec<u8>, upto: usize, started: Instant },
+    Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, covered_row: i64 },
+}
+
+async fn run(
+    db: Database,
+    mut rx: mpsc::Receiver<Command>,
+    cmd_tx: mpsc::Sender<Command>,
+    mut access_events: broadcast::Receiver<AccessEvent>,
+) {
+    let storage_id = match db.storage_id().await {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the storage id; peers will not keep sync state");
+            None
+        }
+    };
+    let config = EngineConfig { storage_id, ..EngineConfig::default() };
+    let (writer_tx, writer_rx) = mpsc::unbounded_channel();
+    tokio::spawn(storage_writer(db.clone(), writer_rx, cmd_tx.clone()));
+    let mut rt = Runtime {
+        engine: Engine::new(config),
+        db,
+        conns: HashMap::new(),
+        doc_city: HashMap::new(),
+        cmd_tx,
+        writer_tx,
+        started: Instant::now(),
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => rt.command(cmd),
+                None => break,
+            },
+            _ = tick.tick() => {
+                rt.event(Event::Tick);
+                rt.publish_gauges();
+            }
+            ev = access_events.recv() => match ev {
+                Ok(AccessEvent::City(city)) => rt.recheck_city(Some(city)),
+                // Missed some: re-check everyone rather than miss a revocation.
+                Err(broadcast::error::RecvError::Lagged(_)) => rt.recheck_city(None),
+                Err(broadcast::error::RecvError::Closed) => {
+                    access_events = broadcast::channel(1).1;
+                }
+            },
+        }
+    }
+}
+
+impl Runtime {
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Connect { conn, user, network_admin, tx } => {
+                self.conns.insert(conn, ConnInfo { user, network_admin, tx });
+                metrics::counter!("concerta_sync_connections_total").increment(1);
+                self.event(Event::Connected { conn });
+            }
+            Command::Event(event) => {
+                if let Event::Disconnected { conn } = &event {
+                    self.conns.remove(conn);
+                }
+                self.event(event);
+            }
+            Command::Recheck(decisions) => {
+                for (conn, doc, access) in decisions {
+                    self.event(Event::Access { conn, doc, access });
+                }
+            }
+            Command::Decided { conn, doc, access, city } => {
+                if let Some(city) = city {
+                    self.doc_city.insert(doc, city);
+                }
+                self.event(Event::Access { conn, doc, access });
+            }
+            Command::Stored { doc, upto, row, started } => {
+                let t = Instant::now();
+                self.event(Event::Stored { doc, upto, row });
+                // Relay latency: from the arrival of the change to the relays being queued.
+                metrics::histogram!("concerta_sync_relay_seconds").record((t - started).as_secs_f64() + t.elapsed().as_secs_f64());
+            }
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        let t = Instant::now();
+        let frame_in = matches!(event, Event::Frame { .. });
+        let effects = self.engine.handle_event(self.now(), event);
+        if frame_in {
+            metrics::histogram!("concerta_sync_frame_seconds").record(t.elapsed().as_secs_f64());
+        }
+        for effect in effects {
+            self.perform(effect, t);
+        }
+    }
+
+    fn perform(&mut self, effect: Effect, started: Instant) {
+        match effect {
+            Effect::Send { conn, frame } => {
+                if let Some(c) = self.conns.get(&conn) {
+                    metrics::counter!("concerta_sync_frames_out_total").increment(1);
+                    metrics::counter!("concerta_sync_bytes_out_total").increment(frame.len() as u64);
+                    if c.tx.try_send(Outgoing::Frame(frame)).is_err() {
+                        // A peer that does not read its frames is cut rather than buffered
+                        // without bound.
+                        tracing::warn!(conn, "slow sync peer disconnected");
+                        let _ = c.tx.try_send(Outgoing::Close);
+                    }
+                }
+            }
+            Effect::Close { conn } => {
+                if let Some(c) = self.conns.get(&conn) {
+                    let _ = c.tx.try_send(Outgoing::Close);
+                }
+            }
+            Effect::CheckAccess { conn, doc } => {
+                let Some(c) = self.conns.get(&conn) else { return };
+                let (db, tx, user, admin) = (self.db.clone(), self.cmd_tx.clone(), c.user, c.network_admin);
+                tokio::spawn(async move {
+                    let (access, city) = decide(&db, user, admin, doc).await;
+                    let _ = tx.send(Command::Decided { conn, doc, access, city }).await;
+                });
+            }
+            Effect::Load { doc } => {
+                let (db, tx) = (self.db.clone(), self.cmd_tx.clone());
+                tokio::spawn(async move {
+                    let event = load(&db, doc).await;
+                    let _ = tx.send(Command::Event(event)).await;
+                });
+            }
+            Effect::Store { doc, chunk, upto } => {
+                metrics::counter!("concerta_sync_stores_total").increment(1);
+                let _ = self.writer_tx.send(Write::Append { doc, chunk, upto, started });
+            }
+            Effect::Compact { doc, log, snapshot, covered_row } => {
+                let _ = self.writer_tx.send(Write::Compact { doc, log, snapshot, covered_row });
+            }
+            Effect::Materialize { doc, base, changes, upto } => {
+                let tx = self.cmd_tx.clone();
+                tokio::spawn(async move {
+                    let result = tokio::task::spawn_blocking(move || {
+                        storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(format!("materializer task: {e}")));
+                    let _ = tx.send(Command::Event(Event::Materialized { doc, upto, result })).await;
+                });
+            }
+            Effect::Refused { doc, conn, reason } => {
+                metrics::counter!("concerta_sync_changes_refused_total").increment(1);
+                tracing::info!(%doc, conn, %reason, "change refused");
+            }
+            Effect::Quarantined { doc, hashes } => {
+                metrics::counter!("concerta_sync_changes_quarantined_total").increment(hashes.len() as u64);
+                tracing::error!(%doc, count = hashes.len(), "changes quarantined: automerge rejected them");
+            }
+            Effect::ProtocolError { conn, reason } => {
+                metrics::counter!("concerta_sync_protocol_errors_total").increment(1);
+                tracing::info!(conn, %reason, "sync protocol error");
+            }
+        }
+    }
+
+    /// Re-decides the access of every live (connection, document) of `city` (all when
+    /// `None`), in the background; the engine applies what changed.
+    fn recheck_city(&mut self, city: Option<CityId>) {
+        let mut pairs = Vec::new();
+        for (&conn, info) in &self.conns {
+            for (doc, access) in self.engine.conn_docs(conn) {
+                if access.is_none() {
+                    continue;
+                }
+                let in_city = match (city, self.doc_city.get(&doc)) {
+                    (None, _) | (_, None) => true,
+                    (Some(c), Some(d)) => c == *d,
+                };
+                if in_city {
+                    pairs.push((conn, info.user, info.network_admin, doc));
+                }
+            }
+        }
+        if pairs.is_empty() {
+            return;
+        }
+        let (db, tx) = (self.db.clone(), self.cmd_tx.clone());
+        tokio::spawn(async move {
+            let mut decisions = Vec::with_capacity(pairs.len());
+            for (conn, user, admin, doc) in pairs {
+                let (access, _) = decide(&db, user, admin, doc).await;
+                decisions.push((conn, doc, access));
+            }
+            let _ = tx.send(Command::Recheck(decisions)).await;
+        });
+    }
+
+    fn publish_gauges(&mut self) {
+        let stats = self.engine.stats();
+        metrics::gauge!("concerta_sync_connections").set(stats.connections as f64);
+        metrics::gauge!("concerta_sync_documents_in_memory").set(stats.documents as f64);
+        metrics::gauge!("concerta_sync_frames_in").set(stats.frames_in as f64);
+        metrics::gauge!("concerta_sync_bytes_in").set(stats.bytes_in as f64);
+        metrics::gauge!("concerta_sync_changes_accepted").set(stats.changes_accepted as f64);
+        // Forget the city of documents nobody holds any more.
+        let live: std::collections::HashSet<DocumentId> =
+            self.conns.keys().flat_map(|&c| self.engine.conn_docs(c)).map(|(d, _)| d).collect();
+        self.doc_city.retain(|d, _| live.contains(d));
+    }
+}
+
+/// The access of `user` to `doc` from the roles: coordinators and editors of the section's
+/// area write, other editors and observers read, stakeholders and strangers get nothing.
+async fn decide(db: &Database, user: UserId, network_admin: bool, doc: DocumentId) -> (Access, Option<CityId>) {
+    let ctx = match db.get_doc_context(&doc.to_string()).await {
+        Ok(Some(ctx)) => ctx,
+        Ok(None) => return (Access::None, None),
+        Err(e) => {
+            tracing::error!(error = %e, %doc, "access check failed");
+            return (Access::None, None);
+        }
+    };
+    let membership = match db.get_membership(ctx.city, user).await {
+        Ok(m) => m.map(|m| m.membership()),
+        Err(e) => {
+            tracing::error!(error = %e, %doc, "membership lookup failed");
+            return (Access::None, Some(ctx.city));
+        }
+    };
+    let principal = Principal { network_admin, membership };
+    let resource = Resource { city: ctx.city, area: ctx.area };
+    let access = if permit(&principal, Action::WriteSection, &resource) {
+        Access::Write
+    } else if permit(&principal, Action::ReadSection, &resource) {
+        Access::Read
+    } else {
+        Access::None
+    };
+    (access, Some(ctx.city))
+}
+
+async fn load(db: &Database, doc: DocumentId) -> Event {
+    let schema = match db.get_doc_context(&doc.to_string()).await {
+        Ok(Some(ctx)) if ctx.is_section => Schema::Section,
+        Ok(_) => Schema::Any,
+        Err(e) => {
+            tracing::error!(error = %e, %doc, "loading a document failed");
+            return Event::Loaded { doc, rows: None, schema: Schema::Section };
+        }
+    };
+    match db.load_doc_rows(&doc.to_string()).await {
+        Ok(rows) => {
+            let rows = rows.map(|rows| {
+                rows.into_iter()
+                    .filter_map(|(id, kind, data)| StoredChunk::from_row(kind, data).map(|c| (id, c)))
+                    .collect()
+            });
+            Event::Loaded { doc, rows, schema }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, %doc, "loading a document failed");
+            Event::Loaded { doc, rows: None, schema }
+        }
+    }
+}
+
+/// Writes appends and compactions in order; every batch of appends waiting at once goes in
+/// one transaction (group commit). A failed write is retried until it lands: the engine
+/// relays nothing before it does. Never exits on an error.
+async fn storage_writer(db: Database, mut rx: mpsc::UnboundedReceiver<Write>, cmd_tx: mpsc::Sender<Command>) {
+    let mut backlog: Vec<Write> = Vec::new();
+    loop {
+        if backlog.is_empty() {
+            match rx.recv().await {
+                Some(w) => backlog.push(w),
+                None => return,
+            }
+        }
+        while let Ok(w) = rx.try_recv() {
+            backlog.push(w);
+        }
+        // Appends up to the first compaction go together; compactions alone.
+        let split = backlog.iter().position(|w| matches!(w, Write::Compact { .. })).unwrap_or(backlog.len());
+        if split == 0 {
+            let Write::Compact { doc, log, snapshot, covered_row } = backlog.remove(0) else { unreachable!() };
+            if let Err(e) = db.compact_doc(&doc.to_string(), log, snapshot, covered_row).await {
+                // Harmless to skip: the rows stay and the next compaction covers them.
+                tracing::warn!(error = %e, %doc, "compaction failed");
+            }
+            continue;
+        }
+        let batch: Vec<Write> = backlog.drain(..split).collect();
+        let rows: Vec<(String, i16, Vec<u8>)> = batch
+            .iter()
+            .map(|w| match w {
+                Write::Append { doc, chunk, .. } => (doc.to_string(), concerta_store::CHUNK_KIND_CHANGES, chunk.clone()),
+                Write::Compact { .. } => unreachable!("split before compactions"),
+            })
+            .collect();
+        let t = Instant::now();
+        match db.append_doc_chunks(&rows).await {
+            Ok(ids) => {
+                metrics::histogram!("concerta_sync_commit_seconds").record(t.elapsed().as_secs_f64());
+                for (w, row) in batch.into_iter().zip(ids) {
+                    if let Write::Append { doc, upto, started, .. } = w {
+                        let _ = cmd_tx.send(Command::Stored { doc, upto, row, started }).await;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "storing changes failed; retrying");
+                backlog.splice(0..0, batch);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Storage of the sync engine's documents: appended change chunks, compaction into a log
+//! and a snapshot, access context of a document, and the server's storage id.
+
+use concerta_core::{AreaId, CityId};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use crate::tables::{doc_chunk, document, section, server_meta};
+use crate::{Database, Error, Result};
+
+/// `doc_chunks.kind` of the engine's compact change log.
+pub const CHUNK_KIND_LOG: i16 = 2;
+
+/// What decides who may open a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocContext {
+    /// The city the document belongs to.
+    pub city: CityId,
+    /// The responsible area, for a strategy section.
+    pub area: Option<AreaId>,
+    /// Whether it is a strategy section (its schema is checked).
+    pub is_section: bool,
+}
+
+/// One stored row of a document: (row id, kind, bytes).
+pub type DocRow = (i64, i16, Vec<u8>);
+
+/// One append of a group commit: (document id, kind, bytes).
+pub type NewDocChunk = (String, i16, Vec<u8>);
+
+impl Database {
+    /// The city and area of a document; `None` when no such document exists.
+    #[tracing::instrument(skip_all)]
+    pub async fn get_doc_context(&self, doc: &str) -> Result<Option<DocContext>> {
+        let Some(document) = document::Entity::find_by_id(doc.to_owned()).one(&self.conn).await? else {
+            return Ok(None);
+        };
+        let section = section::Entity::find().filter(section::Column::DocId.eq(doc)).one(&self.conn).await?;
+        Ok(Some(DocContext {
+            city: document.city_id.into(),
+            area: section.as_ref().and_then(|s| s.area_id).map(Into::into),
+            is_section: section.is_some(),
+        }))
+    }
+
+    /// The rows of a document in id order; `None` when the document does not exist.
+    #[tracing::instrument(skip_all)]
+    pub async fn load_doc_rows(&self, doc: &str) -> Result<Option<Vec<DocRow>>> {
+        if document::Entity::find_by_id(doc.to_owned()).one(&self.conn).await?.is_none() {
+            return Ok(None);
+        }
+        let rows = doc_chunk::Entity::find()
+            .filter(doc_chunk::Column::DocId.eq(doc))
+            .order_by_asc(doc_chunk::Column::Id)
+            .all(&self.conn)
+            .await?;
+        Ok(Some(rows.into_iter().map(|r| (r.id, r.kind, r.data)).collect()))
+    }
+
+    /// Appends several chunks in ONE transaction (group commit) and returns their row ids
+    /// in order. When this returns, they are durable.
+    #[tracing::instrument(skip_all, fields(chunks = chunks.len()))]
+    pub async fn append_doc_chunks(&self, chunks: &[NewDocChunk]) -> Result<Vec<i64>> {
+        self.transaction(|tx| async move {
+            let now = crate::now();
+            let mut ids = Vec::with_capacity(chunks.len());
+            for (doc, kind, data) in chunks {
+                let row = doc_chunk::ActiveModel {
+                    doc_id: Set(doc.clone()),
+                    kind: Set(*kind),
+                    data: Set(data.clone()),
+                    created_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&*tx)
+                .await?;
+                ids.push(row.id);
+            }
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// Replaces a document's rows up to `covered_row` by `log` (and `snapshot`, which also
+    /// replaces every older snapshot), in one transaction.
+    #[tracing::instrument(skip_all)]
+    pub async fn compact_doc(&self, doc: &str, log: Vec<u8>, snapshot: Option<Vec<u8>>, covered_row: i64) -> Result<()> {
+        let (log, snapshot) = (&log, &snapshot);
+        self.transaction(|tx| async move {
+            let now = crate::now();
+            doc_chunk::Entity::delete_many()
+                .filter(doc_chunk::Column::DocId.eq(doc))
+                .filter(doc_chunk::Column::Id.lte(covered_row))
+                .filter(doc_chunk::Column::Kind.ne(crate::CHUNK_KIND_SNAPSHOT))
+                .exec(&*tx)
+                .await?;
+            if let Some(snapshot) = snapshot {
+                doc_chunk::Entity::delete_many()
+                    .filter(doc_chunk::Column::DocId.eq(doc))
+                    .filter(doc_chunk::Column::Kind.eq(crate::CHUNK_KIND_SNAPSHOT))
+                    .exec(&*tx)
+                    .await?;
+                doc_chunk::ActiveModel {
+                    doc_id: Set(doc.to_owned()),
+                    kind: Set(crate::CHUNK_KIND_SNAPSHOT),
+                    data: Set(snapshot.clone()),
+                    created_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&*tx)
+                .await?;
+            }
+            doc_chunk::ActiveModel {
+                doc_id: Set(doc.to_owned()),
+                kind: Set(CHUNK_KIND_LOG),
+                data: Set(log.clone()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&*tx)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The number of stored rows of a document (compaction keeps it small).
+    #[tracing::instrument(skip_all)]
+    pub async fn doc_row_count(&self, doc: &str) -> Result<u64> {
+        Ok(doc_chunk::Entity::find().filter(doc_chunk::Column::DocId.eq(doc)).count(&self.conn).await?)
+    }
+
+    /// This deployment's storage id, made once and shared by every node on the database:
+    /// peers use it to keep sync state across sessions.
+    #[tracing::instrument(skip_all)]
+    pub async fn storage_id(&self) -> Result<String> {
+        const KEY: &str = "storage_id";
+        if let Some(row) = server_meta::Entity::find_by_id(KEY.to_owned()).one(&self.conn).await? {
+            return Ok(row.value);
+        }
+        let fresh = uuid::Uuid::new_v4().to_string();
+        let inserted = server_meta::ActiveModel { key: Set(KEY.to_owned()), value: Set(fresh) }.insert(&self.conn).await;
+        match inserted {
+            Ok(row) => Ok(row.value),
+            // Another node won the race: take theirs.
+            Err(_) => server_meta::Entity::find_by_id(KEY.to_owned())
+                .one(&self.conn)
+                .await?
+                .map(|r| r.value)
+                .ok_or(Error::NotFound),
+        }
+    }
+}
