@@ -57,7 +57,9 @@ pub struct Config {
     /// since the last one: the materializer's cost is O(document), so its cost per edit stays
     /// flat as the history grows.
     pub snapshot_every: usize,
-    /// Rewrite the change log once this many rows were appended after it.
+    /// Rewrite the change log once this many rows (and a twentieth of the document's
+    /// changes) were appended after it: a rewrite costs O(document), so this keeps its cost
+    /// per edit flat.
     pub compact_rows: usize,
     /// Changes waiting for missing dependencies, per document.
     pub max_pending: usize,
@@ -675,7 +677,7 @@ impl Engine {
         let since = durable - doc.snapshot.as_ref().map_or(0, |s| s.upto);
         if since >= self.config.snapshot_every.max(durable / 2) {
             start_materialize(doc_id, doc, out);
-        } else if doc.rows.len() > self.config.compact_rows {
+        } else if doc.rows.len() > self.config.compact_rows.max(durable / 20) {
             compact(doc_id, doc, None, out);
         }
     }
