@@ -202,6 +202,9 @@ struct Doc {
     schema: Schema,
     graph: ChangeGraph,
     pending: HashMap<ChangeHash, Change>,
+    /// Who sent each pending change: a pending change that fails its checks once its
+    /// dependencies arrive is that peer's fault, not the fault of whoever sent them.
+    pending_from: HashMap<ChangeHash, ConnId>,
     /// Connections syncing this document (access granted, asked for it).
     peers: BTreeSet<ConnId>,
     /// Connections waiting for the load.
@@ -221,6 +224,7 @@ impl Doc {
             schema: Schema::Section,
             graph: ChangeGraph::new(),
             pending: HashMap::new(),
+            pending_from: HashMap::new(),
             peers: BTreeSet::new(),
             waiting: BTreeSet::new(),
             store_in_flight: false,
@@ -442,6 +446,7 @@ impl Engine {
 
         let before = doc.graph.len();
         let mut refusal: Option<String> = None;
+        let mut late = Vec::new();
         if !message.changes.is_empty() {
             if pd.access != Some(Access::Write) || pd.refused {
                 if !pd.refused {
@@ -459,7 +464,9 @@ impl Engine {
                     }
                 }
                 if refusal.is_none() {
-                    refusal = accept_changes(doc, incoming, max_pending, max_doc_bytes).err().map(|r| format!("refused: {r}"));
+                    let (result, failed) = accept_changes(doc, conn, incoming, max_pending, max_doc_bytes);
+                    refusal = result.err().map(|r| format!("refused: {r}"));
+                    late = failed;
                 }
             }
         }
@@ -478,6 +485,7 @@ impl Engine {
         if staged {
             self.stats.changes_accepted += (doc.graph.len() - before) as u64;
             start_store(doc_id, doc, out);
+            self.refuse_late(doc_id, late, out);
             // The reply (and the relay) waits until the changes are durable.
             return;
         }
@@ -494,6 +502,40 @@ impl Engine {
         let new_peer = pd.sync.their_heads.as_deref() == Some(&[]);
         if new_peer && doc.graph.durable_len() - doc.snapshot.as_ref().map_or(0, |s| s.upto) > 200 {
             start_materialize(doc_id, doc, out);
+        }
+        self.refuse_late(doc_id, late, out);
+    }
+
+    /// Refuses waiting changes that failed their checks once their dependencies arrived:
+    /// their sender gets the `error` and becomes read-only for the document, as if they had
+    /// failed on arrival.
+    fn refuse_late(&mut self, doc_id: DocumentId, late: Vec<(ConnId, Refusal)>, out: &mut Vec<Effect>) {
+        for (sender, reason) in late {
+            let reason = format!("refused: {reason}");
+            self.stats.changes_refused += 1;
+            out.push(Effect::Refused { doc: doc_id, conn: sender, reason: reason.clone() });
+            let Some(c) = self.conns.get_mut(&sender) else { continue };
+            let remote = c.remote.clone().unwrap_or_default();
+            let Some(pd) = c.docs.get_mut(&doc_id) else { continue };
+            if pd.refused {
+                continue;
+            }
+            pd.refused = true;
+            pd.sync.read_only = true;
+            pd.sync.in_flight = false;
+            pd.sync.have_responded = false;
+            out.push(Effect::Send { conn: sender, frame: WireMessage::Error { message: reason }.encode() });
+            if let Some(doc) = self.docs.get(&doc_id).filter(|d| d.peers.contains(&sender)) {
+                if let Some(reply) = protocol::generate(&doc.view(), &mut pd.sync) {
+                    let msg = WireMessage::Sync {
+                        sender_id: self.config.peer_id.clone(),
+                        target_id: remote,
+                        document_id: doc_id,
+                        data: reply.encode(),
+                    };
+                    out.push(Effect::Send { conn: sender, frame: msg.encode() });
+                }
+            }
         }
     }
 
@@ -720,8 +762,17 @@ impl Engine {
     }
 }
 
-/// Checks and stages incoming changes; returns the first refusal.
-fn accept_changes(doc: &mut Doc, incoming: Vec<Change>, max_pending: usize, max_bytes: usize) -> Result<(), Refusal> {
+/// Checks and stages incoming changes from `conn`; returns the first refusal of one of them,
+/// and the waiting changes (with their senders) that failed their checks once these
+/// completed their dependencies.
+fn accept_changes(
+    doc: &mut Doc,
+    conn: ConnId,
+    incoming: Vec<Change>,
+    max_pending: usize,
+    max_bytes: usize,
+) -> (Result<(), Refusal>, Vec<(ConnId, Refusal)>) {
+    let mut late = Vec::new();
     let mut progressed = false;
     for change in incoming {
         let hash = change.hash();
@@ -729,18 +780,23 @@ fn accept_changes(doc: &mut Doc, incoming: Vec<Change>, max_pending: usize, max_
             continue;
         }
         if doc.graph.total_bytes() + change.raw_bytes().len() > max_bytes {
-            return Err(Refusal::TooLarge);
+            return (Err(Refusal::TooLarge), late);
         }
-        match doc.graph.check(change.clone(), doc.schema)? {
+        let checked = match doc.graph.check(change.clone(), doc.schema) {
+            Ok(c) => c,
+            Err(r) => return (Err(r), late),
+        };
+        match checked {
             Some(checked) => {
                 doc.graph.append(checked);
                 progressed = true;
             }
             None => {
                 if doc.pending.len() >= max_pending {
-                    return Err(Refusal::TooLarge);
+                    return (Err(Refusal::TooLarge), late);
                 }
                 doc.pending.insert(hash, change);
+                doc.pending_from.insert(hash, conn);
             }
         }
     }
@@ -755,13 +811,19 @@ fn accept_changes(doc: &mut Doc, incoming: Vec<Change>, max_pending: usize, max_
             .collect();
         for hash in ready {
             let change = doc.pending.remove(&hash).expect("listed above");
-            if let Some(checked) = doc.graph.check(change, doc.schema)? {
-                doc.graph.append(checked);
-                progressed = true;
+            let sender = doc.pending_from.remove(&hash).unwrap_or(conn);
+            match doc.graph.check(change, doc.schema) {
+                Ok(Some(checked)) => {
+                    doc.graph.append(checked);
+                    progressed = true;
+                }
+                // Unreachable: its dependencies are all here.
+                Ok(None) => {}
+                Err(r) => late.push((sender, r)),
             }
         }
     }
-    Ok(())
+    (Ok(()), late)
 }
 
 fn start_store(doc_id: DocumentId, doc: &mut Doc, out: &mut Vec<Effect>) {

@@ -481,11 +481,18 @@ impl ChangeGraph {
         let mut mark: HashMap<Idx, u8> = HashMap::new();
         let mut heap: BinaryHeap<Idx> = BinaryHeap::new();
         let mut ours_pending = 0usize;
-        for h in heads {
-            if let Some(&i) = self.by_hash.get(h) {
-                if (i as usize) < self.durable_len && mark.insert(i, THEIRS).is_none() {
+        // A head that is staged (known, not yet durable) stands for its durable ancestors:
+        // ignoring it would make the walk believe the peer has nothing and go through the
+        // whole history.
+        let mut stack: Vec<Idx> = heads.iter().filter_map(|h| self.by_hash.get(h).copied()).collect();
+        let mut seen_staged: HashSet<Idx> = HashSet::new();
+        while let Some(i) = stack.pop() {
+            if (i as usize) < self.durable_len {
+                if mark.insert(i, THEIRS).is_none() {
                     heap.push(i);
                 }
+            } else if seen_staged.insert(i) {
+                stack.extend(self.nodes[i as usize].deps.iter().copied());
             }
         }
         for &i in &self.durable_heads {

@@ -161,7 +161,12 @@ pub fn generate(view: &DocView<'_>, st: &mut State) -> Option<Message> {
         missing_deps(view, st.their_heads.as_deref().unwrap_or(&[]))
     };
     let their_heads: HashSet<&ChangeHash> = st.their_heads.iter().flatten().collect();
-    let our_have = if our_need.iter().all(|h| their_heads.contains(h)) {
+    // A read-only peer's changes are never taken, so it needs no summary of ours (whose
+    // bloom filter would cover the whole history while its local edits keep the shared
+    // heads from advancing).
+    let our_have = if st.read_only {
+        Vec::new()
+    } else if our_need.iter().all(|h| their_heads.contains(h)) {
         let since = graph.missing_from(&st.shared_heads);
         let bloom = BloomFilter::from_hashes(since.iter().map(|&i| graph.node(i).hash));
         vec![Have { last_sync: st.shared_heads.clone(), bloom }]
