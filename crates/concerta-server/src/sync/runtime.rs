@@ -14,6 +14,9 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::state::AccessEvent;
 
+/// How long a user whose change was refused stays read-only on that document.
+const REFUSAL_MEMORY: Duration = Duration::from_secs(600);
+
 /// What a connection's writer receives.
 #[derive(Debug)]
 pub enum Outgoing {
@@ -77,6 +80,10 @@ struct Runtime {
     conns: HashMap<ConnId, ConnInfo>,
     /// The city of each document some connection was granted, for revocations.
     doc_city: HashMap<DocumentId, CityId>,
+    /// Users whose change to a document was refused, and when: they stay read-only there for
+    /// a while even across reconnections (a client that reconnects on `error`, like samod,
+    /// would otherwise resend the refused change forever).
+    refused: HashMap<(UserId, DocumentId), Instant>,
     cmd_tx: mpsc::Sender<Command>,
     writer_tx: mpsc::UnboundedSender<Write>,
     started: Instant,
@@ -108,6 +115,7 @@ async fn run(
         db,
         conns: HashMap::new(),
         doc_city: HashMap::new(),
+        refused: HashMap::new(),
         cmd_tx,
         writer_tx,
         started: Instant::now(),
@@ -155,6 +163,7 @@ impl Runtime {
             }
             Command::Recheck(decisions) => {
                 for (conn, doc, access) in decisions {
+                    let access = self.apply_refusals(conn, doc, access);
                     self.event(Event::Access { conn, doc, access });
                 }
             }
@@ -162,6 +171,7 @@ impl Runtime {
                 if let Some(city) = city {
                     self.doc_city.insert(doc, city);
                 }
+                let access = self.apply_refusals(conn, doc, access);
                 self.event(Event::Access { conn, doc, access });
             }
             Command::Stored { doc, upto, row, started } => {
@@ -239,6 +249,9 @@ impl Runtime {
             }
             Effect::Refused { doc, conn, reason } => {
                 metrics::counter!("concerta_sync_changes_refused_total").increment(1);
+                if let Some(c) = self.conns.get(&conn) {
+                    self.refused.insert((c.user, doc), Instant::now());
+                }
                 tracing::info!(%doc, conn, %reason, "change refused");
             }
             Effect::Quarantined { doc, hashes } => {
@@ -284,7 +297,17 @@ impl Runtime {
         });
     }
 
+    /// Write access becomes read for a user whose change to the document was refused lately.
+    fn apply_refusals(&mut self, conn: ConnId, doc: DocumentId, access: Access) -> Access {
+        let Some(c) = self.conns.get(&conn) else { return access };
+        match self.refused.get(&(c.user, doc)) {
+            Some(at) if at.elapsed() < REFUSAL_MEMORY && access == Access::Write => Access::Read,
+            _ => access,
+        }
+    }
+
     fn publish_gauges(&mut self) {
+        self.refused.retain(|_, at| at.elapsed() < REFUSAL_MEMORY);
         let stats = self.engine.stats();
         metrics::gauge!("concerta_sync_connections").set(stats.connections as f64);
         metrics::gauge!("concerta_sync_documents_in_memory").set(stats.documents as f64);
