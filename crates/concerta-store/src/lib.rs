@@ -40,7 +40,7 @@ pub use queries::auth::ApiTokenId;
 pub use queries::cities::{City, NewCity};
 pub use queries::members::{Member, MemberUpdate, NewMember};
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewStrategy, Section, Strategy};
-pub use queries::sync::{CHUNK_KIND_LOG, DocContext, DocRow, NewDocChunk};
+pub use queries::sync::{CHUNK_KIND_LOG, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk};
 pub use queries::users::{NewUser, User};
 
 /// How many times a transaction is attempted when Postgres reports a serialization failure

@@ -109,7 +109,7 @@ async fn run(
     };
     let config = EngineConfig { storage_id, ..EngineConfig::default() };
     let (writer_tx, writer_rx) = mpsc::unbounded_channel();
-    tokio::spawn(storage_writer(db.clone(), writer_rx, cmd_tx.clone()));
+    tokio::spawn(storage_writer(db.clone(), config.peer_id.clone(), writer_rx, cmd_tx.clone()));
     let mut rt = Runtime {
         engine: Engine::new(config),
         db,
@@ -379,7 +379,7 @@ async fn load(db: &Database, doc: DocumentId) -> Event {
 /// Writes appends and compactions in order; every batch of appends waiting at once goes in
 /// one transaction (group commit). A failed write is retried until it lands: the engine
 /// relays nothing before it does. Never exits on an error.
-async fn storage_writer(db: Database, mut rx: mpsc::UnboundedReceiver<Write>, cmd_tx: mpsc::Sender<Command>) {
+async fn storage_writer(db: Database, node: String, mut rx: mpsc::UnboundedReceiver<Write>, cmd_tx: mpsc::Sender<Command>) {
     let mut backlog: Vec<Write> = Vec::new();
     loop {
         if backlog.is_empty() {
@@ -410,7 +410,7 @@ async fn storage_writer(db: Database, mut rx: mpsc::UnboundedReceiver<Write>, cm
             })
             .collect();
         let t = Instant::now();
-        match db.append_doc_chunks(&rows).await {
+        match db.append_doc_chunks(&node, &rows).await {
             Ok(ids) => {
                 metrics::histogram!("concerta_sync_commit_seconds").record(t.elapsed().as_secs_f64());
                 for (w, row) in batch.into_iter().zip(ids) {

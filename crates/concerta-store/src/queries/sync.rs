@@ -1,14 +1,60 @@
 //! Storage of the sync engine's documents: appended change chunks, compaction into a log
-//! and a snapshot, access context of a document, and the server's storage id.
+//! and a snapshot, access context of a document, the server's storage id, and (on
+//! Postgres) notifications between nodes: every append commits a `NOTIFY` on
+//! [`DOC_CHANNEL`] so other nodes with peers on that document load the new row.
 
 use concerta_core::{AreaId, CityId};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Statement};
 
 use crate::tables::{doc_chunk, document, section, server_meta};
 use crate::{Database, Error, Result};
 
 /// `doc_chunks.kind` of the engine's compact change log.
 pub const CHUNK_KIND_LOG: i16 = 2;
+
+/// The Postgres channel on which appends are announced.
+pub const DOC_CHANNEL: &str = "concerta_doc_chunks";
+
+/// Another node stored a chunk of a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkNotice {
+    /// The node that stored it (its sync peer id).
+    pub node: String,
+    /// The document.
+    pub doc: String,
+    /// The row id.
+    pub row: i64,
+}
+
+impl ChunkNotice {
+    fn payload(&self) -> String {
+        format!("{}|{}|{}", self.node, self.doc, self.row)
+    }
+
+    fn parse(payload: &str) -> Option<Self> {
+        let mut parts = payload.splitn(3, '|');
+        let node = parts.next()?.to_owned();
+        let doc = parts.next()?.to_owned();
+        let row = parts.next()?.parse().ok()?;
+        Some(Self { node, doc, row })
+    }
+}
+
+/// Notices of chunks stored by any node (Postgres only).
+pub struct DocListener(sea_orm::sqlx::postgres::PgListener);
+
+impl DocListener {
+    /// The next notice; reconnects by itself after a dropped connection (notices sent
+    /// meanwhile are lost: callers re-read the documents they hold after an error).
+    pub async fn next(&mut self) -> Result<ChunkNotice> {
+        loop {
+            let n = self.0.recv().await.map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
+            if let Some(notice) = ChunkNotice::parse(n.payload()) {
+                return Ok(notice);
+            }
+        }
+    }
+}
 
 /// What decides who may open a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +88,32 @@ impl Database {
         }))
     }
 
+    /// A listener for chunk notices from every node; `None` on SQLite (one node only).
+    #[tracing::instrument(skip_all)]
+    pub async fn doc_listener(&self) -> Result<Option<DocListener>> {
+        if self.conn.get_database_backend() != sea_orm::DbBackend::Postgres {
+            return Ok(None);
+        }
+        let pool = self.conn.get_postgres_connection_pool();
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool)
+            .await
+            .map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
+        listener.listen(DOC_CHANNEL).await.map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
+        Ok(Some(DocListener(listener)))
+    }
+
+    /// The rows of a document after row `after` (any kind), in id order.
+    #[tracing::instrument(skip_all)]
+    pub async fn load_doc_rows_after(&self, doc: &str, after: i64) -> Result<Vec<DocRow>> {
+        let rows = doc_chunk::Entity::find()
+            .filter(doc_chunk::Column::DocId.eq(doc))
+            .filter(doc_chunk::Column::Id.gt(after))
+            .order_by_asc(doc_chunk::Column::Id)
+            .all(&self.conn)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id, r.kind, r.data)).collect())
+    }
+
     /// The rows of a document in id order; `None` when the document does not exist.
     #[tracing::instrument(skip_all)]
     pub async fn load_doc_rows(&self, doc: &str) -> Result<Option<Vec<DocRow>>> {
@@ -57,9 +129,11 @@ impl Database {
     }
 
     /// Appends several chunks in ONE transaction (group commit) and returns their row ids
-    /// in order. When this returns, they are durable.
+    /// in order. When this returns, they are durable. On Postgres each append is announced
+    /// to the other nodes on commit, as stored by `node`.
     #[tracing::instrument(skip_all, fields(chunks = chunks.len()))]
-    pub async fn append_doc_chunks(&self, chunks: &[NewDocChunk]) -> Result<Vec<i64>> {
+    pub async fn append_doc_chunks(&self, node: &str, chunks: &[NewDocChunk]) -> Result<Vec<i64>> {
+        let postgres = self.conn.get_database_backend() == sea_orm::DbBackend::Postgres;
         self.transaction(|tx| async move {
             let now = crate::now();
             let mut ids = Vec::with_capacity(chunks.len());
@@ -73,6 +147,15 @@ impl Database {
                 }
                 .insert(&*tx)
                 .await?;
+                if postgres {
+                    let notice = ChunkNotice { node: node.to_owned(), doc: doc.clone(), row: row.id };
+                    tx.execute_raw(Statement::from_sql_and_values(
+                        sea_orm::DbBackend::Postgres,
+                        "SELECT pg_notify($1, $2)",
+                        [DOC_CHANNEL.into(), notice.payload().into()],
+                    ))
+                    .await?;
+                }
                 ids.push(row.id);
             }
             Ok(ids)
