@@ -1,4 +1,8 @@
 //! Integration tests of the sync engine, driven with no sockets, no sleeps, no database.
 
+mod access;
+mod decoders;
 mod differential;
+mod limits;
+mod refusals;
 mod sim;

@@ -44,6 +44,13 @@ pub struct EngineServer {
     errors: usize,
     pub refused: Vec<String>,
     pub config: Config,
+    /// Every send and close, in the order the engine asked for them: `Some(frame)` for a
+    /// send, `None` for a close.
+    pub log: Vec<(ConnId, Option<Vec<u8>>)>,
+    /// `Effect::Load`s the engine asked for.
+    pub loads: usize,
+    /// `Effect::ProtocolError` reasons.
+    pub protocol_errors: Vec<(ConnId, String)>,
 }
 
 impl EngineServer {
@@ -61,6 +68,9 @@ impl EngineServer {
             errors: 0,
             refused: Vec::new(),
             config,
+            log: Vec::new(),
+            loads: 0,
+            protocol_errors: Vec::new(),
         }
     }
 
@@ -78,15 +88,19 @@ impl EngineServer {
                     if let Ok(WireMessage::Error { .. }) = WireMessage::decode(&frame) {
                         self.errors += 1;
                     }
+                    self.log.push((conn, Some(frame.clone())));
                     self.outgoing.push((conn, frame));
                 }
-                Effect::Close { .. } | Effect::ProtocolError { .. } | Effect::Quarantined { .. } => {}
+                Effect::Close { conn } => self.log.push((conn, None)),
+                Effect::ProtocolError { conn, reason } => self.protocol_errors.push((conn, reason)),
+                Effect::Quarantined { .. } => {}
                 Effect::Refused { reason, .. } => self.refused.push(reason),
                 Effect::CheckAccess { conn, doc } => {
                     let access = if doc == self.doc { self.access.get(&conn).copied().unwrap_or(Access::None) } else { Access::None };
                     follow.push(Event::Access { conn, doc, access });
                 }
                 Effect::Load { doc } => {
+                    self.loads += 1;
                     let rows = (doc == self.doc).then(|| self.rows.clone());
                     follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
                 }
@@ -362,4 +376,233 @@ pub fn join_frame(name: &str) -> Vec<u8> {
         supported_protocol_versions: vec!["1".into()],
     }
     .encode()
+}
+
+// Helpers for the targeted tests (refusals, access, limits).
+
+impl EngineServer {
+    /// Changes what the runtime answers for `conn` and tells the engine at once, as the
+    /// server does when a member's role changes while connected.
+    pub fn set_access(&mut self, conn: ConnId, access: Access) {
+        self.access.insert(conn, access);
+        self.event(Event::Access { conn, doc: self.doc, access });
+    }
+
+    /// Completes every pending store and materialization, then ticks.
+    pub fn settle_all(&mut self) {
+        use rand::SeedableRng;
+        self.settle(&mut ChaCha8Rng::seed_from_u64(0), true);
+    }
+
+    /// Stores the engine asked for that are not durable yet.
+    pub fn pending_stores(&self) -> usize {
+        self.pending_stores.len()
+    }
+
+    /// Moves the clock forward (every event also advances it by 1 ms).
+    pub fn advance(&mut self, ms: u64) {
+        self.now += ms;
+    }
+
+    /// Whether the engine asked to close `conn`.
+    pub fn closed(&self, conn: ConnId) -> bool {
+        self.log.iter().any(|(c, f)| *c == conn && f.is_none())
+    }
+
+    /// The frames sent to `conn` before the engine closed it (all of them if it did not),
+    /// decoded.
+    pub fn sent_before_close(&self, conn: ConnId) -> Vec<WireMessage> {
+        self.log
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .map_while(|(_, f)| f.as_ref())
+            .map(|f| WireMessage::decode(f).expect("engine frames decode"))
+            .collect()
+    }
+}
+
+/// A peer for targeted tests: an automerge document with its sync state (as the official
+/// client keeps them), plus every frame it received.
+pub struct Peer {
+    pub name: String,
+    pub conn: ConnId,
+    pub doc: AutoCommit,
+    pub state: State,
+    /// Every frame received, decoded, in order.
+    pub received: Vec<WireMessage>,
+    /// Syncs the document in [`pump`]; stops on `doc-unavailable` (as the JS client does).
+    pub syncing: bool,
+}
+
+impl Peer {
+    /// A peer whose actor id is 16 bytes of `actor`.
+    pub fn new(name: &str, actor: u8, conn: ConnId) -> Self {
+        Self {
+            name: name.into(),
+            conn,
+            doc: AutoCommit::new().with_actor(automerge::ActorId::from([actor; 16])),
+            state: State::new(),
+            received: Vec::new(),
+            syncing: true,
+        }
+    }
+
+    /// Connects with `access` to the server's document and joins.
+    pub fn connect(&mut self, server: &mut EngineServer, access: Access) {
+        server.connect(self.conn, access);
+        server.frame(self.conn, join_frame(&self.name));
+        let out = server.take_outgoing();
+        assert!(
+            out.iter().any(|(c, f)| *c == self.conn && matches!(WireMessage::decode(f), Ok(WireMessage::Peer { .. }))),
+            "{} got no peer message",
+            self.name
+        );
+        for (c, f) in out {
+            assert_eq!(c, self.conn, "only the joining peer hears about a join");
+            self.deliver(&f);
+        }
+    }
+
+    /// Handles one frame from the server: records it and applies sync messages (which
+    /// must apply: the server never relays what automerge rejects).
+    pub fn deliver(&mut self, frame: &[u8]) {
+        let msg = WireMessage::decode(frame).expect("engine frames decode");
+        match &msg {
+            WireMessage::Sync { data, .. } => {
+                let m = Message::decode(data).expect("engine sync messages decode");
+                self.doc.sync().receive_sync_message(&mut self.state, m).expect("what the engine sends applies");
+            }
+            WireMessage::DocUnavailable { .. } => self.syncing = false,
+            _ => {}
+        }
+        self.received.push(msg);
+    }
+
+    /// The automerge sync message the peer would send now, as a frame.
+    pub fn sync_frame(&mut self, doc: DocumentId) -> Option<Vec<u8>> {
+        let msg = self.doc.sync().generate_sync_message(&mut self.state)?;
+        Some(self.frame_for(doc, msg))
+    }
+
+    /// Wraps a sync message the way the client does: `request` while the document is empty.
+    pub fn frame_for(&mut self, doc: DocumentId, msg: Message) -> Vec<u8> {
+        let data = msg.encode();
+        let (sender_id, target_id) = (self.name.clone(), SERVER_PEER.to_string());
+        if self.doc.get_heads().is_empty() {
+            WireMessage::Request { sender_id, target_id, document_id: doc, data }.encode()
+        } else {
+            WireMessage::Sync { sender_id, target_id, document_id: doc, data }.encode()
+        }
+    }
+
+    /// Sends `changes` (raw change chunks) in one sync message, claiming `heads`, whatever
+    /// the peer's own document and sync state say: what a buggy or hostile client does.
+    pub fn send_raw(&mut self, server: &mut EngineServer, doc: DocumentId, changes: Vec<Vec<u8>>, heads: Vec<ChangeHash>) {
+        let msg = Message {
+            heads,
+            need: Vec::new(),
+            have: vec![automerge::sync::Have::default()],
+            changes: changes.into(),
+            flags: None,
+            version: automerge::sync::MessageVersion::V1,
+        };
+        let data = msg.encode();
+        let frame = WireMessage::Sync { sender_id: self.name.clone(), target_id: SERVER_PEER.into(), document_id: doc, data };
+        server.frame(self.conn, frame.encode());
+    }
+
+    /// The sync messages received, decoded.
+    pub fn sync_messages(&self) -> Vec<Message> {
+        self.received
+            .iter()
+            .filter_map(|m| match m {
+                WireMessage::Sync { data, .. } => Some(Message::decode(data).expect("decodes")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `error` messages received.
+    pub fn errors(&self) -> Vec<String> {
+        self.received
+            .iter()
+            .filter_map(|m| match m {
+                WireMessage::Error { message } => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every change hash the server ever sent this peer.
+    pub fn hashes_received(&self) -> Vec<ChangeHash> {
+        self.sync_messages()
+            .iter()
+            .flat_map(|m| m.changes.iter().map(|c| c.to_vec()).collect::<Vec<_>>())
+            .flat_map(|chunk| storage::split_changes(&chunk).expect("engine chunks split"))
+            .map(|c| c.hash())
+            .collect()
+    }
+}
+
+/// Delivers the server's outgoing frames to the peers; true if there were any. Frames for
+/// connections no peer holds are dropped.
+pub fn route(server: &mut EngineServer, peers: &mut [&mut Peer]) -> bool {
+    let out = server.take_outgoing();
+    let any = !out.is_empty();
+    for (conn, frame) in out {
+        if let Some(p) = peers.iter_mut().find(|p| p.conn == conn) {
+            p.deliver(&frame);
+        }
+    }
+    any
+}
+
+/// Runs the exchange (every syncing peer says what automerge makes it say, stores
+/// complete, the server's answers are delivered) until a round passes with no frame in
+/// either direction. Returns the number of rounds; panics if it is still talking after
+/// `max_rounds`: an exchange that never ends.
+pub fn pump(server: &mut EngineServer, peers: &mut [&mut Peer], max_rounds: usize) -> usize {
+    let doc = server.doc;
+    for round in 0..max_rounds {
+        let mut traffic = false;
+        for p in peers.iter_mut() {
+            if p.syncing
+                && let Some(frame) = p.sync_frame(doc)
+            {
+                traffic = true;
+                server.frame(p.conn, frame);
+            }
+        }
+        server.settle_all();
+        traffic |= route(server, peers);
+        if !traffic {
+            return round;
+        }
+    }
+    panic!("the exchange did not go quiet after {max_rounds} rounds");
+}
+
+/// The flags of a sync message carry `flag`.
+pub fn has_flag(msg: &Message, flag: u8) -> bool {
+    msg.flags.is_some_and(|f| f.contains(flag))
+}
+
+/// An `ephemeral` frame from `name` about `doc`.
+pub fn ephemeral_frame(name: &str, doc: DocumentId, count: u64, data: Vec<u8>) -> Vec<u8> {
+    WireMessage::Ephemeral {
+        sender_id: name.into(),
+        target_id: SERVER_PEER.into(),
+        count,
+        session_id: format!("session-{name}"),
+        document_id: doc,
+        data,
+    }
+    .encode()
+}
+
+/// A `request` frame from a peer with an empty document, as the client sends it first.
+pub fn request_frame(name: &str, doc: DocumentId) -> Vec<u8> {
+    let msg = AutoCommit::new().sync().generate_sync_message(&mut State::new()).expect("a first message");
+    WireMessage::Request { sender_id: name.into(), target_id: SERVER_PEER.into(), document_id: doc, data: msg.encode() }
+        .encode()
 }
