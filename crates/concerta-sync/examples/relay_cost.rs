@@ -81,12 +81,13 @@ fn main() {
         let mut writer = history(n);
         let built = t.elapsed();
         // The server starts from a compacted log, as after a restart.
-        let (graph, _) = storage::load_graph(
+        let graph = storage::load_graph(
             vec![(1, StoredChunk::Changes(writer.save_nocompress()))],
             Schema::Section,
         )
-        .unwrap();
-        let log = storage::encode_log(&graph, graph.len(), 1);
+        .unwrap()
+        .graph;
+        let log = storage::encode_log(&graph);
         let mut run = Run { engine: Engine::new(Config::default()), rows: vec![(2, StoredChunk::Log(log))], spent: Duration::ZERO, now: 0 };
         for (conn, name) in [(1u64, "w"), (2, "r")] {
             run.event(Event::Connected { conn });

@@ -12,7 +12,7 @@
 //! - a change from a peer without write access, or one that fails the checks, is answered
 //!   with an `error`, never stored or relayed, and the peer is read-only for that document.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use automerge::sync::{Message, State};
@@ -100,8 +100,14 @@ pub enum Event {
     Loaded { doc: DocumentId, rows: Option<Vec<(i64, StoredChunk)>>, schema: Schema },
     /// [`Effect::Store`] is durable as row `row`.
     Stored { doc: DocumentId, upto: usize, row: i64 },
+    /// [`Effect::Compact`] is done, its log being row `log_row`; `None` when it failed (the
+    /// rows stay as they were).
+    Compacted { doc: DocumentId, log_row: Option<i64> },
+    /// Rows another node stored (announced on the database); ignored for documents not in
+    /// memory, whose next load reads them anyway.
+    Remote { doc: DocumentId, rows: Vec<(i64, StoredChunk)> },
     /// The answer to [`Effect::Materialize`].
-    Materialized { doc: DocumentId, upto: usize, result: Result<Materialized, String> },
+    Materialized { doc: DocumentId, result: Result<Materialized, String> },
     /// Time passes: evicts idle documents.
     Tick,
 }
@@ -121,11 +127,12 @@ pub enum Effect {
     Store { doc: DocumentId, chunk: Vec<u8>, upto: usize },
     /// Build a snapshot off the hot path ([`storage::materialize`]); answer with
     /// [`Event::Materialized`].
-    Materialize { doc: DocumentId, base: Option<Arc<Vec<u8>>>, changes: Vec<Vec<u8>>, upto: usize },
-    /// In one transaction: delete the change and log rows `<= covered_row` (and every older
-    /// snapshot row when `snapshot` is given), then append the snapshot row (see
-    /// [`storage::encode_snapshot`]) and the log row.
-    Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, covered_row: i64 },
+    Materialize { doc: DocumentId, base: Option<Arc<Vec<u8>>>, changes: Vec<Vec<u8>> },
+    /// In one transaction: delete the rows `replaces` (changes and logs whose every change is
+    /// in `log`), and every older snapshot row when `snapshot` is given; append the snapshot
+    /// row (see [`storage::encode_snapshot`]) and the log row; answer with
+    /// [`Event::Compacted`].
+    Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, replaces: Vec<i64> },
     /// A change was refused (for logs and metrics; the peer was already told).
     Refused { doc: DocumentId, conn: ConnId, reason: String },
     /// The materializer rejected changes the checks let through.
@@ -210,9 +217,20 @@ struct Doc {
     /// Connections waiting for the load.
     waiting: BTreeSet<ConnId>,
     store_in_flight: bool,
-    /// Stored rows: (row id, nodes covered once it is durable).
-    rows: Vec<(i64, usize)>,
+    /// Changes another node stored: never stored again, durable once what precedes them is.
+    stored_elsewhere: HashSet<ChangeHash>,
+    /// Rows another node stored that arrived while loading.
+    remote_while_loading: Vec<(i64, StoredChunk)>,
+    /// Ids of the change and log rows whose changes are all in the graph: what the next
+    /// compaction replaces.
+    rows: Vec<i64>,
+    /// The rows a compaction in flight replaces.
+    compacting: Option<Vec<i64>>,
     snapshot: Option<Snapshot>,
+    /// A snapshot row waiting for a quiet moment to be written with a compaction.
+    snapshot_row: Option<Vec<u8>>,
+    /// Durable changes since the last snapshot was asked for.
+    since_snapshot: usize,
     materializing: bool,
     idle_since: Option<Millis>,
 }
@@ -228,8 +246,13 @@ impl Doc {
             peers: BTreeSet::new(),
             waiting: BTreeSet::new(),
             store_in_flight: false,
+            stored_elsewhere: HashSet::new(),
+            remote_while_loading: Vec::new(),
             rows: Vec::new(),
+            compacting: None,
             snapshot: None,
+            snapshot_row: None,
+            since_snapshot: 0,
             materializing: false,
             idle_since: None,
         }
@@ -270,6 +293,11 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// The documents in memory.
+    pub fn loaded_docs(&self) -> Vec<DocumentId> {
+        self.docs.keys().copied().collect()
+    }
+
     /// The durable heads of a loaded document.
     pub fn heads(&self, doc: &DocumentId) -> Option<Vec<ChangeHash>> {
         self.docs.get(doc).map(|d| d.graph.durable_heads())
@@ -293,7 +321,17 @@ impl Engine {
             Event::Access { conn, doc, access } => self.on_access(now, conn, doc, access, &mut out),
             Event::Loaded { doc, rows, schema } => self.on_loaded(now, doc, rows, schema, &mut out),
             Event::Stored { doc, upto, row } => self.on_stored(doc, upto, row, &mut out),
-            Event::Materialized { doc, upto, result } => self.on_materialized(doc, upto, result, &mut out),
+            Event::Compacted { doc, log_row } => {
+                if let Some(d) = self.docs.get_mut(&doc) {
+                    let replaced = d.compacting.take().unwrap_or_default();
+                    match log_row {
+                        Some(row) => d.rows.push(row),
+                        None => d.rows.extend(replaced),
+                    }
+                }
+            }
+            Event::Remote { doc, rows } => self.on_remote(doc, rows, &mut out),
+            Event::Materialized { doc, result } => self.on_materialized(doc, result, &mut out),
             Event::Tick => self.on_tick(now),
         }
         for effect in &out {
@@ -484,7 +522,7 @@ impl Engine {
         let staged = doc.graph.len() > before;
         if staged {
             self.stats.changes_accepted += (doc.graph.len() - before) as u64;
-            start_store(doc_id, doc, out);
+            self.flush(doc_id, out);
             self.refuse_late(doc_id, late, out);
             // The reply (and the relay) waits until the changes are durable.
             return;
@@ -500,7 +538,7 @@ impl Engine {
         }
         // A new peer that needs the whole document is best served by a fresh snapshot.
         let new_peer = pd.sync.their_heads.as_deref() == Some(&[]);
-        if new_peer && doc.graph.durable_len() - doc.snapshot.as_ref().map_or(0, |s| s.upto) > 200 {
+        if new_peer && doc.since_snapshot > 200 {
             start_materialize(doc_id, doc, out);
         }
         self.refuse_late(doc_id, late, out);
@@ -654,17 +692,21 @@ impl Engine {
     ) {
         let Some(doc) = self.docs.get_mut(&doc_id) else { return };
         let waiting = std::mem::take(&mut doc.waiting);
-        let loaded = rows.map(|rows| {
-            let last_row = rows.last().map_or(0, |(id, _)| *id);
-            storage::load_graph(rows, schema).map(|g| (g, last_row))
-        });
-        match loaded {
-            Some(Ok(((graph, snapshot), last_row))) => {
+        match rows.map(|rows| storage::load_graph(rows, schema)) {
+            Some(Ok(loaded)) => {
                 doc.status = Status::Ready;
                 doc.schema = schema;
-                doc.rows = vec![(last_row, graph.len())];
-                doc.snapshot = snapshot.map(|(bytes, upto)| Snapshot { bytes: Arc::new(bytes), upto });
-                doc.graph = graph;
+                doc.rows = loaded.rows;
+                doc.since_snapshot = match &loaded.snapshot {
+                    Some((_, heads)) => loaded.graph.missing_from(heads).len(),
+                    None => loaded.graph.durable_len(),
+                };
+                doc.snapshot = loaded.snapshot.map(|(bytes, heads)| Snapshot { bytes: Arc::new(bytes), heads });
+                doc.graph = loaded.graph;
+                let remote = std::mem::take(&mut doc.remote_while_loading);
+                if !remote.is_empty() {
+                    self.on_remote(doc_id, remote, out);
+                }
                 for conn in waiting {
                     self.run_queue(now, conn, doc_id, out);
                 }
@@ -693,11 +735,22 @@ impl Engine {
     fn on_stored(&mut self, doc_id: DocumentId, upto: usize, row: i64, out: &mut Vec<Effect>) {
         let Some(doc) = self.docs.get_mut(&doc_id) else { return };
         doc.store_in_flight = false;
+        doc.rows.push(row);
+        self.make_durable(doc_id, upto, out);
+        self.flush(doc_id, out);
+    }
+
+    /// Marks nodes up to `upto` durable, relays them, and starts the background work their
+    /// number calls for.
+    fn make_durable(&mut self, doc_id: DocumentId, upto: usize, out: &mut Vec<Effect>) {
+        let Some(doc) = self.docs.get_mut(&doc_id) else { return };
+        let before = doc.graph.durable_len();
         doc.graph.mark_durable(upto);
-        doc.rows.push((row, upto));
-        if doc.graph.len() > doc.graph.durable_len() {
-            start_store(doc_id, doc, out);
+        let added = doc.graph.durable_len() - before;
+        if added == 0 {
+            return;
         }
+        doc.since_snapshot += added;
         // Relay: every peer of the document gets what it lacks.
         let peers: Vec<ConnId> = doc.peers.iter().copied().collect();
         for conn in peers {
@@ -716,15 +769,86 @@ impl Engine {
             }
         }
         let durable = doc.graph.durable_len();
-        let since = durable - doc.snapshot.as_ref().map_or(0, |s| s.upto);
-        if since >= self.config.snapshot_every.max(durable / 2) {
+        if doc.since_snapshot >= self.config.snapshot_every.max(durable / 2) {
             start_materialize(doc_id, doc, out);
         } else if doc.rows.len() > self.config.compact_rows.max(durable / 20) {
-            compact(doc_id, doc, None, out);
+            compact(doc_id, doc, out);
         }
     }
 
-    fn on_materialized(&mut self, doc_id: DocumentId, upto: usize, result: Result<Materialized, String>, out: &mut Vec<Effect>) {
+    /// Stores the staged changes this node received; changes another node stored only wait
+    /// for those before them.
+    fn flush(&mut self, doc_id: DocumentId, out: &mut Vec<Effect>) {
+        let Some(doc) = self.docs.get_mut(&doc_id) else { return };
+        if doc.store_in_flight {
+            return;
+        }
+        let from = doc.graph.durable_len();
+        let upto = doc.graph.len();
+        let rows_threshold = self.config.compact_rows;
+        if from == upto {
+            compact_if_waiting(doc_id, doc, rows_threshold, out);
+            return;
+        }
+        let mut chunk = Vec::new();
+        for node in &doc.graph.nodes()[from..upto] {
+            if !doc.stored_elsewhere.remove(&node.hash) {
+                chunk.extend_from_slice(&node.bytes);
+            }
+        }
+        if chunk.is_empty() {
+            self.make_durable(doc_id, upto, out);
+            if let Some(doc) = self.docs.get_mut(&doc_id) {
+                compact_if_waiting(doc_id, doc, rows_threshold, out);
+            }
+        } else {
+            doc.store_in_flight = true;
+            out.push(Effect::Store { doc: doc_id, chunk, upto });
+        }
+    }
+
+    fn on_remote(&mut self, doc_id: DocumentId, rows: Vec<(i64, StoredChunk)>, out: &mut Vec<Effect>) {
+        let Some(doc) = self.docs.get_mut(&doc_id) else { return };
+        if doc.status == Status::Loading {
+            doc.remote_while_loading.extend(rows);
+            return;
+        }
+        let mut changes = Vec::new();
+        for (id, row) in rows {
+            let parsed = match row {
+                StoredChunk::Changes(bytes) => storage::split_changes(&bytes),
+                StoredChunk::Log(bytes) => storage::decode_log(&bytes).and_then(|log| {
+                    log.entries
+                        .into_iter()
+                        .filter(|e| doc.graph.index_of(&e.hash).is_none())
+                        .map(|e| Change::from_bytes(e.bytes).map_err(|e| storage::ChunkError(e.to_string())))
+                        .collect()
+                }),
+                StoredChunk::Snapshot(_) => continue,
+            };
+            match parsed {
+                Ok(c) => {
+                    changes.extend(c);
+                    doc.rows.push(id);
+                }
+                Err(e) => out.push(Effect::ProtocolError { conn: 0, reason: format!("row {id} of {doc_id} unreadable: {e}") }),
+            }
+        }
+        let fresh: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| doc.graph.index_of(&c.hash()).is_none() && !doc.pending.contains_key(&c.hash()))
+            .collect();
+        for c in &fresh {
+            doc.stored_elsewhere.insert(c.hash());
+        }
+        let waiting = storage::append_stored(&mut doc.graph, fresh, doc.schema);
+        for c in waiting {
+            doc.pending.insert(c.hash(), c);
+        }
+        self.flush(doc_id, out);
+    }
+
+    fn on_materialized(&mut self, doc_id: DocumentId, result: Result<Materialized, String>, out: &mut Vec<Effect>) {
         let Some(doc) = self.docs.get_mut(&doc_id) else { return };
         doc.materializing = false;
         let materialized = match result {
@@ -739,9 +863,9 @@ impl Engine {
             self.stats.changes_quarantined += hashes.len() as u64;
             out.push(Effect::Quarantined { doc: doc_id, hashes });
         }
-        let row = storage::encode_snapshot(upto, &materialized.snapshot);
-        doc.snapshot = Some(Snapshot { bytes: Arc::new(materialized.snapshot), upto });
-        compact(doc_id, doc, Some(row), out);
+        doc.snapshot_row = Some(storage::encode_snapshot(&materialized.heads, &materialized.snapshot));
+        doc.snapshot = Some(Snapshot { bytes: Arc::new(materialized.snapshot), heads: materialized.heads });
+        compact(doc_id, doc, out);
     }
 
     fn on_tick(&mut self, now: Millis) {
@@ -751,6 +875,7 @@ impl Engine {
                 || !doc.peers.is_empty()
                 || doc.store_in_flight
                 || doc.materializing
+                || doc.compacting.is_some()
                 || doc.graph.len() > doc.graph.durable_len();
             busy || doc.idle_since.is_none_or(|t| now.saturating_sub(t) < idle)
         });
@@ -826,45 +951,40 @@ fn accept_changes(
     (Ok(()), late)
 }
 
-fn start_store(doc_id: DocumentId, doc: &mut Doc, out: &mut Vec<Effect>) {
-    if doc.store_in_flight {
+/// Writes the log of every change and replaces the rows it covers, with the waiting
+/// snapshot if any. Only when the document is quiet (nothing staged or pending), so every
+/// row in `rows` is covered by the log.
+fn compact(doc_id: DocumentId, doc: &mut Doc, out: &mut Vec<Effect>) {
+    let quiet = doc.graph.len() == doc.graph.durable_len() && doc.pending.is_empty() && !doc.store_in_flight;
+    if !quiet || doc.compacting.is_some() || doc.status != Status::Ready {
         return;
     }
-    let from = doc.graph.durable_len();
-    let upto = doc.graph.len();
-    if from == upto {
-        return;
-    }
-    let mut chunk = Vec::new();
-    for node in &doc.graph.nodes()[from..upto] {
-        chunk.extend_from_slice(&node.bytes);
-    }
-    doc.store_in_flight = true;
-    out.push(Effect::Store { doc: doc_id, chunk, upto });
+    let log = storage::encode_log(&doc.graph);
+    let replaces = std::mem::take(&mut doc.rows);
+    let snapshot = doc.snapshot_row.take();
+    doc.compacting = Some(replaces.clone());
+    out.push(Effect::Compact { doc: doc_id, log, snapshot, replaces });
 }
 
-/// Writes the log of every durable change and drops the rows it covers.
-fn compact(doc_id: DocumentId, doc: &mut Doc, snapshot: Option<Vec<u8>>, out: &mut Vec<Effect>) {
-    let durable = doc.graph.durable_len();
-    let Some(&(covered_row, upto)) = doc.rows.iter().filter(|(_, u)| *u <= durable).max_by_key(|(r, _)| *r) else {
-        return;
-    };
-    let log = storage::encode_log(&doc.graph, upto, covered_row);
-    doc.rows.retain(|(r, _)| *r > covered_row);
-    doc.rows.insert(0, (covered_row, upto));
-    out.push(Effect::Compact { doc: doc_id, log, snapshot, covered_row });
+/// A snapshot made, or rows piled up, while the document was busy: compact at the next
+/// quiet moment.
+fn compact_if_waiting(doc_id: DocumentId, doc: &mut Doc, row_threshold: usize, out: &mut Vec<Effect>) {
+    if doc.snapshot_row.is_some() || doc.rows.len() > row_threshold.max(doc.graph.durable_len() / 20) {
+        compact(doc_id, doc, out);
+    }
 }
 
 fn start_materialize(doc_id: DocumentId, doc: &mut Doc, out: &mut Vec<Effect>) {
     if doc.materializing || doc.graph.durable_len() == 0 {
         return;
     }
-    let (base, from) = match &doc.snapshot {
-        Some(s) => (Some(s.bytes.clone()), s.upto),
-        None => (None, 0),
+    let usable = doc.snapshot.as_ref().filter(|s| s.heads.iter().all(|h| doc.graph.has_durable(h)));
+    let (base, tail): (_, Vec<u32>) = match usable {
+        Some(s) => (Some(s.bytes.clone()), doc.graph.missing_from(&s.heads)),
+        None => (None, doc.graph.durable_tail(0).collect()),
     };
-    let upto = doc.graph.durable_len();
-    let changes = doc.graph.durable_tail(from).map(|i| doc.graph.node(i).bytes.clone()).collect();
+    let changes = tail.into_iter().map(|i| doc.graph.node(i).bytes.clone()).collect();
     doc.materializing = true;
-    out.push(Effect::Materialize { doc: doc_id, base, changes, upto });
+    doc.since_snapshot = 0;
+    out.push(Effect::Materialize { doc: doc_id, base, changes });
 }

@@ -17,11 +17,11 @@ use automerge::{Change, ChangeHash};
 
 use crate::graph::{ChangeGraph, Idx};
 
-/// A saved automerge document covering the graph's nodes `0..upto`.
+/// A saved automerge document and its heads: it holds exactly their ancestors.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub bytes: Arc<Vec<u8>>,
-    pub upto: usize,
+    pub heads: Vec<ChangeHash>,
 }
 
 /// What the protocol reads of a document.
@@ -141,11 +141,12 @@ fn hashes_to_send(graph: &ChangeGraph, have: &[Have], need: &[ChangeHash]) -> Ve
 /// it, as one chunk (a V2 message), and every hash it covers.
 fn whole_document(view: &DocView<'_>) -> (Vec<u8>, Vec<ChangeHash>) {
     let graph = view.graph;
-    let (mut bytes, from) = match view.snapshot {
-        Some(s) => (s.bytes.as_ref().clone(), s.upto),
-        None => (Vec::new(), 0),
+    let usable = view.snapshot.filter(|s| s.heads.iter().all(|h| graph.has_durable(h)));
+    let (mut bytes, tail) = match usable {
+        Some(s) => (s.bytes.as_ref().clone(), graph.missing_from(&s.heads)),
+        None => (Vec::new(), graph.durable_tail(0).collect()),
     };
-    for i in graph.durable_tail(from) {
+    for i in tail {
         bytes.extend_from_slice(&graph.node(i).bytes);
     }
     (bytes, graph.durable_hashes())

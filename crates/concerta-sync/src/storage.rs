@@ -1,11 +1,13 @@
 //! Bytes at rest: splitting automerge chunk streams, the compact change log that makes a
 //! cold open cheap, and the materializer that builds snapshots off the hot path.
 //!
-//! A stored document is, in order of rows: optionally a [`StoredChunk::Log`] (our own
-//! encoding of the change graph and the changes' bytes up to some point) with the
-//! [`StoredChunk::Snapshot`] saved at the same point, then [`StoredChunk::Changes`] rows
-//! appended per accepted batch. Loading reads the log (no hashing, no decoding) and only
-//! decodes the few changes appended after it.
+//! A stored document is a set of rows: [`StoredChunk::Changes`] appended per accepted batch
+//! (by any node), [`StoredChunk::Log`]s (our own encoding of the change graph and the
+//! changes' bytes) that replace the rows they cover, and at most one
+//! [`StoredChunk::Snapshot`] (a saved automerge document and its heads, for new peers).
+//! Loading takes the union of every log and change row, deduplicated by hash: the log costs
+//! no hashing and no decoding, only the few changes appended after it are decoded. Because
+//! it is a union, two nodes compacting the same document at once lose nothing.
 
 use std::collections::HashSet;
 
@@ -113,16 +115,17 @@ pub fn split_changes(stream: &[u8]) -> Result<Vec<Change>, ChunkError> {
     Ok(out)
 }
 
-/// Encodes the graph's durable, non-quarantined changes `0..upto` as a compact log.
+/// Encodes the graph's durable, non-quarantined changes as a compact log.
 ///
-/// Layout: magic, covered row id (i64 LE), then per change: hash (32), deps count + dep
-/// indices (uleb), actor table index (uleb), byte length (uleb), bytes; actors are listed
-/// before their first use as (0xff marker, 16+ bytes length-prefixed).
-pub fn encode_log(graph: &ChangeGraph, upto: usize, covered_row: i64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(graph.total_bytes() + upto * 48 + 16);
+/// Layout: magic, 8 reserved bytes, the change count, then per change: a flag (1 when a new
+/// actor's id, length-prefixed, follows), hash (32), deps count and dep positions, actor
+/// position, seq, start op, op count, byte length, bytes (numbers as uleb128); then the
+/// objects made (op counter, actor position, object type).
+pub fn encode_log(graph: &ChangeGraph) -> Vec<u8> {
+    let mut out = Vec::with_capacity(graph.total_bytes() + graph.durable_len() * 48 + 16);
     out.extend_from_slice(LOG_MAGIC);
-    out.extend_from_slice(&covered_row.to_le_bytes());
-    let included: Vec<u32> = graph.durable_tail(0).take_while(|&i| (i as usize) < upto).collect();
+    out.extend_from_slice(&0i64.to_le_bytes());
+    let included: Vec<u32> = graph.durable_tail(0).collect();
     let mut position = std::collections::HashMap::with_capacity(included.len());
     write_uleb(&mut out, included.len() as u64);
     let mut actors_written: std::collections::HashMap<u32, u64> = Default::default();
@@ -197,10 +200,9 @@ pub struct LogEntry {
     pub bytes: Vec<u8>,
 }
 
-/// A decoded log: the row it covers up to, its actors, its changes in order and the
-/// objects they made (op id as (counter, log actor index)).
+/// A decoded log: its actors, its changes in order and the objects they made (op id as
+/// (counter, log actor index)).
 pub struct Log {
-    pub covered_row: i64,
     pub actors: Vec<automerge::ActorId>,
     pub entries: Vec<LogEntry>,
     pub objects: Vec<((u64, u32), automerge::ObjType)>,
@@ -212,7 +214,6 @@ pub fn decode_log(bytes: &[u8]) -> Result<Log, ChunkError> {
     if bytes.len() < 16 || &bytes[..8] != LOG_MAGIC {
         return Err(bad());
     }
-    let covered_row = i64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?);
     let mut pos = 16;
     let count = read_uleb(bytes, &mut pos).ok_or_else(bad)? as usize;
     let mut actors = Vec::new();
@@ -262,14 +263,15 @@ pub fn decode_log(bytes: &[u8]) -> Result<Log, ChunkError> {
         pos += 1;
         objects.push(((counter, actor), obj_type_from(code).ok_or_else(bad)?));
     }
-    Ok(Log { covered_row, actors, entries, objects })
+    Ok(Log { actors, entries, objects })
 }
 
-/// What the materializer made: a snapshot of the changes it could apply and the hashes
-/// automerge rejected (to quarantine).
+/// What the materializer made: a snapshot of the changes it could apply, its heads, and the
+/// hashes automerge rejected (to quarantine).
 #[derive(Debug)]
 pub struct Materialized {
     pub snapshot: Vec<u8>,
+    pub heads: Vec<ChangeHash>,
     pub rejected: Vec<ChangeHash>,
 }
 
@@ -319,54 +321,86 @@ pub fn materialize(base: Option<&[u8]>, changes: Vec<Vec<u8>>) -> Result<Materia
             }
         }
     }
-    Ok(Materialized { snapshot: doc.save(), rejected })
+    Ok(Materialized { snapshot: doc.save(), heads: doc.get_heads(), rejected })
 }
 
-/// A snapshot row's payload: the number of graph nodes it covers (u64 LE), then the saved
+/// A snapshot row's payload: its heads (count as u32 LE, then 32 bytes each) and the saved
 /// automerge document.
-pub fn encode_snapshot(upto: usize, saved: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(saved.len() + 8);
-    out.extend_from_slice(&(upto as u64).to_le_bytes());
+pub fn encode_snapshot(heads: &[ChangeHash], saved: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(saved.len() + 4 + heads.len() * 32);
+    out.extend_from_slice(&(heads.len() as u32).to_le_bytes());
+    for h in heads {
+        out.extend_from_slice(&h.0);
+    }
     out.extend_from_slice(saved);
     out
 }
 
-/// Reads a snapshot row written by [`encode_snapshot`].
-pub fn decode_snapshot(row: &[u8]) -> Option<(usize, &[u8])> {
-    let count = u64::from_le_bytes(row.get(..8)?.try_into().ok()?);
-    Some((usize::try_from(count).ok()?, &row[8..]))
+/// Reads a snapshot row written by [`encode_snapshot`]: (heads, saved document).
+pub fn decode_snapshot(row: &[u8]) -> Option<(Vec<ChangeHash>, &[u8])> {
+    let count = u32::from_le_bytes(row.get(..4)?.try_into().ok()?) as usize;
+    let end = count.checked_mul(32)?.checked_add(4)?;
+    let heads = row
+        .get(4..end)?
+        .chunks_exact(32)
+        .map(|c| ChangeHash::try_from(c).ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some((heads, &row[end..]))
 }
 
-/// Rebuilds a graph from stored rows (id, payload), oldest first: the latest log, the changes
-/// stored after it, and the latest snapshot. Every node comes back durable.
-pub fn load_graph(
-    rows: Vec<(i64, StoredChunk)>,
-    schema: Schema,
-) -> Result<(ChangeGraph, Option<(Vec<u8>, usize)>), ChunkError> {
-    let log_at = rows.iter().rposition(|(_, r)| matches!(r, StoredChunk::Log(_)));
-    let (mut graph, covered) = match log_at {
-        Some(i) => {
-            let StoredChunk::Log(bytes) = &rows[i].1 else { unreachable!("found above") };
-            let log = decode_log(bytes)?;
-            let covered = log.covered_row;
-            (ChangeGraph::from_log(log), covered)
-        }
-        None => (ChangeGraph::new(), i64::MIN),
-    };
+/// A document as loaded: the graph (every node durable), the latest snapshot if its heads
+/// are all in the graph, and the ids of the change and log rows it was built from (the
+/// rows a compaction may replace).
+pub struct Loaded {
+    pub graph: ChangeGraph,
+    pub snapshot: Option<(Vec<u8>, Vec<ChangeHash>)>,
+    pub rows: Vec<i64>,
+}
+
+/// Rebuilds a graph from stored rows (id, payload), oldest first: the union of every log
+/// and every change row, deduplicated by hash, and the latest usable snapshot.
+pub fn load_graph(rows: Vec<(i64, StoredChunk)>, schema: Schema) -> Result<Loaded, ChunkError> {
+    let mut graph = ChangeGraph::new();
     let mut snapshot = None;
     let mut queue: Vec<Change> = Vec::new();
+    let mut ids = Vec::new();
     for (id, row) in rows {
         match row {
-            StoredChunk::Changes(bytes) if id > covered => queue.extend(split_changes(&bytes)?),
-            StoredChunk::Snapshot(bytes) => {
-                if let Some((upto, saved)) = decode_snapshot(&bytes) {
-                    snapshot = Some((saved.to_vec(), upto));
+            StoredChunk::Log(bytes) => {
+                ids.push(id);
+                let log = decode_log(&bytes)?;
+                if graph.is_empty() {
+                    graph = ChangeGraph::from_log(log);
+                } else {
+                    // A second log (two nodes compacted at once): merge it the slow way.
+                    for entry in log.entries {
+                        if graph.index_of(&entry.hash).is_none() {
+                            queue.push(Change::from_bytes(entry.bytes).map_err(|e| ChunkError(e.to_string()))?);
+                        }
+                    }
                 }
             }
-            _ => {}
+            StoredChunk::Changes(bytes) => {
+                ids.push(id);
+                queue.extend(split_changes(&bytes)?);
+            }
+            StoredChunk::Snapshot(bytes) => {
+                if let Some((heads, saved)) = decode_snapshot(&bytes) {
+                    snapshot = Some((saved.to_vec(), heads));
+                }
+            }
         }
     }
-    // Stored changes were checked when they arrived; only order and duplicates matter here.
+    append_stored(&mut graph, queue, schema);
+    let len = graph.len();
+    graph.mark_durable(len);
+    let snapshot = snapshot.filter(|(_, heads)| heads.iter().all(|h| graph.has(h)));
+    Ok(Loaded { graph, snapshot, rows: ids })
+}
+
+/// Appends stored changes (checked when they arrived) in an order their dependencies
+/// allow, skipping the ones already there. Returns those still missing dependencies.
+pub fn append_stored(graph: &mut ChangeGraph, mut queue: Vec<Change>, schema: Schema) -> Vec<Change> {
     loop {
         let before = queue.len();
         let mut waiting = Vec::new();
@@ -389,11 +423,7 @@ pub fn load_graph(
         }
         queue = waiting;
         if queue.is_empty() || queue.len() == before {
-            break;
+            return queue;
         }
     }
-    let len = graph.len();
-    graph.mark_durable(len);
-    let snapshot = snapshot.filter(|(_, upto)| *upto <= len);
-    Ok((graph, snapshot))
 }

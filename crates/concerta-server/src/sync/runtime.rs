@@ -39,6 +39,10 @@ pub enum Command {
     Stored { doc: DocumentId, upto: usize, row: i64, started: Instant },
     /// The answer to an access check, with the document's city (for revocations).
     Decided { conn: ConnId, doc: DocumentId, access: Access, city: Option<CityId> },
+    /// Another node stored row `row` of `doc` (Postgres only).
+    RemoteRow { doc: DocumentId, row: i64 },
+    /// The notice stream was interrupted: re-read every document in memory.
+    ResyncAll,
 }
 
 /// A handle to the running engine; cheap to clone.
@@ -91,7 +95,7 @@ struct Runtime {
 
 enum Write {
     Append { doc: DocumentId, chunk: Vec<u8>, upto: usize, started: Instant },
-    Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, covered_row: i64 },
+    Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, replaces: Vec<i64> },
 }
 
 async fn run(
@@ -110,6 +114,7 @@ async fn run(
     let config = EngineConfig { storage_id, ..EngineConfig::default() };
     let (writer_tx, writer_rx) = mpsc::unbounded_channel();
     tokio::spawn(storage_writer(db.clone(), config.peer_id.clone(), writer_rx, cmd_tx.clone()));
+    tokio::spawn(listen_to_other_nodes(db.clone(), config.peer_id.clone(), cmd_tx.clone()));
     let mut rt = Runtime {
         engine: Engine::new(config),
         db,
@@ -174,6 +179,16 @@ impl Runtime {
                 let access = self.apply_refusals(conn, doc, access);
                 self.event(Event::Access { conn, doc, access });
             }
+            Command::RemoteRow { doc, row } => {
+                if self.engine.heads(&doc).is_some() {
+                    self.fetch_rows(doc, row - 1);
+                }
+            }
+            Command::ResyncAll => {
+                for doc in self.engine.loaded_docs() {
+                    self.fetch_rows(doc, i64::MIN);
+                }
+            }
             Command::Stored { doc, upto, row, started } => {
                 let t = Instant::now();
                 self.event(Event::Stored { doc, upto, row });
@@ -233,10 +248,10 @@ impl Runtime {
                 metrics::counter!("concerta_sync_stores_total").increment(1);
                 let _ = self.writer_tx.send(Write::Append { doc, chunk, upto, started });
             }
-            Effect::Compact { doc, log, snapshot, covered_row } => {
-                let _ = self.writer_tx.send(Write::Compact { doc, log, snapshot, covered_row });
+            Effect::Compact { doc, log, snapshot, replaces } => {
+                let _ = self.writer_tx.send(Write::Compact { doc, log, snapshot, replaces });
             }
-            Effect::Materialize { doc, base, changes, upto } => {
+            Effect::Materialize { doc, base, changes } => {
                 let tx = self.cmd_tx.clone();
                 tokio::spawn(async move {
                     let result = tokio::task::spawn_blocking(move || {
@@ -244,7 +259,7 @@ impl Runtime {
                     })
                     .await
                     .unwrap_or_else(|e| Err(format!("materializer task: {e}")));
-                    let _ = tx.send(Command::Event(Event::Materialized { doc, upto, result })).await;
+                    let _ = tx.send(Command::Event(Event::Materialized { doc, result })).await;
                 });
             }
             Effect::Refused { doc, conn, reason } => {
@@ -297,6 +312,23 @@ impl Runtime {
         });
     }
 
+    /// Reads the rows of `doc` after `after` and hands them to the engine as stored elsewhere.
+    fn fetch_rows(&self, doc: DocumentId, after: i64) {
+        let (db, tx) = (self.db.clone(), self.cmd_tx.clone());
+        tokio::spawn(async move {
+            match db.load_doc_rows_after(&doc.to_string(), after).await {
+                Ok(rows) => {
+                    let rows = rows
+                        .into_iter()
+                        .filter_map(|(id, kind, data)| StoredChunk::from_row(kind, data).map(|c| (id, c)))
+                        .collect();
+                    let _ = tx.send(Command::Event(Event::Remote { doc, rows })).await;
+                }
+                Err(e) => tracing::warn!(error = %e, %doc, "reading another node's rows failed"),
+            }
+        });
+    }
+
     /// Write access becomes read for a user whose change to the document was refused lately.
     fn apply_refusals(&mut self, conn: ConnId, doc: DocumentId, access: Access) -> Access {
         let Some(c) = self.conns.get(&conn) else { return access };
@@ -318,6 +350,50 @@ impl Runtime {
         let live: std::collections::HashSet<DocumentId> =
             self.conns.keys().flat_map(|&c| self.engine.conn_docs(c)).map(|(d, _)| d).collect();
         self.doc_city.retain(|d, _| live.contains(d));
+    }
+}
+
+/// Follows what the other nodes store (Postgres `LISTEN`), so peers here get their edits.
+/// Never exits on an error: it reconnects and has every document in memory re-read.
+async fn listen_to_other_nodes(db: Database, node: String, tx: mpsc::Sender<Command>) {
+    let mut interrupted = false;
+    loop {
+        let mut listener = match db.doc_listener().await {
+            Ok(Some(l)) => l,
+            // SQLite: one node, nothing to follow.
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen to other nodes; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                interrupted = true;
+                continue;
+            }
+        };
+        if interrupted && tx.send(Command::ResyncAll).await.is_err() {
+            return;
+        }
+        loop {
+            match listener.next().await {
+                Ok(None) => {
+                    tracing::warn!("notices from other nodes interrupted; re-reading documents");
+                    if tx.send(Command::ResyncAll).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Some(notice)) if notice.node == node => {}
+                Ok(Some(notice)) => {
+                    let Ok(doc) = notice.doc.parse::<DocumentId>() else { continue };
+                    if tx.send(Command::RemoteRow { doc, row: notice.row }).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "notices from other nodes interrupted; reconnecting");
+                    interrupted = true;
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -394,10 +470,16 @@ async fn storage_writer(db: Database, node: String, mut rx: mpsc::UnboundedRecei
         // Appends up to the first compaction go together; compactions alone.
         let split = backlog.iter().position(|w| matches!(w, Write::Compact { .. })).unwrap_or(backlog.len());
         if split == 0 {
-            let Write::Compact { doc, log, snapshot, covered_row } = backlog.remove(0) else { unreachable!() };
-            if let Err(e) = db.compact_doc(&doc.to_string(), log, snapshot, covered_row).await {
-                // Harmless to skip: the rows stay and the next compaction covers them.
-                tracing::warn!(error = %e, %doc, "compaction failed");
+            let Write::Compact { doc, log, snapshot, replaces } = backlog.remove(0) else { unreachable!() };
+            match db.compact_doc(&doc.to_string(), log, snapshot, &replaces).await {
+                Ok(log_row) => {
+                    let _ = cmd_tx.send(Command::Event(Event::Compacted { doc, log_row: Some(log_row) })).await;
+                }
+                Err(e) => {
+                    // Nothing is lost: the rows stay, and a later compaction replaces them.
+                    tracing::warn!(error = %e, %doc, "compaction failed");
+                    let _ = cmd_tx.send(Command::Event(Event::Compacted { doc, log_row: None })).await;
+                }
             }
             continue;
         }

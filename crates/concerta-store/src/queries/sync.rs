@@ -44,13 +44,19 @@ impl ChunkNotice {
 pub struct DocListener(sea_orm::sqlx::postgres::PgListener);
 
 impl DocListener {
-    /// The next notice; reconnects by itself after a dropped connection (notices sent
-    /// meanwhile are lost: callers re-read the documents they hold after an error).
-    pub async fn next(&mut self) -> Result<ChunkNotice> {
+    /// The next notice, or `None` when the connection dropped: it reconnects by itself on
+    /// the next call, but notices sent meanwhile are lost, so the caller re-reads the
+    /// documents it holds.
+    pub async fn next(&mut self) -> Result<Option<ChunkNotice>> {
         loop {
-            let n = self.0.recv().await.map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
-            if let Some(notice) = ChunkNotice::parse(n.payload()) {
-                return Ok(notice);
+            let n = self.0.try_recv().await.map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
+            match n {
+                None => return Ok(None),
+                Some(n) => {
+                    if let Some(notice) = ChunkNotice::parse(n.payload()) {
+                        return Ok(Some(notice));
+                    }
+                }
             }
         }
     }
@@ -163,19 +169,21 @@ impl Database {
         .await
     }
 
-    /// Replaces a document's rows up to `covered_row` by `log` (and `snapshot`, which also
-    /// replaces every older snapshot), in one transaction.
-    #[tracing::instrument(skip_all)]
-    pub async fn compact_doc(&self, doc: &str, log: Vec<u8>, snapshot: Option<Vec<u8>>, covered_row: i64) -> Result<()> {
+    /// Replaces the rows `replaces` of a document (changes and logs) by `log`, and every
+    /// older snapshot by `snapshot` when given, in one transaction. Returns the log's row id.
+    #[tracing::instrument(skip_all, fields(replaces = replaces.len()))]
+    pub async fn compact_doc(&self, doc: &str, log: Vec<u8>, snapshot: Option<Vec<u8>>, replaces: &[i64]) -> Result<i64> {
         let (log, snapshot) = (&log, &snapshot);
         self.transaction(|tx| async move {
             let now = crate::now();
-            doc_chunk::Entity::delete_many()
-                .filter(doc_chunk::Column::DocId.eq(doc))
-                .filter(doc_chunk::Column::Id.lte(covered_row))
-                .filter(doc_chunk::Column::Kind.ne(crate::CHUNK_KIND_SNAPSHOT))
-                .exec(&*tx)
-                .await?;
+            for ids in replaces.chunks(500) {
+                doc_chunk::Entity::delete_many()
+                    .filter(doc_chunk::Column::DocId.eq(doc))
+                    .filter(doc_chunk::Column::Id.is_in(ids.iter().copied()))
+                    .filter(doc_chunk::Column::Kind.ne(crate::CHUNK_KIND_SNAPSHOT))
+                    .exec(&*tx)
+                    .await?;
+            }
             if let Some(snapshot) = snapshot {
                 doc_chunk::Entity::delete_many()
                     .filter(doc_chunk::Column::DocId.eq(doc))
@@ -192,7 +200,7 @@ impl Database {
                 .insert(&*tx)
                 .await?;
             }
-            doc_chunk::ActiveModel {
+            let row = doc_chunk::ActiveModel {
                 doc_id: Set(doc.to_owned()),
                 kind: Set(CHUNK_KIND_LOG),
                 data: Set(log.clone()),
@@ -201,7 +209,7 @@ impl Database {
             }
             .insert(&*tx)
             .await?;
-            Ok(())
+            Ok(row.id)
         })
         .await
     }

@@ -39,7 +39,7 @@ pub struct EngineServer {
     now: u64,
     /// Stores not yet durable: (upto, chunk).
     pending_stores: VecDeque<(usize, Vec<u8>)>,
-    pending_materialize: Vec<(Option<std::sync::Arc<Vec<u8>>>, Vec<Vec<u8>>, usize)>,
+    pending_materialize: Vec<(Option<std::sync::Arc<Vec<u8>>>, Vec<Vec<u8>>)>,
     outgoing: Vec<(ConnId, Vec<u8>)>,
     errors: usize,
     pub refused: Vec<String>,
@@ -105,20 +105,22 @@ impl EngineServer {
                     follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
                 }
                 Effect::Store { chunk, upto, .. } => self.pending_stores.push_back((upto, chunk)),
-                Effect::Materialize { base, changes, upto, .. } => self.pending_materialize.push((base, changes, upto)),
-                Effect::Compact { log, snapshot, covered_row, .. } => {
-                    // Change and log rows up to `covered_row` go; snapshots only when replaced.
+                Effect::Materialize { base, changes, .. } => self.pending_materialize.push((base, changes)),
+                Effect::Compact { log, snapshot, replaces, doc } => {
+                    // The rows it replaces go; snapshots only when a new one comes.
                     let replacing = snapshot.is_some();
                     self.rows.retain(|(id, r)| match r {
                         StoredChunk::Snapshot(_) => !replacing,
-                        _ => *id > covered_row,
+                        _ => !replaces.contains(id),
                     });
                     if let Some(s) = snapshot {
                         self.rows.push((self.next_row, StoredChunk::Snapshot(s)));
                         self.next_row += 1;
                     }
-                    self.rows.push((self.next_row, StoredChunk::Log(log)));
+                    let log_row = self.next_row;
+                    self.rows.push((log_row, StoredChunk::Log(log)));
                     self.next_row += 1;
+                    follow.push(Event::Compacted { doc, log_row: Some(log_row) });
                 }
             }
         }
@@ -155,9 +157,9 @@ impl Server for EngineServer {
                 break;
             }
         }
-        for (base, changes, upto) in std::mem::take(&mut self.pending_materialize) {
+        for (base, changes) in std::mem::take(&mut self.pending_materialize) {
             let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
-            self.event(Event::Materialized { doc: self.doc, upto, result });
+            self.event(Event::Materialized { doc: self.doc, result });
         }
         self.event(Event::Tick);
     }
@@ -172,8 +174,8 @@ impl Server for EngineServer {
 
     fn heads(&self) -> Vec<ChangeHash> {
         // Through a fresh load of what is durable: what a restart would serve.
-        let (graph, _) = storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load");
-        graph.durable_heads()
+        let loaded = storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load");
+        loaded.graph.durable_heads()
     }
 
     fn restart(&mut self) {
