@@ -235,3 +235,22 @@ fn engine_converges_like_automerge_sync() {
     }
     assert!(failures.is_empty(), "failing seeds (replay with CONCERTA_SEED=<seed>):\n{}", failures.join("\n"));
 }
+
+#[test]
+fn nodes_sharing_a_store_converge_like_automerge_sync() {
+    let doc = DocumentId::from_bytes([9; 16]);
+    let initial = concerta_sync::new_section_change("Alianzas internas y externas");
+    let mut failures = Vec::new();
+    for seed in seeds() {
+        let config = Config { snapshot_every: 40, compact_rows: 8, ..Config::default() };
+        let cluster = crate::cluster::Cluster::new(doc, initial.clone(), config);
+        match run(cluster, seed, doc, &initial, seed % 3 == 0) {
+            Ok(o) if o.server_heads != o.expected_heads => {
+                failures.push(format!("seed {seed}: the store's heads differ from the merge of all writers"))
+            }
+            Ok(_) => {}
+            Err(e) => failures.push(format!("cluster: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "failing seeds (replay with CONCERTA_SEED=<seed>):\n{}", failures.join("\n"));
+}

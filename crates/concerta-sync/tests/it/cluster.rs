@@ -1,0 +1,194 @@
+//! Two engines ("nodes") sharing one store, as several `concerta serve` on one Postgres:
+//! each announces the rows it stores to the other, which takes their changes as stored
+//! elsewhere. Notices arrive late, in bursts, or are lost (then the node re-reads
+//! everything, as the runtime does after a dropped `LISTEN` connection); both nodes compact
+//! the same document. Peers connect to either node and move between them.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use automerge::ChangeHash;
+use concerta_sync::storage::{self, StoredChunk};
+use concerta_sync::{Access, Config, ConnId, DocumentId, Effect, Engine, Event, Schema};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::sim::Server;
+
+struct Node {
+    engine: Engine,
+    stores: VecDeque<(usize, Vec<u8>)>,
+    materialize: Vec<(Option<Arc<Vec<u8>>>, Vec<Vec<u8>>)>,
+    /// Rows the other node stored, not yet announced here.
+    notices: VecDeque<i64>,
+    /// A notice was lost: the node must re-read everything.
+    lost: bool,
+}
+
+impl Node {
+    fn new(config: &Config) -> Self {
+        Node { engine: Engine::new(config.clone()), stores: VecDeque::new(), materialize: Vec::new(), notices: VecDeque::new(), lost: false }
+    }
+}
+
+/// See the module docs.
+pub struct Cluster {
+    doc: DocumentId,
+    nodes: Vec<Node>,
+    rows: Vec<(i64, StoredChunk)>,
+    next_row: i64,
+    access: HashMap<ConnId, Access>,
+    outgoing: Vec<(ConnId, Vec<u8>)>,
+    config: Config,
+    now: u64,
+    /// Decides which notices get lost, reproducibly.
+    coin: u64,
+}
+
+impl Cluster {
+    pub fn new(doc: DocumentId, initial: Vec<u8>, config: Config) -> Self {
+        Cluster {
+            doc,
+            nodes: vec![Node::new(&config), Node::new(&config)],
+            rows: vec![(1, StoredChunk::Changes(initial))],
+            next_row: 2,
+            access: HashMap::new(),
+            outgoing: Vec::new(),
+            config,
+            now: 0,
+            coin: 0,
+        }
+    }
+
+    fn node_of(conn: ConnId) -> usize {
+        (conn % 2) as usize
+    }
+
+    fn event(&mut self, n: usize, event: Event) {
+        self.now += 1;
+        let effects = self.nodes[n].engine.handle_event(self.now, event);
+        let mut follow = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Send { conn, frame } => self.outgoing.push((conn, frame)),
+                Effect::CheckAccess { conn, doc } => {
+                    let access = if doc == self.doc { self.access.get(&conn).copied().unwrap_or(Access::None) } else { Access::None };
+                    follow.push(Event::Access { conn, doc, access });
+                }
+                Effect::Load { doc } => {
+                    let rows = (doc == self.doc).then(|| self.rows.clone());
+                    follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
+                }
+                Effect::Store { chunk, upto, .. } => self.nodes[n].stores.push_back((upto, chunk)),
+                Effect::Materialize { base, changes, .. } => self.nodes[n].materialize.push((base, changes)),
+                Effect::Compact { doc, log, snapshot, replaces } => {
+                    // One transaction, as in the store.
+                    let replacing = snapshot.is_some();
+                    self.rows.retain(|(id, r)| match r {
+                        StoredChunk::Snapshot(_) => !replacing,
+                        _ => !replaces.contains(id),
+                    });
+                    if let Some(s) = snapshot {
+                        self.rows.push((self.next_row, StoredChunk::Snapshot(s)));
+                        self.next_row += 1;
+                    }
+                    let log_row = self.next_row;
+                    self.rows.push((log_row, StoredChunk::Log(log)));
+                    self.next_row += 1;
+                    follow.push(Event::Compacted { doc, log_row: Some(log_row) });
+                }
+                Effect::Close { .. }
+                | Effect::Refused { .. }
+                | Effect::Quarantined { .. }
+                | Effect::ProtocolError { .. } => {}
+            }
+        }
+        for e in follow {
+            self.event(n, e);
+        }
+    }
+
+    /// What the runtime sends after a notice: every row from that id on (a compaction may
+    /// already have folded the announced row into a later log).
+    fn rows_from(&self, from: i64) -> Vec<(i64, StoredChunk)> {
+        self.rows.iter().filter(|(id, _)| *id >= from).cloned().collect()
+    }
+}
+
+impl Server for Cluster {
+    fn connect(&mut self, conn: ConnId, access: Access) {
+        self.access.insert(conn, access);
+        self.event(Self::node_of(conn), Event::Connected { conn });
+    }
+
+    fn frame(&mut self, conn: ConnId, frame: Vec<u8>) {
+        self.event(Self::node_of(conn), Event::Frame { conn, data: frame });
+    }
+
+    fn disconnect(&mut self, conn: ConnId) {
+        self.event(Self::node_of(conn), Event::Disconnected { conn });
+    }
+
+    fn settle(&mut self, rng: &mut ChaCha8Rng, everything: bool) {
+        for n in 0..self.nodes.len() {
+            let mut stores = 0;
+            while let Some((upto, chunk)) = self.nodes[n].stores.pop_front() {
+                stores += 1;
+                assert!(stores < 10_000, "a node keeps storing: a store loop");
+                let row = self.next_row;
+                self.next_row += 1;
+                self.rows.push((row, StoredChunk::Changes(chunk)));
+                // The announcement to the other node: sometimes lost.
+                self.coin = self.coin.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let other = 1 - n;
+                if (self.coin >> 33) % 13 == 0 {
+                    self.nodes[other].lost = true;
+                } else {
+                    self.nodes[other].notices.push_back(row);
+                }
+                self.event(n, Event::Stored { doc: self.doc, upto, row });
+                if !everything && rng.random_bool(0.5) {
+                    break;
+                }
+            }
+        }
+        for n in 0..self.nodes.len() {
+            // Notices arrive late and in bursts.
+            if !everything && rng.random_bool(0.4) {
+                continue;
+            }
+            if std::mem::take(&mut self.nodes[n].lost) {
+                self.nodes[n].notices.clear();
+                let rows = self.rows_from(i64::MIN);
+                self.event(n, Event::Remote { doc: self.doc, rows });
+            }
+            while let Some(row) = self.nodes[n].notices.pop_front() {
+                let rows = self.rows_from(row);
+                self.event(n, Event::Remote { doc: self.doc, rows });
+            }
+            for (base, changes) in std::mem::take(&mut self.nodes[n].materialize) {
+                let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
+                self.event(n, Event::Materialized { doc: self.doc, result });
+            }
+            self.event(n, Event::Tick);
+        }
+    }
+
+    fn take_outgoing(&mut self) -> Vec<(ConnId, Vec<u8>)> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    fn errors(&self) -> usize {
+        0
+    }
+
+    fn heads(&self) -> Vec<ChangeHash> {
+        storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load").graph.durable_heads()
+    }
+
+    fn restart(&mut self) {
+        // Both nodes crash: what was not stored is gone.
+        self.nodes = vec![Node::new(&self.config), Node::new(&self.config)];
+        self.outgoing.clear();
+    }
+}
