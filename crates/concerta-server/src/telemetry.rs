@@ -31,6 +31,12 @@ pub fn metrics_handle() -> PrometheusHandle {
                     &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
                 )
                 .expect("the bucket list is not empty")
+                // Sync latencies (relay, commit, frame handling) are much shorter.
+                .set_buckets_for_metric(
+                    Matcher::Prefix("concerta_sync_".to_owned()),
+                    &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0],
+                )
+                .expect("the bucket list is not empty")
                 .build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {

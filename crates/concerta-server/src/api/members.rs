@@ -46,6 +46,8 @@ pub(super) async fn create(
         area: body.area_id.as_deref().map(|a| field_id::<AreaId>("area_id", a)).transpose()?,
     };
     let member = state.db.create_member(new).await?;
+    // A user who already had a live connection to the city's documents gains access now.
+    state.publish_access(AccessEvent::City(city));
     tracing::info!(city = %city, member = %member.id, role = %member.role, "member added");
     Ok((StatusCode::CREATED, Json(member)))
 }
