@@ -24,6 +24,8 @@ pub use runtime::{Command, Outgoing, SyncHandle};
 
 /// The largest frame accepted from a peer (a whole-document upload fits).
 pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+/// The socket read buffer per connection (it grows for larger frames).
+pub const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Frames queued for one peer before it counts as too slow and is cut.
 pub const OUTGOING_QUEUE: usize = 1024;
 
@@ -68,6 +70,10 @@ async fn upgrade(
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        // Small buffers: most connections sit idle, and tungstenite's 128 KiB defaults per
+        // connection would put 10,000 connections over a gigabyte. Frames are sent at once.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
         .on_upgrade(move |socket: WebSocket| async move {
             let (sink, stream) = socket.split();
             run_connection(sync, user.id, user.network_admin, sink, stream).await;
