@@ -102,14 +102,19 @@ pub fn split_changes(stream: &[u8]) -> Result<Vec<Change>, ChunkError> {
             .filter(|&e| e <= stream.len())
             .ok_or_else(|| ChunkError("truncated chunk".into()))?;
         let chunk = &stream[start..end];
-        match chunk_type {
-            1 | 2 => out.push(Change::from_bytes(chunk.to_vec()).map_err(|e| ChunkError(e.to_string()))?),
+        // Automerge's parsers panic on some damaged input (0.12 does on a document whose
+        // columns are cut short, checksum notwithstanding): these bytes come from peers, so a
+        // panic is an invalid chunk, never the engine's end.
+        let parsed = std::panic::catch_unwind(|| match chunk_type {
+            1 | 2 => Ok(vec![Change::from_bytes(chunk.to_vec()).map_err(|e| ChunkError(e.to_string()))?]),
             0 | 3 => {
                 let doc = Automerge::load(chunk).map_err(|e| ChunkError(e.to_string()))?;
-                out.extend(doc.get_changes(&[]));
+                Ok(doc.get_changes(&[]))
             }
-            other => return Err(ChunkError(format!("unknown chunk type {other}"))),
-        }
+            other => Err(ChunkError(format!("unknown chunk type {other}"))),
+        })
+        .map_err(|_| ChunkError("malformed chunk".into()))??;
+        out.extend(parsed);
         pos = end;
     }
     Ok(out)

@@ -47,6 +47,8 @@ enum Action {
     Pool { conn: bool, index: u8 },
     /// A change from the pool, tweaked.
     Crafted { conn: bool, tweak: Tweak },
+    /// A change from the pool with damaged bytes (checksum fixed up).
+    Damaged { conn: bool, index: u8, edits: Vec<u8> },
     Ephemeral { conn: bool, data: Vec<u8> },
     Request { conn: bool },
     StoreOne,
@@ -152,6 +154,14 @@ fuzz_target!(|actions: Vec<Action>| {
                         let data = changes_message(heads, vec![change.raw_bytes().to_vec()]);
                         rt.event(Event::Frame { conn: conns[i], data: sync_frame(names[i], false, data) });
                     }
+                }
+                Action::Damaged { conn, index, edits } => {
+                    let i = pick(conn);
+                    let mut bytes = pool()[index as usize % pool().len()].raw_bytes().to_vec();
+                    concerta_sync_fuzz::damage(&mut bytes, &edits);
+                    concerta_sync_fuzz::fix_checksums(&mut bytes);
+                    let data = changes_message(Vec::new(), vec![bytes]);
+                    rt.event(Event::Frame { conn: conns[i], data: sync_frame(names[i], false, data) });
                 }
                 Action::Ephemeral { conn, data } => {
                     let i = pick(conn);

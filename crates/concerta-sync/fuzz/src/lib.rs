@@ -112,7 +112,7 @@ pub struct Runtime {
     /// What the runtime answers for [`doc()`] per connection (other documents: none).
     pub access: [Access; 2],
     stores: VecDeque<(usize, Vec<u8>)>,
-    materialize: Vec<(Option<Arc<Vec<u8>>>, Vec<Vec<u8>>, usize)>,
+    materialize: Vec<(Option<Arc<Vec<u8>>>, Vec<Vec<u8>>)>,
     /// Every frame sent, by connection.
     pub sent: Vec<(ConnId, Vec<u8>)>,
 }
@@ -163,28 +163,30 @@ impl Runtime {
                     }
                     self.sent.push((conn, frame));
                 }
-                Effect::CheckAccess { conn, doc } => {
-                    let access = if doc == doc() { self.access[(conn as usize) % 2] } else { Access::None };
-                    follow.push(Event::Access { conn, doc, access });
+                Effect::CheckAccess { conn, doc: d } => {
+                    let access = if d == doc() { self.access[(conn as usize) % 2] } else { Access::None };
+                    follow.push(Event::Access { conn, doc: d, access });
                 }
-                Effect::Load { doc } => {
-                    let rows = (doc == doc()).then(|| self.rows.clone());
-                    follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
+                Effect::Load { doc: d } => {
+                    let rows = (d == doc()).then(|| self.rows.clone());
+                    follow.push(Event::Loaded { doc: d, rows, schema: Schema::Section });
                 }
                 Effect::Store { chunk, upto, .. } => self.stores.push_back((upto, chunk)),
-                Effect::Materialize { base, changes, upto, .. } => self.materialize.push((base, changes, upto)),
-                Effect::Compact { log, snapshot, covered_row, .. } => {
+                Effect::Materialize { base, changes, .. } => self.materialize.push((base, changes)),
+                Effect::Compact { doc: d, log, snapshot, replaces } => {
                     let replacing = snapshot.is_some();
                     self.rows.retain(|(id, r)| match r {
                         StoredChunk::Snapshot(_) => !replacing,
-                        _ => *id > covered_row,
+                        _ => !replaces.contains(id),
                     });
                     if let Some(s) = snapshot {
                         self.rows.push((self.next_row, StoredChunk::Snapshot(s)));
                         self.next_row += 1;
                     }
-                    self.rows.push((self.next_row, StoredChunk::Log(log)));
+                    let log_row = self.next_row;
+                    self.rows.push((log_row, StoredChunk::Log(log)));
                     self.next_row += 1;
+                    follow.push(Event::Compacted { doc: d, log_row: Some(log_row) });
                 }
                 Effect::Close { .. }
                 | Effect::Refused { .. }
@@ -212,18 +214,24 @@ impl Runtime {
         while !self.stores.is_empty() {
             self.store_one();
         }
-        for (base, changes, upto) in std::mem::take(&mut self.materialize) {
+        for (base, changes) in std::mem::take(&mut self.materialize) {
             let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
-            self.event(Event::Materialized { doc: doc(), upto, result });
+            self.event(Event::Materialized { doc: doc(), result });
         }
     }
 
     /// After [`Self::settle`]: the stored rows load, and give the engine's durable heads.
     pub fn check_storage(&mut self) {
         self.settle();
-        let (graph, _) = storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load");
+        let loaded = storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load");
+        // A change the materializer quarantined is still in the rows it was stored in until
+        // the next compaction, and comes back on a load (to be quarantined again): compare
+        // only when there was none.
+        if self.engine.stats().changes_quarantined > 0 {
+            return;
+        }
         if let Some(heads) = self.engine.heads(&doc()) {
-            assert_eq!(graph.durable_heads(), heads, "a restart would serve the same heads");
+            assert_eq!(loaded.graph.durable_heads(), heads, "a restart would serve the same heads");
         }
     }
 }
@@ -259,4 +267,63 @@ pub fn run_catching(body: impl FnOnce()) {
         LAST_PANIC.with(|p| eprintln!("panic escaped: {}", p.borrow()));
         std::process::abort();
     }
+}
+
+/// Applies `edits` (3 bytes each: position u16 LE, xor mask) to `bytes`.
+pub fn damage(bytes: &mut [u8], edits: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    for e in edits.chunks_exact(3) {
+        let pos = usize::from(u16::from_le_bytes([e[0], e[1]])) % bytes.len();
+        bytes[pos] ^= e[2];
+    }
+}
+
+/// Recomputes the checksum of every chunk in an automerge chunk stream (as far as the
+/// headers still parse), so that damaged contents get past the checksum and into the parsers.
+pub fn fix_checksums(stream: &mut [u8]) {
+    use sha2::{Digest, Sha256};
+    let mut pos = 0;
+    while pos + 9 <= stream.len() && stream[pos..pos + 4] == [0x85, 0x6f, 0x4a, 0x83] {
+        let mut p = pos + 9;
+        let (mut len, mut shift) = (0u64, 0);
+        loop {
+            let Some(&b) = stream.get(p) else { return };
+            p += 1;
+            if shift > 56 {
+                return;
+            }
+            len |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let Some(end) = usize::try_from(len).ok().and_then(|l| p.checked_add(l)).filter(|&e| e <= stream.len()) else {
+            return;
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(&stream[pos + 8..p]);
+        hasher.update(&stream[p..end]);
+        let hash = hasher.finalize();
+        stream[pos + 4..pos + 8].copy_from_slice(&hash[..4]);
+        pos = end;
+    }
+}
+
+/// The initial change and the pool as one stream of change chunks.
+pub fn pool_stream() -> Vec<u8> {
+    let mut out = initial_change().to_vec();
+    for c in pool() {
+        out.extend_from_slice(c.raw_bytes());
+    }
+    out
+}
+
+/// The pool as a saved document.
+pub fn pool_document() -> Vec<u8> {
+    let mut doc = automerge::Automerge::new();
+    doc.load_incremental(&pool_stream()).expect("the pool loads");
+    doc.save()
 }

@@ -353,3 +353,36 @@ fn a_restart_serves_the_same_durable_heads_and_loses_nothing_relayed() {
     assert_eq!(server.engine.heads(&doc_id()).expect("loaded"), vec![lost]);
     assert_eq!(watcher.doc.get_heads(), vec![lost]);
 }
+
+/// A saved document whose columns were damaged (checksum fixed up), found by the `chunks`
+/// fuzz target: automerge 0.12 panics loading it.
+const DAMAGED_DOCUMENT: &[&str] = &[
+    "856f4a836c49721200d902031001010101fe010101010101010101fe01100202020202020202020202020202020210aa",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0188ae5a47803a66c1dd2eb5b5f84fec333eb65fad33a56da66535f6461b01ded6",
+    "0701070309130923024009430956020e01060208111013191514210a231634034208560a571a8001068101028301037e",
+    "0201030002017f01020002017e7f017d06050002017e020507007f0002017c0201f3010d007a027f02017d0407070002",
+    "14027f00000209010b067f0c0003040204010001050100010400000100027e000203017f0b03017c6d07010002017e76",
+    "07030100017e04626f6479057469746c6500147f0474797065060207017f00030106007e067b04017f0b04017c730104",
+    "7d02017f7c04017f0202140102040b017f00090102000b167f0008167f76506c616e20323033306d759e646f686f6c61",
+    "2068656164696e670c000201090002017e0e0106",
+];
+
+#[test]
+fn a_damaged_whole_document_is_refused_not_a_panic() {
+    let bytes: Vec<u8> = DAMAGED_DOCUMENT
+        .concat()
+        .as_bytes()
+        .chunks(2)
+        .map(|h| u8::from_str_radix(std::str::from_utf8(h).expect("ascii"), 16).expect("hex"))
+        .collect();
+    assert!(concerta_sync::storage::split_changes(&bytes).is_err());
+    // Sent by a writer as a V2 message's chunk: refused like any bad change.
+    let World { mut server, mut writer, mut watcher, .. } = world_with(config());
+    let rows = server.rows.clone();
+    writer.send_raw(&mut server, doc_id(), vec![bytes], vec![ChangeHash([1; 32])]);
+    server.settle_all();
+    route(&mut server, &mut [&mut writer, &mut watcher]);
+    assert_eq!(writer.errors().len(), 1, "{:?}", writer.errors());
+    assert_eq!(server.rows, rows);
+    pump(&mut server, &mut [&mut writer, &mut watcher], QUIET);
+}
