@@ -472,6 +472,9 @@ impl Engine {
             Ok(m) => m,
             Err(e) => return self.fail(conn, format!("invalid sync message: {e}"), out),
         };
+        if !protocol::blooms_are_sane(&message) {
+            return self.fail(conn, "invalid sync message: unusable bloom filter".into(), out);
+        }
         let peer_id = self.config.peer_id.clone();
         let max_pending = self.config.max_pending;
         let max_doc_bytes = self.config.max_doc_bytes;

@@ -40,6 +40,24 @@ fn supports_reset(st: &State) -> bool {
     st.their_capabilities.as_ref().is_some_and(|c| c.contains(&Capability::SyncReset))
 }
 
+/// Most probes a peer's bloom filter may ask for (automerge uses 7).
+const MAX_BLOOM_PROBES: u64 = 64;
+
+/// Whether every bloom filter in a peer's message can be queried. automerge decodes filters
+/// it cannot query: entries but no bits make `contains_hash` divide by zero, and each query
+/// allocates and computes as many probes as the filter says (up to 2^32).
+pub fn blooms_are_sane(message: &Message) -> bool {
+    message.have.iter().all(|have| {
+        // `num_entries, bits_per_entry, num_probes` (uleb), then the bits; empty if no entries.
+        let bytes = have.bloom.to_bytes();
+        let mut pos = 0;
+        let entries = crate::storage::read_uleb(&bytes, &mut pos).unwrap_or(0);
+        let _bits_per_entry = crate::storage::read_uleb(&bytes, &mut pos);
+        let probes = crate::storage::read_uleb(&bytes, &mut pos).unwrap_or(0);
+        entries == 0 || (pos < bytes.len() && probes <= MAX_BLOOM_PROBES)
+    })
+}
+
 /// Updates `st` for an incoming message. The message's changes are the engine's business.
 pub fn receive(view: &DocView<'_>, st: &mut State, message: &Message) {
     let graph = view.graph;

@@ -54,7 +54,7 @@ impl StoredChunk {
 #[error("invalid automerge data: {0}")]
 pub struct ChunkError(pub String);
 
-fn read_uleb(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+pub(crate) fn read_uleb(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     let mut result: u64 = 0;
     let mut shift = 0;
     loop {

@@ -386,3 +386,42 @@ fn a_damaged_whole_document_is_refused_not_a_panic() {
     assert_eq!(server.rows, rows);
     pump(&mut server, &mut [&mut writer, &mut watcher], QUIET);
 }
+
+/// A sync message whose `have` carries `bloom` (raw bloom filter bytes).
+fn message_with_bloom(bloom: &[u8]) -> Vec<u8> {
+    let bloom = automerge::sync::BloomFilter::try_from(bloom).expect("automerge decodes this filter");
+    automerge::sync::Message {
+        heads: Vec::new(),
+        need: Vec::new(),
+        have: vec![automerge::sync::Have { last_sync: Vec::new(), bloom }],
+        changes: automerge::sync::ChunkList::empty(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    }
+    .encode()
+}
+
+#[test]
+fn a_bloom_filter_that_cannot_be_queried_closes_the_connection() {
+    // Found while writing the sync_message fuzz target: automerge decodes these filters but
+    // querying them divides by zero (entries but no bits) or allocates and loops billions of
+    // times (billions of probes). Any peer that may read can send one.
+    for (name, bloom) in [
+        ("entries without bits", vec![1u8, 0, 1]),
+        ("billions of probes", vec![1u8, 10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff]),
+    ] {
+        for access in [Access::Write, Access::Read] {
+            let World { mut server, mut writer, mut watcher, .. } = world_with(config());
+            edit(&mut watcher.doc, "algo ");
+            pump(&mut server, &mut [&mut writer, &mut watcher], QUIET);
+            let mut peer = Peer::new("peer", 7, 9);
+            peer.connect(&mut server, access);
+            server.frame(9, sync_with_data(doc_id(), message_with_bloom(&bloom)));
+            assert_error_then_close(&server, 9, "invalid sync message");
+            // The document goes on for the others.
+            let hash = edit(&mut watcher.doc, "sigue ");
+            pump(&mut server, &mut [&mut writer, &mut watcher], QUIET);
+            assert!(writer.doc.get_change_by_hash(&hash).is_some(), "{name}");
+        }
+    }
+}
