@@ -476,26 +476,57 @@ impl ChangeGraph {
     /// Cost: proportional to the nodes between `heads` and the durable heads, not to the
     /// history: the walk stops once every pending node is an ancestor of `heads`.
     pub fn missing_from(&self, heads: &[ChangeHash]) -> Vec<Idx> {
+        // A head that is staged (known, not yet durable) stands for its durable ancestors:
+        // ignoring it would make the walk believe the peer has nothing and go through the
+        // whole history.
+        let mut theirs = Vec::new();
+        let mut stack: Vec<Idx> = heads.iter().filter_map(|h| self.by_hash.get(h).copied()).collect();
+        let mut seen_staged: HashSet<Idx> = HashSet::new();
+        while let Some(i) = stack.pop() {
+            if (i as usize) < self.durable_len {
+                theirs.push(i);
+            } else if seen_staged.insert(i) {
+                stack.extend(self.nodes[i as usize].deps.iter().copied());
+            }
+        }
+        let mut result = self.not_ancestors(self.durable_heads.iter().copied(), theirs);
+        result.retain(|i| !self.quarantined.contains(i));
+        result.reverse();
+        result
+    }
+
+    /// Removes from `hashes` every change that is an ancestor of `heads` (all known).
+    pub fn remove_ancestors(&self, hashes: &mut std::collections::BTreeSet<ChangeHash>, heads: &[ChangeHash]) {
+        if hashes.is_empty() {
+            return;
+        }
+        // What the peer does not have yet, given its heads (over every node held, durable
+        // or not); everything else it has.
+        let theirs = heads.iter().filter_map(|h| self.by_hash.get(h).copied()).collect();
+        let not_theirs: HashSet<ChangeHash> = self
+            .not_ancestors(self.heads.iter().copied(), theirs)
+            .into_iter()
+            .map(|i| self.nodes[i as usize].hash)
+            .collect();
+        hashes.retain(|h| not_theirs.contains(h) || !self.by_hash.contains_key(h));
+    }
+
+    /// The ancestors of `ours` (themselves included) that are not ancestors of `theirs`, in
+    /// descending index order. Walks back in index order, marking nodes reached from
+    /// `theirs`, and stops once every pending node is one of those: the cost is proportional
+    /// to the nodes between the two sets of heads, not to the history.
+    fn not_ancestors(&self, ours: impl Iterator<Item = Idx>, theirs: Vec<Idx>) -> Vec<Idx> {
         const OURS: u8 = 1;
         const THEIRS: u8 = 2;
         let mut mark: HashMap<Idx, u8> = HashMap::new();
         let mut heap: BinaryHeap<Idx> = BinaryHeap::new();
         let mut ours_pending = 0usize;
-        // A head that is staged (known, not yet durable) stands for its durable ancestors:
-        // ignoring it would make the walk believe the peer has nothing and go through the
-        // whole history.
-        let mut stack: Vec<Idx> = heads.iter().filter_map(|h| self.by_hash.get(h).copied()).collect();
-        let mut seen_staged: HashSet<Idx> = HashSet::new();
-        while let Some(i) = stack.pop() {
-            if (i as usize) < self.durable_len {
-                if mark.insert(i, THEIRS).is_none() {
-                    heap.push(i);
-                }
-            } else if seen_staged.insert(i) {
-                stack.extend(self.nodes[i as usize].deps.iter().copied());
+        for i in theirs {
+            if mark.insert(i, THEIRS).is_none() {
+                heap.push(i);
             }
         }
-        for &i in &self.durable_heads {
+        for i in ours {
             if let std::collections::hash_map::Entry::Vacant(e) = mark.entry(i) {
                 e.insert(OURS);
                 heap.push(i);
@@ -508,9 +539,7 @@ impl ChangeGraph {
             let state = mark[&idx];
             if state == OURS {
                 ours_pending -= 1;
-                if !self.quarantined.contains(&idx) {
-                    result.push(idx);
-                }
+                result.push(idx);
             }
             for &dep in &self.nodes[idx as usize].deps {
                 match mark.get(&dep).copied() {
@@ -523,69 +552,6 @@ impl ChangeGraph {
                     }
                     Some(OURS) if state == THEIRS => {
                         mark.insert(dep, THEIRS);
-                        ours_pending -= 1;
-                    }
-                    _ => {}
-                }
-            }
-        }
-        result.reverse();
-        result
-    }
-
-    /// Removes from `hashes` every change that is an ancestor of `heads` (all known).
-    pub fn remove_ancestors(&self, hashes: &mut std::collections::BTreeSet<ChangeHash>, heads: &[ChangeHash]) {
-        if hashes.is_empty() {
-            return;
-        }
-        // What the peer does not have yet, given its heads; everything else it has.
-        let not_theirs: HashSet<ChangeHash> = self
-            .missing_from_all(heads)
-            .into_iter()
-            .map(|i| self.nodes[i as usize].hash)
-            .collect();
-        hashes.retain(|h| not_theirs.contains(h) || !self.by_hash.contains_key(h));
-    }
-
-    /// Like [`Self::missing_from`] but over every node held (durable or not), for
-    /// bookkeeping about what a peer already has.
-    fn missing_from_all(&self, heads: &[ChangeHash]) -> Vec<Idx> {
-        let mut mark: HashMap<Idx, bool> = HashMap::new();
-        let mut heap: BinaryHeap<Idx> = BinaryHeap::new();
-        let mut ours_pending = 0usize;
-        for h in heads {
-            if let Some(&i) = self.by_hash.get(h) {
-                if mark.insert(i, true).is_none() {
-                    heap.push(i);
-                }
-            }
-        }
-        for &i in &self.heads {
-            if let std::collections::hash_map::Entry::Vacant(e) = mark.entry(i) {
-                e.insert(false);
-                heap.push(i);
-                ours_pending += 1;
-            }
-        }
-        let mut result = Vec::new();
-        while ours_pending > 0 {
-            let Some(idx) = heap.pop() else { break };
-            let theirs = mark[&idx];
-            if !theirs {
-                ours_pending -= 1;
-                result.push(idx);
-            }
-            for &dep in &self.nodes[idx as usize].deps {
-                match mark.get(&dep).copied() {
-                    None => {
-                        mark.insert(dep, theirs);
-                        heap.push(dep);
-                        if !theirs {
-                            ours_pending += 1;
-                        }
-                    }
-                    Some(false) if theirs => {
-                        mark.insert(dep, true);
                         ours_pending -= 1;
                     }
                     _ => {}

@@ -13,7 +13,7 @@ use concerta_sync::{Access, Config, ConnId, DocumentId, Effect, Engine, Event, S
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::sim::Server;
+use crate::sim::{compact_rows, Server};
 
 struct Node {
     engine: Engine,
@@ -82,19 +82,7 @@ impl Cluster {
                 Effect::Store { chunk, upto, .. } => self.nodes[n].stores.push_back((upto, chunk)),
                 Effect::Materialize { base, changes, .. } => self.nodes[n].materialize.push((base, changes)),
                 Effect::Compact { doc, log, snapshot, replaces } => {
-                    // One transaction, as in the store.
-                    let replacing = snapshot.is_some();
-                    self.rows.retain(|(id, r)| match r {
-                        StoredChunk::Snapshot(_) => !replacing,
-                        _ => !replaces.contains(id),
-                    });
-                    if let Some(s) = snapshot {
-                        self.rows.push((self.next_row, StoredChunk::Snapshot(s)));
-                        self.next_row += 1;
-                    }
-                    let log_row = self.next_row;
-                    self.rows.push((log_row, StoredChunk::Log(log)));
-                    self.next_row += 1;
+                    let log_row = compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces);
                     follow.push(Event::Compacted { doc, log_row: Some(log_row) });
                 }
                 Effect::Close { .. }

@@ -29,6 +29,31 @@ pub trait Server {
 
 pub const SERVER_PEER: &str = "server";
 
+/// What the store does for `Effect::Compact`, in one transaction: the replaced rows go (and
+/// every older snapshot when a new one comes), the snapshot and the log are appended.
+/// Returns the log's row id.
+pub fn compact_rows(
+    rows: &mut Vec<(i64, StoredChunk)>,
+    next_row: &mut i64,
+    log: Vec<u8>,
+    snapshot: Option<Vec<u8>>,
+    replaces: &[i64],
+) -> i64 {
+    let replacing = snapshot.is_some();
+    rows.retain(|(id, r)| match r {
+        StoredChunk::Snapshot(_) => !replacing,
+        _ => !replaces.contains(id),
+    });
+    if let Some(s) = snapshot {
+        rows.push((*next_row, StoredChunk::Snapshot(s)));
+        *next_row += 1;
+    }
+    let log_row = *next_row;
+    rows.push((log_row, StoredChunk::Log(log)));
+    *next_row += 1;
+    log_row
+}
+
 /// Our engine plus an in-memory runtime whose stores complete when `settle` says so.
 pub struct EngineServer {
     pub engine: Engine,
@@ -107,19 +132,7 @@ impl EngineServer {
                 Effect::Store { chunk, upto, .. } => self.pending_stores.push_back((upto, chunk)),
                 Effect::Materialize { base, changes, .. } => self.pending_materialize.push((base, changes)),
                 Effect::Compact { log, snapshot, replaces, doc } => {
-                    // The rows it replaces go; snapshots only when a new one comes.
-                    let replacing = snapshot.is_some();
-                    self.rows.retain(|(id, r)| match r {
-                        StoredChunk::Snapshot(_) => !replacing,
-                        _ => !replaces.contains(id),
-                    });
-                    if let Some(s) = snapshot {
-                        self.rows.push((self.next_row, StoredChunk::Snapshot(s)));
-                        self.next_row += 1;
-                    }
-                    let log_row = self.next_row;
-                    self.rows.push((log_row, StoredChunk::Log(log)));
-                    self.next_row += 1;
+                    let log_row = compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces);
                     follow.push(Event::Compacted { doc, log_row: Some(log_row) });
                 }
             }
