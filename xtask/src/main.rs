@@ -5,10 +5,13 @@
 //!   `concerta-sync` must not depend on a runtime, web or SQL crate (read off `cargo tree`), and
 //!   no `#[ignore]`, `todo!(` or `unimplemented!(` may sit in the sources under `crates/`,
 //!   `migrations/` or `tests/`.
-//! - `ci`: the test command of the README: check-deps, build everything, find Postgres, install
-//!   the JS test client, run every test. `.ci/run` ends in it.
+//! - `ci`: the test command of the README: check-deps, build everything (and `samod-client`
+//!   from `bench/samod` for the e2e tests), find Postgres, install the JS test client, run every
+//!   test. `.ci/run` ends in it.
 //! - `run`: `cargo run -p concerta-server -- serve` with the extra arguments passed through.
-//! - `bench`: not written yet; fails.
+//! - `bench [--quick] [--servers LIST] [--no-pin]`: builds Concerta, samod-server and the load
+//!   generator (`bench/loadgen`) in release mode, installs `bench/js` if needed, and runs the
+//!   side-by-side sync benchmark; it writes `bench/RESULTS.md` (see `bench/README.md`).
 //!
 //! Arguments are parsed by hand and tools are run with `std::process::Command`, so this crate
 //! depends on `anyhow` only and builds in seconds.
@@ -57,16 +60,21 @@ usage: cargo xtask <command>
 commands:
   check-deps      fail if concerta-core or concerta-sync depend on a runtime, web or SQL crate,
                   or if #[ignore], todo!( or unimplemented!( appear under crates/ migrations/ tests/
-  ci              the full test run: check-deps, build, Postgres, npm ci, cargo test
+  ci              the full test run: check-deps, build (with samod-client), Postgres, npm ci,
+                  cargo test
   run [ARGS...]   cargo run -p concerta-server -- serve ARGS...
-  bench           not yet implemented
+  bench [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] [--keep]
+                  release builds, then the same load against Concerta, the npm JS sync
+                  server, automerge-repo 2.x and samod; writes bench/RESULTS.md (~25 min;
+                  --quick: a few minutes)
   help            this text
 
 environment read by `ci`:
   DATABASE_URL_TEST   Postgres for the Postgres half of the database tests
                       (default: postgres://postgres@127.0.0.1:5432/postgres when reachable)
   CI                  when true, an unreachable Postgres fails the run instead of skipping
-  CARGO_TARGET_DIR    respected; the e2e tests get CONCERTA_BIN=<target>/debug/concerta";
+  CARGO_TARGET_DIR    respected; the e2e tests get CONCERTA_BIN=<target>/debug/concerta and
+                      SAMOD_CLIENT=<target>/samod/debug/samod-client (bench/samod, built by ci)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -98,11 +106,7 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "run" => run_server(&root, rest),
-        "bench" => {
-            no_extra_args(command, rest)?;
-            eprintln!("cargo xtask bench: not yet implemented");
-            Ok(ExitCode::FAILURE)
-        }
+        "bench" => bench(&root, rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -364,7 +368,7 @@ fn elapsed(d: Duration) -> String {
 }
 
 fn ci(root: &Path) -> Result<()> {
-    let mut steps = Steps::new(5);
+    let mut steps = Steps::new(6);
     let in_ci = env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
 
     steps.step("check-deps: boundaries and markers", || check_deps(root))?;
@@ -384,6 +388,11 @@ fn ci(root: &Path) -> Result<()> {
         Ok(bin)
     })?;
 
+    let samod_client = steps.step(
+        "build: samod-client for the e2e tests (bench/samod, own workspace)",
+        || samod_client(root),
+    )?;
+
     let database_url_test = steps
         .step("postgres: find a database for the Postgres half", || {
             postgres_for_tests(in_ci)
@@ -402,7 +411,9 @@ fn ci(root: &Path) -> Result<()> {
 
     steps.step("test: cargo test --workspace", || {
         let mut cmd = cargo(root);
-        cmd.args(["test", "--workspace"]).env("CONCERTA_BIN", &bin);
+        cmd.args(["test", "--workspace"])
+            .env("CONCERTA_BIN", &bin)
+            .env("SAMOD_CLIENT", &samod_client);
         if let Some(url) = &database_url_test {
             cmd.env("DATABASE_URL_TEST", url);
         }
@@ -419,6 +430,29 @@ fn ci(root: &Path) -> Result<()> {
         elapsed(steps.started.elapsed())
     );
     Ok(())
+}
+
+/// Builds `samod-client` from `bench/samod` (a separate Cargo workspace with its own lock
+/// file) into `<target>/samod`, apart from the main workspace's artifacts; returns its path.
+fn samod_client(root: &Path) -> Result<PathBuf> {
+    let target = target_dir(root)?.join("samod");
+    let manifest = root.join("bench").join("samod").join("Cargo.toml");
+    run(cargo(root)
+        .args(["build", "--bin", "samod-client", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target))?;
+    let bin = target
+        .join("debug")
+        .join(format!("samod-client{}", env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        bail!(
+            "the build did not produce samod-client at {}",
+            bin.display()
+        );
+    }
+    println!("samod-client binary: {}", bin.display());
+    Ok(bin)
 }
 
 /// `DATABASE_URL_TEST` if set, else the local Postgres if it accepts connections, else none
@@ -629,4 +663,60 @@ mod tests {
         assert_eq!(elapsed(Duration::from_millis(1234)), "1.2s");
         assert_eq!(elapsed(Duration::from_secs(185)), "3m05s");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// bench
+
+/// `cargo xtask bench`: release builds of the three Rust programs into the target directory,
+/// `npm ci` in `bench/js` when its packages are missing, then `loadgen bench`, which starts
+/// each server fresh on 127.0.0.1, measures it and writes `bench/RESULTS.md`.
+fn bench(root: &Path, rest: &[String]) -> Result<ExitCode> {
+    let mut passed: Vec<String> = Vec::new();
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" | "--no-pin" | "--keep" => passed.push(arg.clone()),
+            "--servers" => {
+                let list = it.next().context("--servers needs a list, e.g. concerta,samod")?;
+                passed.extend([arg.clone(), list.clone()]);
+            }
+            other => bail!("`cargo xtask bench`: unknown argument `{other}` (--quick, --servers LIST, --no-pin, --keep)"),
+        }
+    }
+    let target = target_dir(root)?;
+    let bench_dir = root.join("bench");
+    run(cargo(root).args(["build", "--release", "--package", "concerta-server", "--target-dir"]).arg(&target))?;
+    for manifest in ["samod", "loadgen"] {
+        run(cargo(root)
+            .args(["build", "--release", "--manifest-path"])
+            .arg(bench_dir.join(manifest).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target))?;
+    }
+    let js = bench_dir.join("js");
+    if !js.join("node_modules").join("@automerge").join("automerge-repo-sync-server").is_dir() {
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&js))?;
+    }
+    let release = target.join("release");
+    let exe = |name: &str| release.join(format!("{name}{}", env::consts::EXE_SUFFIX));
+    let shown = std::iter::once("cargo xtask bench".to_owned()).chain(passed.iter().cloned()).collect::<Vec<_>>().join(" ");
+    let mut cmd = Command::new(exe("loadgen"));
+    cmd.arg("bench")
+        .args(&passed)
+        .arg("--repo-root")
+        .arg(root)
+        .arg("--out")
+        .arg(bench_dir.join("RESULTS.md"))
+        .arg("--concerta")
+        .arg(exe("concerta"))
+        .arg("--samod")
+        .arg(exe("samod-server"))
+        .arg("--js-dir")
+        .arg(&js)
+        .args(["--command", &shown])
+        .current_dir(root);
+    run(&mut cmd)?;
+    println!("bench: wrote {}", bench_dir.join("RESULTS.md").display());
+    Ok(ExitCode::SUCCESS)
 }

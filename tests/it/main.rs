@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `concerta` binary on real sockets, with the real clients.
+//! See the crate docs (`tests/lib.rs`) for where the programs come from.
+//!
+//! - `foundation`: the README flow through the binary and REST; error answers; tenancy.
+//! - `sync_clients`: two official JS clients and a samod client converge on one section.
+//! - `sync_access`: read-only, no-access, schema-breaking and revoked peers over `/sync`.
+//! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change.
+
+mod durability;
+mod foundation;
+mod sync_access;
+mod sync_clients;
