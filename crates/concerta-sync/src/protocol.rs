@@ -73,15 +73,20 @@ pub fn receive(view: &DocView<'_>, st: &mut State, message: &Message) {
         }
         st.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
     }
-    let known: Vec<ChangeHash> =
-        message.heads.iter().filter(|h| graph.has(h)).copied().collect();
+    // Peers should send their heads sorted; ours go back out as `last_sync`, which automerge
+    // asserts is sorted when encoding, and comparisons with our (sorted) heads need the same
+    // order.
+    let mut heads = message.heads.clone();
+    heads.sort_unstable();
+    heads.dedup();
+    let known: Vec<ChangeHash> = heads.iter().filter(|h| graph.has(h)).copied().collect();
     graph.remove_ancestors(&mut st.sent_hashes, &known);
-    if message.changes.is_empty() && message.heads == graph.durable_heads() {
-        st.last_sent_heads.clone_from(&message.heads);
+    if message.changes.is_empty() && heads == graph.durable_heads() {
+        st.last_sent_heads.clone_from(&heads);
     }
-    if known.len() == message.heads.len() {
-        st.shared_heads.clone_from(&message.heads);
-        if message.heads.is_empty() {
+    if known.len() == heads.len() {
+        st.shared_heads.clone_from(&heads);
+        if heads.is_empty() {
             st.last_sent_heads = Vec::new();
             st.sent_hashes = Default::default();
         }
@@ -92,7 +97,7 @@ pub fn receive(view: &DocView<'_>, st: &mut State, message: &Message) {
         st.shared_heads = shared;
     }
     st.their_have = Some(message.have.clone());
-    st.their_heads = Some(message.heads.clone());
+    st.their_heads = Some(heads);
     st.their_need = Some(message.need.clone());
 }
 

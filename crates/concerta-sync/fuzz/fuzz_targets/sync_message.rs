@@ -47,6 +47,10 @@ enum Action {
     Pool { conn: bool, index: u8 },
     /// A change from the pool, tweaked.
     Crafted { conn: bool, tweak: Tweak },
+    /// A well-formed sync message whose heads, need and last-sync hashes are pool changes
+    /// (or unknown hashes) and whose bloom filter is arbitrary bytes.
+    /// `unsorted` swaps the first two heads on the wire, as a careless peer might.
+    Summary { conn: bool, heads: Vec<u8>, need: Vec<u8>, last_sync: Vec<u8>, bloom: Vec<u8>, flags: Option<u8>, unsorted: bool },
     /// A change from the pool with damaged bytes (checksum fixed up).
     Damaged { conn: bool, index: u8, edits: Vec<u8> },
     Ephemeral { conn: bool, data: Vec<u8> },
@@ -154,6 +158,44 @@ fuzz_target!(|actions: Vec<Action>| {
                         let data = changes_message(heads, vec![change.raw_bytes().to_vec()]);
                         rt.event(Event::Frame { conn: conns[i], data: sync_frame(names[i], false, data) });
                     }
+                }
+                Action::Summary { conn, heads, need, last_sync, bloom, flags, unsorted } => {
+                    let i = pick(conn);
+                    let hash = |b: &u8| match pool().get(*b as usize) {
+                        Some(c) => c.hash(),
+                        None => ChangeHash([*b; 32]),
+                    };
+                    // automerge's encoder wants each list sorted.
+                    let hashes = |list: &[u8]| {
+                        let mut v: Vec<ChangeHash> = list.iter().take(16).map(hash).collect();
+                        v.sort();
+                        v.dedup();
+                        v
+                    };
+                    let Ok(bloom) = automerge::sync::BloomFilter::try_from(&bloom[..]) else { continue };
+                    let mut flag_set = None;
+                    if let Some(f) = flags {
+                        let mut set = automerge::sync::MessageFlags::new();
+                        set.set(f & 0x7);
+                        flag_set = Some(set);
+                    }
+                    let msg = automerge::sync::Message {
+                        heads: hashes(&heads),
+                        need: hashes(&need),
+                        have: vec![automerge::sync::Have { last_sync: hashes(&last_sync), bloom }],
+                        changes: automerge::sync::ChunkList::empty(),
+                        flags: flag_set,
+                        version: automerge::sync::MessageVersion::V1,
+                    };
+                    let two = msg.heads.len() >= 2;
+                    let mut data = msg.encode();
+                    if unsorted && two {
+                        // Message type, count (one byte: at most 16), then 32 bytes per head.
+                        let first = data[2..34].to_vec();
+                        data.copy_within(34..66, 2);
+                        data[34..66].copy_from_slice(&first);
+                    }
+                    rt.event(Event::Frame { conn: conns[i], data: sync_frame(names[i], false, data) });
                 }
                 Action::Damaged { conn, index, edits } => {
                     let i = pick(conn);

@@ -4,6 +4,7 @@
 //! restart serves the same durable heads.
 
 use automerge::transaction::Transactable;
+use automerge::sync::SyncDoc;
 use automerge::{AutoCommit, ChangeHash, ReadDoc, ROOT};
 use concerta_sync::wire::WireMessage;
 use concerta_sync::{Access, Config, DocumentId, Event};
@@ -424,4 +425,41 @@ fn a_bloom_filter_that_cannot_be_queried_closes_the_connection() {
             assert!(writer.doc.get_change_by_hash(&hash).is_some(), "{name}");
         }
     }
+}
+
+#[test]
+fn unsorted_heads_from_a_peer_are_taken_in_any_order() {
+    // Peers should send heads sorted, but a message with known heads out of order decodes;
+    // the engine must not echo them unsorted (automerge's encoder asserts they are sorted).
+    let World { mut server, mut writer, mut watcher, .. } = world_with(config());
+    edit(&mut writer.doc, "uno ");
+    edit(&mut watcher.doc, "dos ");
+    pump(&mut server, &mut [&mut writer, &mut watcher], QUIET);
+    // The two concurrent edits are the document's heads.
+    let heads = server.engine.heads(&doc_id()).expect("loaded");
+    assert!(heads.len() >= 2, "two concurrent heads to put out of order: {heads:?}");
+    let mut peer = Peer::new("peer", 7, 9);
+    peer.connect(&mut server, Access::Write);
+    let mut data = automerge::sync::Message {
+        heads: heads.clone(),
+        need: Vec::new(),
+        have: vec![automerge::sync::Have::default()],
+        changes: automerge::sync::ChunkList::empty(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    }
+    .encode();
+    // Message type, count, then 32 bytes per head: reverse the first two.
+    let (a, b) = (2..34, 34..66);
+    let first = data[a.clone()].to_vec();
+    data.copy_within(b.clone(), a.start);
+    data[b].copy_from_slice(&first);
+    let decoded = automerge::sync::Message::decode(&data).expect("decodes");
+    assert_eq!(decoded.heads[0], heads[1], "sent out of order");
+    server.frame(9, sync_with_data(doc_id(), data));
+    assert!(!server.closed(9));
+    route(&mut server, &mut [&mut writer, &mut watcher, &mut peer]);
+    // It gets what it lacks.
+    server.frame(9, sync_with_data(doc_id(), peer.doc.sync().generate_sync_message(&mut peer.state).expect("first").encode()));
+    pump(&mut server, &mut [&mut writer, &mut watcher, &mut peer], QUIET);
 }
