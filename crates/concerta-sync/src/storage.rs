@@ -252,6 +252,10 @@ pub fn decode_log(bytes: &[u8]) -> Result<Log, ChunkError> {
         let seq = read_uleb(bytes, &mut pos).ok_or_else(bad)?;
         let start_op = read_uleb(bytes, &mut pos).ok_or_else(bad)?;
         let op_count = read_uleb(bytes, &mut pos).ok_or_else(bad)?;
+        // Every change starts at op 1 or later; the graph computes `start_op + op_count - 1`.
+        if start_op == 0 || start_op.checked_add(op_count).is_none() {
+            return Err(bad());
+        }
         let len = read_uleb(bytes, &mut pos).ok_or_else(bad)? as usize;
         let change_bytes = take(&mut pos, len)?.to_vec();
         entries.push(LogEntry { hash, deps, actor, seq, start_op, op_count, bytes: change_bytes });

@@ -259,3 +259,18 @@ proptest! {
         prop_assert_eq!(rebuilt.all_heads(), graph.all_heads());
     }
 }
+
+/// A log row found by the `chunks` fuzz target: one entry with start op 0 and no ops, which
+/// no real change has; rebuilding the graph from it computed `0 + 0 - 1`.
+#[test]
+fn a_log_entry_with_start_op_zero_is_corrupt() {
+    let tail = "0aaa2a010101010101010101010101aaaaaa000000000000000000000000000000000000040000000000000000\
+                00000000000000000000000000000000000000000000000000000000000000";
+    let bytes: Vec<u8> = (0..tail.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&tail[i..i + 2], 16).expect("hex"))
+        .collect();
+    let log = [&b"CCTLOG01"[..], &bytes].concat();
+    assert!(decode_log(&log).is_err(), "start op 0 is corrupt");
+    assert!(load_graph(vec![(1, StoredChunk::Log(log))], Schema::Section).is_err());
+}
