@@ -16,10 +16,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { config, command } = cli;
     match command {
         Command::Serve => {
-            let state = AppState::new(config.clone()).await.context("opening the database")?;
             let listener = TcpListener::bind(config.addr)
                 .await
                 .with_context(|| format!("binding {}", config.addr))?;
+            let config = config.with_bound_addr(listener.local_addr()?);
+            let state = AppState::new(config).await.context("opening the database")?;
             crate::serve_state(state, listener, shutdown_signal()).await
         }
         Command::Migrate => {

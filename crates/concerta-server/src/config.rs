@@ -112,6 +112,13 @@ impl Config {
         }
     }
 
+    /// The same configuration with the address actually bound (port 0 resolved), so the
+    /// default public URL names a reachable port.
+    pub fn with_bound_addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
     /// The public base URL, without a trailing slash.
     pub fn public_url(&self) -> String {
         match &self.public_url {

@@ -69,7 +69,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::new(config).await?;
+    let state = AppState::new(config.with_bound_addr(listener.local_addr()?)).await?;
     serve_state(state, listener, shutdown).await
 }
 

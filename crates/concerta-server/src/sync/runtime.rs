@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::state::AccessEvent;
 
 /// How long a user whose change was refused stays read-only on that document.
-const REFUSAL_MEMORY: Duration = Duration::from_secs(600);
+const REFUSAL_MEMORY: Duration = Duration::from_secs(60);
 
 /// What a connection's writer receives.
 #[derive(Debug)]
@@ -84,9 +84,10 @@ struct Runtime {
     conns: HashMap<ConnId, ConnInfo>,
     /// The city of each document some connection was granted, for revocations.
     doc_city: HashMap<DocumentId, CityId>,
-    /// Users whose change to a document was refused, and when: they stay read-only there for
-    /// a while even across reconnections (a client that reconnects on `error`, like samod,
-    /// would otherwise resend the refused change forever).
+    /// Users whose change to a document was refused, and when: their new connections to it
+    /// stay read-only for a minute (a client that reconnects on `error`, like samod, would
+    /// otherwise resend the refused change in a loop); short, so that one bad tab does not
+    /// lock its user out for long.
     refused: HashMap<(UserId, DocumentId), Instant>,
     cmd_tx: mpsc::Sender<Command>,
     writer_tx: mpsc::UnboundedSender<Write>,
@@ -216,11 +217,17 @@ impl Runtime {
                 if let Some(c) = self.conns.get(&conn) {
                     metrics::counter!("concerta_sync_frames_out_total").increment(1);
                     metrics::counter!("concerta_sync_bytes_out_total").increment(frame.len() as u64);
-                    if c.tx.try_send(Outgoing::Frame(frame)).is_err() {
+                    match c.tx.try_send(Outgoing::Frame(frame)) {
+                        Ok(()) => {}
                         // A peer that does not read its frames is cut rather than buffered
                         // without bound.
-                        tracing::warn!(conn, "slow sync peer disconnected");
-                        let _ = c.tx.try_send(Outgoing::Close);
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            tracing::warn!(conn, "slow sync peer disconnected");
+                            metrics::counter!("concerta_sync_slow_peers_total").increment(1);
+                            let _ = c.tx.try_send(Outgoing::Close);
+                        }
+                        // Already gone; its disconnect is on the way.
+                        Err(mpsc::error::TrySendError::Closed(_)) => {}
                     }
                 }
             }
