@@ -78,7 +78,7 @@ impl Plan {
                 history_rate: 2.0,
                 history_window: Duration::from_secs(20),
                 conns: 10_000,
-                conns_limit: Duration::from_secs(180),
+                conns_limit: Duration::from_secs(120),
                 settle: Duration::from_secs(2),
                 idle: Duration::from_secs(5),
                 ramp_totals: vec![100.0, 200.0, 400.0, 800.0, 1_600.0, 3_200.0, 6_400.0, 12_800.0],
@@ -337,7 +337,7 @@ async fn run_server(kind: Kind, args: &Args, plan: &Plan, root: &std::path::Path
             r.history.push((*size, match res {
                 Ok((w, errors)) => {
                     r.errors.extend(errors.into_iter().map(|e| format!("history {size}: {e}")));
-                    log(format!("history {size}: {} edits p99 {:.2} ms, server {:.0} µs/edit (net of idle {:.0}; idle {:.2} ms/s)", w.edits, w.lat.p99, w.server_us_per_edit(), w.server_net_us_per_edit(), w.idle_ns_per_s / 1e6));
+                    log(format!("history {size}: {} edits p99 {:.2} ms, server {:.0} µs/edit (net of idle {:.0}; idle {:.2} ms/s, {:.1} frames/s)", w.edits, w.lat.p99, w.server_us_per_edit(), w.server_net_us_per_edit(), w.idle_ns_per_s / 1e6, w.idle_frames_per_s));
                     Ok(w)
                 }
                 Err(e) => {
