@@ -293,6 +293,23 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// A one-line summary of a document's state, for logs and failing tests.
+    pub fn describe(&self, doc: &DocumentId) -> String {
+        match self.docs.get(doc) {
+            None => "not loaded".into(),
+            Some(d) => format!(
+                "changes {} durable {} pending {} stored-elsewhere {} store-in-flight {} peers {:?} heads {:?}",
+                d.graph.len(),
+                d.graph.durable_len(),
+                d.pending.len(),
+                d.stored_elsewhere.len(),
+                d.store_in_flight,
+                d.peers,
+                d.graph.durable_heads().iter().map(|h| h.to_string()[..8].to_owned()).collect::<Vec<_>>()
+            ),
+        }
+    }
+
     /// The documents in memory.
     pub fn loaded_docs(&self) -> Vec<DocumentId> {
         self.docs.keys().copied().collect()
@@ -848,7 +865,10 @@ impl Engine {
         for c in waiting {
             doc.pending.insert(c.hash(), c);
         }
+        // What arrived may be what earlier changes (from peers or other nodes) waited for.
+        let late = retry_pending(doc);
         self.flush(doc_id, out);
+        self.refuse_late(doc_id, late, out);
     }
 
     fn on_materialized(&mut self, doc_id: DocumentId, result: Result<Materialized, String>, out: &mut Vec<Effect>) {
@@ -928,7 +948,18 @@ fn accept_changes(
             }
         }
     }
-    // Changes that were waiting for these.
+    if progressed {
+        late.extend(retry_pending(doc));
+    }
+    (Ok(()), late)
+}
+
+/// Appends the waiting changes whose dependencies have all arrived, until none is left
+/// ready. Returns the ones that fail their checks, with the connection that sent them; a
+/// change another node stored (it has no sender here) is taken as that node accepted it.
+fn retry_pending(doc: &mut Doc) -> Vec<(ConnId, Refusal)> {
+    let mut late = Vec::new();
+    let mut progressed = true;
     while progressed && !doc.pending.is_empty() {
         progressed = false;
         let ready: Vec<ChangeHash> = doc
@@ -939,19 +970,22 @@ fn accept_changes(
             .collect();
         for hash in ready {
             let change = doc.pending.remove(&hash).expect("listed above");
-            let sender = doc.pending_from.remove(&hash).unwrap_or(conn);
-            match doc.graph.check(change, doc.schema) {
-                Ok(Some(checked)) => {
+            let sender = doc.pending_from.remove(&hash);
+            match (doc.graph.check(change.clone(), doc.schema), sender) {
+                (Ok(Some(checked)), _) => {
                     doc.graph.append(checked);
                     progressed = true;
                 }
                 // Unreachable: its dependencies are all here.
-                Ok(None) => {}
-                Err(r) => late.push((sender, r)),
+                (Ok(None), _) => {}
+                (Err(r), Some(sender)) => late.push((sender, r)),
+                (Err(_), None) => {
+                    progressed |= doc.graph.append_unchecked(change).is_some();
+                }
             }
         }
     }
-    (Ok(()), late)
+    late
 }
 
 /// Writes the log of every change and replaces the rows it covers, with the waiting

@@ -174,6 +174,15 @@ impl Server for Cluster {
         storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load").graph.durable_heads()
     }
 
+    fn describe(&self) -> String {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("node {i}: {}", n.engine.describe(&self.doc)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     fn restart(&mut self) {
         // Both nodes crash: what was not stored is gone.
         self.nodes = vec![Node::new(&self.config), Node::new(&self.config)];

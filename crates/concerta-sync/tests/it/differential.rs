@@ -183,7 +183,16 @@ fn run<S: Server>(mut server: S, seed: u64, doc: DocumentId, initial: &[u8], res
         match c.access {
             Access::Write => {
                 if c.heads() != expected_heads {
-                    return Err(format!("seed {seed}: {} ended with other heads than the merge of all writers", c.name));
+                    let short = |hs: &[ChangeHash]| hs.iter().map(|h| h.to_string()[..8].to_owned()).collect::<Vec<_>>();
+                    let heads = c.heads();
+                    return Err(format!(
+                        "seed {seed}: {} (conn {:?}) ended with other heads than the merge of all writers: {:?} vs {:?}; {}",
+                        c.name,
+                        c.conn,
+                        short(&heads),
+                        short(&expected_heads),
+                        server.describe()
+                    ));
                 }
                 if c.body() != expected_body {
                     return Err(format!("seed {seed}: {} ended with other text", c.name));

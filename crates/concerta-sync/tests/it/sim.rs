@@ -25,6 +25,10 @@ pub trait Server {
     fn heads(&self) -> Vec<ChangeHash>;
     /// Simulates a crash and restart (our engine only: durable rows survive).
     fn restart(&mut self) {}
+    /// The server's state, for failure messages.
+    fn describe(&self) -> String {
+        String::new()
+    }
 }
 
 pub const SERVER_PEER: &str = "server";
