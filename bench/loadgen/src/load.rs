@@ -62,7 +62,7 @@ struct Shared {
 impl Shared {
     fn error(&self, e: String) {
         let mut errs = self.errors.lock().unwrap();
-        if errs.len() < 20 {
+        if errs.len() < 20 && !errs.contains(&e) {
             errs.push(e);
         }
     }
@@ -699,10 +699,18 @@ pub async fn conns(url: &str, n: usize, docs: &[(DocumentId, Vec<ChangeHash>)], 
             let _ = tokio::time::timeout(Duration::from_secs(60).saturating_sub(t2.elapsed()), t).await;
         }
     }
-    // Give the server a bounded moment to release what the clients held.
+    // Give the server a bounded while (45 s: idle documents may be unloaded after 30 s) to
+    // release what the clients held; stop as soon as RSS is back near the fresh figure.
     let t3 = Instant::now();
-    tokio::time::sleep(settle * 5).await;
-    r.after = sample(pid);
+    tokio::time::sleep(settle).await;
+    loop {
+        r.after = sample(pid);
+        let back = r.after.rss_kb as f64 <= r.base.rss_kb as f64 * 1.2 + 8.0 * 1024.0;
+        if back || t3.elapsed() >= Duration::from_secs(45) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     r.after_secs = t3.elapsed().as_secs_f64();
     r.first_error = first_error.lock().unwrap().clone();
     Ok(r)

@@ -211,13 +211,15 @@ async fn bench(args: Args, nofile: u64) -> Result<()> {
     log(format!("decode cost {decode_us:.2} µs/change; generating 20,000 changes took {gen_secs:.2} s"));
     drop(doc);
 
+    // What is being measured, taken before any server runs (the work tree may change later).
+    let info = args_info(&args);
     let mut results = Vec::new();
     for &kind in &args.servers {
         log(format!("=== {} ===", kind.key()));
         let r = run_server(kind, &args, &plan, &root).await;
         log(format!("{} done in {:.0} s", kind.key(), r.secs));
         results.push(r);
-        let md = report::render(&args_info(&args), &plan, decode_us, &results, started.elapsed().as_secs_f64());
+        let md = report::render(&info, &plan, decode_us, &results, started.elapsed().as_secs_f64());
         std::fs::write(&args.out, md).with_context(|| format!("write {}", args.out.display()))?;
     }
     log(format!("wrote {} in {:.0} s", args.out.display(), started.elapsed().as_secs_f64()));
