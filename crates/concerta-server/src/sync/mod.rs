@@ -109,7 +109,6 @@ where
     while let Some(msg) = stream.next().await {
         match msg {
             Ok(WsMessage::Binary(data)) => {
-                metrics::counter!("concerta_sync_frames_in_total").increment(1);
                 if !sync.send(Command::Event(Event::Frame { conn, data: data.to_vec() })).await {
                     return;
                 }

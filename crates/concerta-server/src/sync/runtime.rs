@@ -219,8 +219,6 @@ impl Runtime {
         match effect {
             Effect::Send { conn, frame } => {
                 if let Some(c) = self.conns.get(&conn) {
-                    metrics::counter!("concerta_sync_frames_out_total").increment(1);
-                    metrics::counter!("concerta_sync_bytes_out_total").increment(frame.len() as u64);
                     match c.tx.try_send(Outgoing::Frame(frame)) {
                         Ok(()) => {}
                         // A peer that does not read its frames is cut rather than buffered
@@ -274,14 +272,12 @@ impl Runtime {
                 });
             }
             Effect::Refused { doc, conn, reason } => {
-                metrics::counter!("concerta_sync_changes_refused_total").increment(1);
                 if let Some(c) = self.conns.get(&conn) {
                     self.refused.insert((c.user, doc), Instant::now());
                 }
                 tracing::info!(%doc, conn, %reason, "change refused");
             }
             Effect::Quarantined { doc, hashes } => {
-                metrics::counter!("concerta_sync_changes_quarantined_total").increment(hashes.len() as u64);
                 tracing::error!(%doc, count = hashes.len(), "changes quarantined: automerge rejected them");
             }
             Effect::ProtocolError { conn, reason } => {
@@ -367,11 +363,17 @@ impl Runtime {
     fn publish_gauges(&mut self) {
         self.refused.retain(|_, at| at.elapsed() < REFUSAL_MEMORY);
         let stats = self.engine.stats();
+        // The engine counts frames, bytes and changes as it goes; publishing its totals here
+        // keeps registry look-ups off the per-frame path.
         metrics::gauge!("concerta_sync_connections").set(stats.connections as f64);
         metrics::gauge!("concerta_sync_documents_in_memory").set(stats.documents as f64);
-        metrics::gauge!("concerta_sync_frames_in").set(stats.frames_in as f64);
-        metrics::gauge!("concerta_sync_bytes_in").set(stats.bytes_in as f64);
-        metrics::gauge!("concerta_sync_changes_accepted").set(stats.changes_accepted as f64);
+        metrics::counter!("concerta_sync_frames_in_total").absolute(stats.frames_in);
+        metrics::counter!("concerta_sync_bytes_in_total").absolute(stats.bytes_in);
+        metrics::counter!("concerta_sync_frames_out_total").absolute(stats.frames_out);
+        metrics::counter!("concerta_sync_bytes_out_total").absolute(stats.bytes_out);
+        metrics::counter!("concerta_sync_changes_accepted_total").absolute(stats.changes_accepted);
+        metrics::counter!("concerta_sync_changes_refused_total").absolute(stats.changes_refused);
+        metrics::counter!("concerta_sync_changes_quarantined_total").absolute(stats.changes_quarantined);
         // Forget the city of documents nobody holds any more.
         let live: std::collections::HashSet<DocumentId> =
             self.conns.keys().flat_map(|&c| self.engine.conn_docs(c)).map(|(d, _)| d).collect();
