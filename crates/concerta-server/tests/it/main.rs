@@ -6,6 +6,7 @@ mod errors;
 mod health;
 mod roles;
 mod tenancy;
+mod web;
 
 use axum::Router;
 use axum::body::Body;
