@@ -31,7 +31,7 @@ use anyhow::{Context, Result, bail};
 mod web;
 
 /// Crates that must stay free of IO: the pure domain and the sans-IO sync engine.
-const PURE_CRATES: &[&str] = &["concerta-core", "concerta-sync"];
+const PURE_CRATES: &[&str] = &["concerta-core", "concerta-sync", "concerta-evaluation"];
 
 /// Crate families a pure crate must not depend on: the crate itself and every `<name>-*`
 /// companion (`tokio-macros`, `sqlx-core`, `tower-service`, `sea-orm-macros`…).

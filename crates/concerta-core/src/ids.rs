@@ -94,6 +94,39 @@ id_type!(
     SectionId
 );
 
+id_type!(
+    /// An indicator of a strategy's evaluation framework.
+    IndicatorId
+);
+id_type!(
+    /// A dated value reported for an indicator.
+    MeasurementId
+);
+id_type!(
+    /// A file uploaded as a measurement's evidence.
+    EvidenceId
+);
+id_type!(
+    /// One item of a strategy's capacities checklist.
+    CapacityId
+);
+id_type!(
+    /// A network of cities (AL-LAs, UCCI…) that runs a baseline questionnaire.
+    NetworkId
+);
+id_type!(
+    /// A network's baseline questionnaire (the seed's *pre-diagnóstico*).
+    QuestionnaireId
+);
+id_type!(
+    /// One question of a baseline questionnaire.
+    QuestionId
+);
+id_type!(
+    /// One city's answers to a baseline questionnaire for one period.
+    BaselineResponseId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

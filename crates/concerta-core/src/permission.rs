@@ -72,6 +72,19 @@ pub enum Action {
     ReadSection,
     /// Change a section's content (its document).
     WriteSection,
+    /// See the evaluation framework: indicators, measurements, capacities, the baseline
+    /// questionnaire's results for the city.
+    ViewEvaluation,
+    /// Create, edit and delete indicators; override a status; import indicators.
+    ManageIndicators,
+    /// Report a measurement of an indicator whose responsible area is the resource's area.
+    ReportMeasurement,
+    /// Accept or return a reported measurement.
+    ReviewMeasurement,
+    /// Update a capacity (state, evidence) whose responsible area is the resource's area.
+    UpdateCapacity,
+    /// Answer the baseline questionnaire for the city and choose whether to share it.
+    AnswerBaseline,
 }
 
 impl Action {
@@ -88,6 +101,12 @@ impl Action {
         Action::ManageStrategy,
         Action::ReadSection,
         Action::WriteSection,
+        Action::ViewEvaluation,
+        Action::ManageIndicators,
+        Action::ReportMeasurement,
+        Action::ReviewMeasurement,
+        Action::UpdateCapacity,
+        Action::AnswerBaseline,
     ];
 
     /// Whether this is administration a network admin may do on any city (everything except
@@ -100,9 +119,10 @@ impl Action {
 /// Whether `principal` may do `action` to `resource`.
 ///
 /// - A membership counts only when its city is the resource's city.
-/// - Coordinator: everything. Observer: view the city, members, actors, strategies, read
-///   sections. Editor: the same, plus writing a section whose responsible area is the
-///   editor's own. Stakeholder: view the city only.
+/// - Coordinator: everything. Observer: view the city, members, actors, strategies, the
+///   evaluation, read sections. Editor: the same, plus writing a section, reporting a
+///   measurement or updating a capacity whose responsible area is the editor's own.
+///   Stakeholder: view the city only.
 /// - A network admin may do all administration on every city, but not read or write section
 ///   content unless a membership grants it.
 pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> bool {
@@ -117,11 +137,13 @@ pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> boo
         Role::Coordinator => true,
         Role::Observer => matches!(
             action,
-            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ViewEvaluation
         ),
         Role::Editor => match action {
-            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection => true,
-            WriteSection => resource.area.is_some() && resource.area == membership.area,
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ViewEvaluation => true,
+            WriteSection | ReportMeasurement | UpdateCapacity => {
+                resource.area.is_some() && resource.area == membership.area
+            }
             _ => false,
         },
         Role::Stakeholder => matches!(action, ViewCity),
@@ -177,6 +199,12 @@ mod tests {
         (ManageStrategy, [true, false, false, false,  false, false, true,  true,  false]),
         (ReadSection,    [true, true,  true,  true,   false, true,  false, true,  false]),
         (WriteSection,   [true, true,  false, false,  false, false, false, false, false]),
+        (ViewEvaluation, [true, true,  true,  true,   false, true,  true,  true,  false]),
+        (ManageIndicators, [true, false, false, false, false, false, true, true,  false]),
+        (ReportMeasurement, [true, true, false, false, false, false, true, true,  false]),
+        (ReviewMeasurement, [true, false, false, false, false, false, true, true,  false]),
+        (UpdateCapacity, [true, true,  false, false,  false, false, true,  true,  false]),
+        (AnswerBaseline, [true, false, false, false,  false, false, true,  true,  false]),
     ];
 
     #[test]
