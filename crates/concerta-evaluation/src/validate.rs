@@ -55,6 +55,29 @@ pub fn check_value(field: &str, unit: Unit, value: f64) -> Result<f64, FieldErro
     }
 }
 
+/// Checks an answer to a baseline question: a level is a whole number from 0 to 4, a
+/// percentage lies between 0 and 100, a number is 0 or more.
+pub fn check_answer(field: &str, kind: crate::QuestionKind, value: f64) -> Result<f64, FieldError> {
+    use crate::QuestionKind;
+    let ok = value.is_finite()
+        && match kind {
+            QuestionKind::Scale => (0.0..=4.0).contains(&value) && value.fract() == 0.0,
+            QuestionKind::Percent => (0.0..=100.0).contains(&value),
+            QuestionKind::Number => value >= 0.0,
+        };
+    if ok {
+        return Ok(value);
+    }
+    Err(FieldError::new(
+        field,
+        match kind {
+            QuestionKind::Scale => "must be a level from 0 to 4",
+            QuestionKind::Percent => "must be a percentage between 0 and 100",
+            QuestionKind::Number => "must be a number of 0 or more",
+        },
+    ))
+}
+
 /// Checks an optional value/date pair: both or neither.
 pub fn pair(value_field: &str, date_field: &str, value: Option<f64>, date: Option<NaiveDate>) -> Result<Option<Point>, FieldError> {
     match (value, date) {
@@ -223,6 +246,17 @@ mod tests {
         assert_eq!(e.field, "measured_on");
         assert_eq!(check_measurement(Unit::Count, None, d("2026-06-02"), 3.0, today).unwrap_err().field, "measured_on");
         assert_eq!(check_measurement(Unit::Count, None, d("2026-01-02"), 3.5, today).unwrap_err().field, "value");
+    }
+
+    #[test]
+    fn answers() {
+        use crate::QuestionKind;
+        assert!(check_answer("a", QuestionKind::Scale, 3.0).is_ok());
+        assert!(check_answer("a", QuestionKind::Scale, 3.5).is_err());
+        assert!(check_answer("a", QuestionKind::Scale, 5.0).is_err());
+        assert!(check_answer("a", QuestionKind::Percent, 12.5).is_ok());
+        assert_eq!(check_answer("a", QuestionKind::Percent, 101.0).unwrap_err().field, "a");
+        assert!(check_answer("a", QuestionKind::Number, -1.0).is_err());
     }
 
     #[test]

@@ -23,6 +23,16 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A row of an imported file is wrong; nothing of the file was written.
+    #[error("row {row}, column {field}: {message}")]
+    Row {
+        /// The row, as a spreadsheet numbers it (the header is row 1).
+        row: usize,
+        /// The column.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The database could not be opened.
     #[error("cannot connect to the database: {0}")]
     Connect(String),

@@ -3,7 +3,8 @@
 //! Workflow: [`Database::connect`] opens SQLite (the default, a file in the data directory, WAL)
 //! or Postgres (when the URL says `postgres://`), [`Database::migrate`] applies
 //! `concerta-migrations`, and the `impl Database` blocks in `queries/` (one file per area:
-//! users, auth, cities, areas, members, actors, strategies) read and write. Entities live in
+//! users, auth, cities, areas, members, actors, strategies, indicators,
+//! capacities, baseline) read and write. Entities live in
 //! `tables/` and stay private; the public API speaks `concerta-core` ids and the plain structs
 //! re-exported here.
 //!
@@ -36,6 +37,14 @@ use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, Transacti
 pub use error::{Error, Result};
 pub use queries::actors::{Actor, NewActor};
 pub use queries::areas::{Area, NewArea};
+pub use queries::baseline::{
+    BaselineResponse, Comparison, Network, NewQuestion, Question, QuestionComparison, Questionnaire, SharedAnswer, Viewer,
+};
+pub use queries::capacities::{Capacity, CapacityUpdate};
+pub use queries::indicators::{
+    EvidenceFile, EvidenceInfo, ImportSummary, Indicator, IndicatorFields, Measurement, NewEvidence, NewMeasurement,
+    QueuedReminder, StatusOverride,
+};
 pub use queries::auth::ApiTokenId;
 pub use queries::cities::{City, NewCity};
 pub use queries::members::{Member, MemberUpdate, NewMember};

@@ -2,8 +2,11 @@
 
 pub mod actors;
 pub mod areas;
+pub mod baseline;
+pub mod capacities;
 pub mod auth;
 pub mod cities;
+pub mod indicators;
 pub mod members;
 pub mod strategies;
 pub mod sync;

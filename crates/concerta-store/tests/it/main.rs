@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cities;
+mod evaluation;
 mod strategies;
 
 use concerta_core::{Locale, Role};

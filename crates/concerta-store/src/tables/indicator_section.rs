@@ -1,0 +1,17 @@
+//! The `indicator_sections` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "indicator_sections")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub indicator_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub section_id: Uuid,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
