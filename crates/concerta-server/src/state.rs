@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::broadcast;
 
 use crate::config::Config;
+use crate::instance::Instance;
 use crate::sync::SyncHandle;
 use crate::telemetry;
 
@@ -51,6 +52,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The sync engine behind `/sync`.
     pub sync: SyncHandle,
+    /// First-run setup and demo facts for the login page.
+    pub instance: Arc<Instance>,
 }
 
 impl AppState {
@@ -67,7 +70,14 @@ impl AppState {
     pub fn with_database(config: Config, db: Database) -> Self {
         let (access_events, access_rx) = broadcast::channel(1024);
         let sync = SyncHandle::start(db.clone(), access_rx);
-        Self { config: Arc::new(config), db, access_events, metrics: telemetry::metrics_handle(), sync }
+        Self {
+            config: Arc::new(config),
+            db,
+            access_events,
+            metrics: telemetry::metrics_handle(),
+            sync,
+            instance: Arc::new(Instance::default()),
+        }
     }
 
     /// Publishes an access change; nobody listening is fine.

@@ -7,6 +7,7 @@ mod health;
 mod roles;
 mod sync;
 mod tenancy;
+mod web;
 
 use axum::Router;
 use axum::body::Body;
