@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query"
 import { RouterProvider } from "react-router"
 import { ApiError, setUnauthorizedHandler } from "../lib/api"
-import { meKey } from "../features/auth/api/me"
+import { meKey } from "../lib/me"
 import { router } from "./router"
 
 const queryClient = new QueryClient({

@@ -2,7 +2,7 @@ import { useTranslation } from "react-i18next"
 import { Link, NavLink, Outlet, useNavigate } from "react-router"
 import { LanguagePicker } from "../components/LanguagePicker"
 import { useLogout } from "../features/auth/api/logout"
-import { useMe } from "../features/auth/api/me"
+import { useMe } from "../lib/me"
 
 /** The frame of every page after login: skip link, header with navigation, the page. */
 export function Layout() {

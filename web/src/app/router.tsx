@@ -5,6 +5,7 @@ import { RequireAuth } from "../features/auth/components/RequireAuth"
 import { SetupPage } from "../features/auth/components/SetupPage"
 import { CityPage } from "../features/city/components/CityPage"
 import { HomePage } from "../features/city/components/HomePage"
+import { OutlinePage } from "../features/strategy/components/OutlinePage"
 import { Layout } from "./Layout"
 import { NotFound } from "./NotFound"
 
@@ -23,6 +24,12 @@ export const router = createBrowserRouter([
       { index: true, element: <HomePage /> },
       { path: "account", element: <AccountPage /> },
       { path: "cities/:cityId", element: <CityPage /> },
+      { path: "strategies/:strategyId", element: <OutlinePage /> },
+      {
+        // The editor brings automerge (and its wasm): loaded only when a section is opened.
+        path: "strategies/:strategyId/sections/:sectionId",
+        lazy: () => import("../features/editor/components/SectionPage").then((m) => ({ Component: m.SectionPage })),
+      },
       { path: "*", element: <NotFound /> },
     ],
   },

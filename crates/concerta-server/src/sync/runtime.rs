@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use concerta_core::{Action, CityId, Principal, Resource, UserId, permit};
+use concerta_core::{CityId, UserId};
 use concerta_store::Database;
 use concerta_sync::storage::{self, StoredChunk};
-use concerta_sync::{Access, Config as EngineConfig, ConnId, DocumentId, Effect, Engine, Event, Schema};
-use tokio::sync::{broadcast, mpsc};
+use concerta_sync::{Access, Config as EngineConfig, ConnId, DocumentId, Effect, Engine, Event, Identity, Schema};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::state::AccessEvent;
+use super::access::{decide, schema};
+use super::cluster::listen_to_other_nodes;
+use super::writer::{Write, storage_writer};
+use crate::state::{AccessEvent, Credential};
 
 /// How long a user whose change was refused stays read-only on that document.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(60);
@@ -26,11 +29,37 @@ pub enum Outgoing {
     Close,
 }
 
+/// Who a connection is, as the upgrade authenticated it.
+#[derive(Clone, Debug)]
+pub struct ConnIdentity {
+    /// The user.
+    pub user: UserId,
+    /// Their display name, shown to the other peers in presence rosters.
+    pub name: String,
+    /// Whether they administer the whole network.
+    pub network_admin: bool,
+    /// The secret they authenticated with, if known: revoking it cuts the connection.
+    pub credential: Option<Credential>,
+}
+
+/// One user in a document on this node ([`SyncHandle::presence`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerPresence {
+    /// The user.
+    pub user_id: UserId,
+    /// Their display name.
+    pub name: String,
+    /// The most they may do through any of their connections: `Read` or `Write`.
+    pub access: Access,
+}
+
 /// Commands for the engine task.
 #[allow(missing_docs)]
 pub enum Command {
     /// A new authenticated connection and the queue its writer drains.
-    Connect { conn: ConnId, user: UserId, network_admin: bool, tx: mpsc::Sender<Outgoing> },
+    Connect { conn: ConnId, identity: ConnIdentity, tx: mpsc::Sender<Outgoing> },
+    /// Who is in these documents on this node.
+    Presence { docs: Vec<DocumentId>, reply: oneshot::Sender<HashMap<DocumentId, Vec<PeerPresence>>> },
     /// An event for the engine as it is.
     Event(Event),
     /// Access of these (connection, document) pairs was re-decided by a background check.
@@ -70,11 +99,23 @@ impl SyncHandle {
     pub async fn send(&self, cmd: Command) -> bool {
         self.tx.send(cmd).await.is_ok()
     }
+
+    /// Who is in each of `docs` on this node: one entry per user (with the most access any
+    /// of their connections has), in the order they came. Documents nobody is in are absent;
+    /// so is everything when the engine is gone.
+    pub async fn presence(&self, docs: Vec<DocumentId>) -> HashMap<DocumentId, Vec<PeerPresence>> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Command::Presence { docs, reply }).await {
+            return HashMap::new();
+        }
+        answer.await.unwrap_or_default()
+    }
 }
 
 struct ConnInfo {
     user: UserId,
     network_admin: bool,
+    credential: Option<Credential>,
     tx: mpsc::Sender<Outgoing>,
 }
 
@@ -96,10 +137,6 @@ struct Runtime {
     started: Instant,
 }
 
-enum Write {
-    Append { doc: DocumentId, chunk: Vec<u8>, upto: usize, started: Instant },
-    Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, replaces: Vec<i64> },
-}
 
 async fn run(
     db: Database,
@@ -143,6 +180,8 @@ async fn run(
             }
             ev = access_events.recv() => match ev {
                 Ok(AccessEvent::City(city)) => rt.recheck_city(Some(city)),
+                Ok(AccessEvent::User(user)) => rt.recheck_user(user),
+                Ok(AccessEvent::Credential(credential)) => rt.cut_credential(&credential),
                 // Missed some: re-check everyone rather than miss a revocation.
                 Err(broadcast::error::RecvError::Lagged(_)) => rt.recheck_city(None),
                 Err(broadcast::error::RecvError::Closed) => {
@@ -160,10 +199,14 @@ impl Runtime {
 
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Connect { conn, user, network_admin, tx } => {
-                self.conns.insert(conn, ConnInfo { user, network_admin, tx });
+            Command::Connect { conn, identity, tx } => {
+                let ConnIdentity { user, name, network_admin, credential } = identity;
+                self.conns.insert(conn, ConnInfo { user, network_admin, credential, tx });
                 metrics::counter!("concerta_sync_connections_total").increment(1);
-                self.event(Event::Connected { conn });
+                self.event(Event::Connected { conn, identity: Identity { user_id: user.to_string(), name } });
+            }
+            Command::Presence { docs, reply } => {
+                let _ = reply.send(self.presence(docs));
             }
             Command::Event(event) => {
                 if let Event::Disconnected { conn } = &event {
@@ -319,6 +362,80 @@ impl Runtime {
         });
     }
 
+    /// Who is in each document, one entry per user.
+    fn presence(&self, docs: Vec<DocumentId>) -> HashMap<DocumentId, Vec<PeerPresence>> {
+        let mut result = HashMap::new();
+        for doc in docs {
+            let mut users: Vec<PeerPresence> = Vec::new();
+            for p in self.engine.presence(&doc) {
+                let Ok(user_id) = p.user_id.parse::<UserId>() else { continue };
+                match users.iter_mut().find(|u| u.user_id == user_id) {
+                    Some(u) if p.access == Access::Write => u.access = Access::Write,
+                    Some(_) => {}
+                    None => users.push(PeerPresence { user_id, name: p.name, access: p.access }),
+                }
+            }
+            if !users.is_empty() {
+                result.insert(doc, users);
+            }
+        }
+        result
+    }
+
+    /// Cuts every live connection authenticated with `credential`.
+    fn cut_credential(&mut self, credential: &Credential) {
+        let conns: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| c.credential.as_ref() == Some(credential)).map(|(&conn, _)| conn).collect();
+        for conn in conns {
+            tracing::info!(conn, "credential ended; closing its sync connection");
+            self.event(Event::Cut { conn, reason: "your credential was revoked".into() });
+        }
+    }
+
+    /// Re-checks every live connection of `user` in the background: one whose credential no
+    /// longer authenticates them is cut, the others have their access re-decided.
+    fn recheck_user(&mut self, user: UserId) {
+        let conns: Vec<(ConnId, bool, Option<Credential>, Vec<DocumentId>)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.user == user)
+            .map(|(&conn, c)| {
+                let docs = self.engine.conn_docs(conn).into_iter().filter(|(_, a)| a.is_some()).map(|(d, _)| d).collect();
+                (conn, c.network_admin, c.credential.clone(), docs)
+            })
+            .collect();
+        if conns.is_empty() {
+            return;
+        }
+        let (db, tx) = (self.db.clone(), self.cmd_tx.clone());
+        tokio::spawn(async move {
+            let mut decisions = Vec::new();
+            for (conn, admin, credential, docs) in conns {
+                let valid = match &credential {
+                    Some(Credential::ApiToken(hash)) => db.get_api_token_user(hash).await.map(|u| u.map(|u| u.id)),
+                    Some(Credential::Session(hash)) => db.get_session_user(hash, chrono::Utc::now()).await.map(|u| u.map(|u| u.id)),
+                    None => Ok(Some(user)),
+                };
+                match valid {
+                    Ok(Some(u)) if u == user => {
+                        for doc in docs {
+                            let (access, _) = decide(&db, user, admin, doc).await;
+                            decisions.push((conn, doc, access));
+                        }
+                    }
+                    Ok(_) => {
+                        let reason = "your credential was revoked".to_owned();
+                        let _ = tx.send(Command::Event(Event::Cut { conn, reason })).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, conn, "re-checking a credential failed; keeping the connection"),
+                }
+            }
+            if !decisions.is_empty() {
+                let _ = tx.send(Command::Recheck(decisions)).await;
+            }
+        });
+    }
+
     /// Reads the rows of `doc` after `after` and hands them to the engine as stored elsewhere.
     fn fetch_rows(&self, doc: DocumentId, after: i64) {
         let (db, tx) = (self.db.clone(), self.cmd_tx.clone());
@@ -381,84 +498,12 @@ impl Runtime {
     }
 }
 
-/// Follows what the other nodes store (Postgres `LISTEN`), so peers here get their edits.
-/// Never exits on an error: it reconnects and has every document in memory re-read.
-async fn listen_to_other_nodes(db: Database, node: String, tx: mpsc::Sender<Command>) {
-    let mut interrupted = false;
-    loop {
-        let mut listener = match db.doc_listener().await {
-            Ok(Some(l)) => l,
-            // SQLite: one node, nothing to follow.
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen to other nodes; retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                interrupted = true;
-                continue;
-            }
-        };
-        if interrupted && tx.send(Command::ResyncAll).await.is_err() {
-            return;
-        }
-        loop {
-            match listener.next().await {
-                Ok(None) => {
-                    tracing::warn!("notices from other nodes interrupted; re-reading documents");
-                    if tx.send(Command::ResyncAll).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(Some(notice)) if notice.node == node => {}
-                Ok(Some(notice)) => {
-                    let Ok(doc) = notice.doc.parse::<DocumentId>() else { continue };
-                    if tx.send(Command::RemoteRow { doc, row: notice.row }).await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "notices from other nodes interrupted; reconnecting");
-                    interrupted = true;
-                    break;
-                }
-            }
-        }
-    }
-}
 
-/// The access of `user` to `doc` from the roles: coordinators and editors of the section's
-/// area write, other editors and observers read, stakeholders and strangers get nothing.
-async fn decide(db: &Database, user: UserId, network_admin: bool, doc: DocumentId) -> (Access, Option<CityId>) {
-    let ctx = match db.get_doc_context(&doc.to_string()).await {
-        Ok(Some(ctx)) => ctx,
-        Ok(None) => return (Access::None, None),
-        Err(e) => {
-            tracing::error!(error = %e, %doc, "access check failed");
-            return (Access::None, None);
-        }
-    };
-    let membership = match db.get_membership(ctx.city, user).await {
-        Ok(m) => m.map(|m| m.membership()),
-        Err(e) => {
-            tracing::error!(error = %e, %doc, "membership lookup failed");
-            return (Access::None, Some(ctx.city));
-        }
-    };
-    let principal = Principal { network_admin, membership };
-    let resource = Resource { city: ctx.city, area: ctx.area };
-    let access = if permit(&principal, Action::WriteSection, &resource) {
-        Access::Write
-    } else if permit(&principal, Action::ReadSection, &resource) {
-        Access::Read
-    } else {
-        Access::None
-    };
-    (access, Some(ctx.city))
-}
 
 async fn load(db: &Database, doc: DocumentId) -> Event {
     let schema = match db.get_doc_context(&doc.to_string()).await {
-        Ok(Some(ctx)) if ctx.is_section => Schema::Section,
-        Ok(_) => Schema::Any,
+        Ok(Some(ctx)) => schema(&ctx),
+        Ok(None) => Schema::Any,
         Err(e) => {
             tracing::error!(error = %e, %doc, "loading a document failed");
             return Event::Loaded { doc, rows: None, schema: Schema::Section };
@@ -480,60 +525,3 @@ async fn load(db: &Database, doc: DocumentId) -> Event {
     }
 }
 
-/// Writes appends and compactions in order; every batch of appends waiting at once goes in
-/// one transaction (group commit). A failed write is retried until it lands: the engine
-/// relays nothing before it does. Never exits on an error.
-async fn storage_writer(db: Database, node: String, mut rx: mpsc::UnboundedReceiver<Write>, cmd_tx: mpsc::Sender<Command>) {
-    let mut backlog: Vec<Write> = Vec::new();
-    loop {
-        if backlog.is_empty() {
-            match rx.recv().await {
-                Some(w) => backlog.push(w),
-                None => return,
-            }
-        }
-        while let Ok(w) = rx.try_recv() {
-            backlog.push(w);
-        }
-        // Appends up to the first compaction go together; compactions alone.
-        let split = backlog.iter().position(|w| matches!(w, Write::Compact { .. })).unwrap_or(backlog.len());
-        if split == 0 {
-            let Write::Compact { doc, log, snapshot, replaces } = backlog.remove(0) else { unreachable!() };
-            match db.compact_doc(&doc.to_string(), log, snapshot, &replaces).await {
-                Ok(log_row) => {
-                    let _ = cmd_tx.send(Command::Event(Event::Compacted { doc, log_row: Some(log_row) })).await;
-                }
-                Err(e) => {
-                    // Nothing is lost: the rows stay, and a later compaction replaces them.
-                    tracing::warn!(error = %e, %doc, "compaction failed");
-                    let _ = cmd_tx.send(Command::Event(Event::Compacted { doc, log_row: None })).await;
-                }
-            }
-            continue;
-        }
-        let batch: Vec<Write> = backlog.drain(..split).collect();
-        let rows: Vec<(String, i16, Vec<u8>)> = batch
-            .iter()
-            .map(|w| match w {
-                Write::Append { doc, chunk, .. } => (doc.to_string(), concerta_store::CHUNK_KIND_CHANGES, chunk.clone()),
-                Write::Compact { .. } => unreachable!("split before compactions"),
-            })
-            .collect();
-        let t = Instant::now();
-        match db.append_doc_chunks(&node, &rows).await {
-            Ok(ids) => {
-                metrics::histogram!("concerta_sync_commit_seconds").record(t.elapsed().as_secs_f64());
-                for (w, row) in batch.into_iter().zip(ids) {
-                    if let Write::Append { doc, upto, started, .. } = w {
-                        let _ = cmd_tx.send(Command::Stored { doc, upto, row, started }).await;
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "storing changes failed; retrying");
-                backlog.splice(0..0, batch);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-}

@@ -5,6 +5,7 @@ mod auth;
 mod errors;
 mod health;
 mod roles;
+mod sync;
 mod tenancy;
 mod web;
 

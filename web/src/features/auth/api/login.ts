@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query"
 import { api } from "../../../lib/api"
-import { meKey } from "./me"
+import { meKey } from "../../../lib/me"
 
 export interface LoginInput {
   email: string

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query"
 import { api } from "../../../lib/api"
 import { instanceKey } from "./instance"
-import { meKey } from "./me"
+import { meKey } from "../../../lib/me"
 
 export interface SetupInput {
   token: string

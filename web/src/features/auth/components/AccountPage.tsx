@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next"
 import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Field } from "../../../components/Field"
 import { ApiError } from "../../../lib/api"
-import { useMe } from "../api/me"
+import { useMe } from "../../../lib/me"
 import { useChangePassword } from "../api/password"
 
 /** The user's account: who they are, and the password change. */

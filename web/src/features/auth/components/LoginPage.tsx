@@ -7,7 +7,7 @@ import { LanguagePicker } from "../../../components/LanguagePicker"
 import { Loading } from "../../../components/Loading"
 import { useInstance, type DemoAccount } from "../api/instance"
 import { useLogin } from "../api/login"
-import { useMe } from "../api/me"
+import { useMe } from "../../../lib/me"
 
 /** The login page; under `serve --demo` it lists the demo accounts, one click to fill in. */
 export function LoginPage() {

@@ -2,7 +2,7 @@ import type { ReactNode } from "react"
 import { Navigate, useLocation } from "react-router"
 import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Loading } from "../../../components/Loading"
-import { useMe } from "../api/me"
+import { useMe } from "../../../lib/me"
 
 /** Renders its children for a logged-in user; sends anyone else to the login page. */
 export function RequireAuth({ children }: { children: ReactNode }) {

@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next"
 import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Field } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
-import { useAreas, useCreateArea } from "../api/areas"
+import { useAreas, useCreateArea } from "../../../lib/areas"
 
 export function AreasPanel({ city, admin }: { city: string; admin: boolean }) {
   const { t } = useTranslation()

@@ -5,8 +5,8 @@ import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
 import { LANGUAGES } from "../../../lib/i18n"
-import { useMe } from "../../auth/api/me"
-import { useCities, useCreateCity } from "../api/cities"
+import { useMe } from "../../../lib/me"
+import { useCities, useCreateCity } from "../../../lib/cities"
 
 /** After login: straight into the user's only city, else the list (and, for network admins,
  * a form to add a city). */

@@ -4,7 +4,7 @@ import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
 import { ROLES, type Role } from "../../../lib/types"
-import { useAreas, type Area } from "../api/areas"
+import { useAreas, type Area } from "../../../lib/areas"
 import { useCreateMember, useMembers, useRemoveMember, useUpdateMember, type Member } from "../api/members"
 
 export function MembersPanel({ city, admin }: { city: string; admin: boolean }) {

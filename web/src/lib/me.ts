@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query"
-import { api, ApiError } from "../../../lib/api"
-import type { Role } from "../../../lib/types"
+import { api, ApiError } from "./api"
+import type { Role } from "./types"
 
 export interface Membership {
   id: string

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
-import { api } from "../../../lib/api"
+import { api } from "./api"
 
 export interface Area {
   id: string
@@ -11,8 +11,8 @@ export interface Area {
 export const areasKey = (city: string) => ["cities", city, "areas"] as const
 
 /** `GET /api/cities/{city}/areas`. */
-export function useAreas(city: string) {
-  return useQuery({ queryKey: areasKey(city), queryFn: () => api<Area[]>("GET", `/api/cities/${city}/areas`) })
+export function useAreas(city: string, options?: { enabled?: boolean }) {
+  return useQuery({ queryKey: areasKey(city), queryFn: () => api<Area[]>("GET", `/api/cities/${city}/areas`), enabled: options?.enabled })
 }
 
 /** `POST /api/cities/{city}/areas`. */

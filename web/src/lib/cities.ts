@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
-import { api } from "../../../lib/api"
+import { api } from "./api"
 
 export interface City {
   id: string
@@ -18,8 +18,8 @@ export function useCities() {
 }
 
 /** `GET /api/cities/{id}`. */
-export function useCity(id: string) {
-  return useQuery({ queryKey: cityKey(id), queryFn: () => api<City>("GET", `/api/cities/${encodeURIComponent(id)}`) })
+export function useCity(id: string, options?: { enabled?: boolean }) {
+  return useQuery({ queryKey: cityKey(id), queryFn: () => api<City>("GET", `/api/cities/${encodeURIComponent(id)}`), enabled: options?.enabled })
 }
 
 export interface NewCity {
