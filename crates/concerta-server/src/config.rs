@@ -98,6 +98,9 @@ pub struct Config {
     /// Sender address of outgoing mail.
     #[arg(long, env = "CONCERTA_MAIL_FROM", default_value = "concerta@localhost", global = true)]
     pub mail_from: String,
+    /// Seconds between two looks for measurements that are due and missing (reminders).
+    #[arg(long, env = "CONCERTA_REMINDER_INTERVAL", default_value_t = 60, global = true)]
+    pub reminder_interval: u64,
 }
 
 impl Config {
@@ -110,7 +113,13 @@ impl Config {
             public_url: None,
             smtp_url: None,
             mail_from: "concerta@localhost".to_owned(),
+            reminder_interval: 60,
         }
+    }
+
+    /// How often the reminder loop runs (at least once a second).
+    pub fn reminder_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.reminder_interval.max(1))
     }
 
     /// The database URL, defaulting to SQLite in the data directory.

@@ -25,6 +25,17 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A row of an imported file is wrong; nothing was imported (422 `invalid_field`, with
+    /// `row` and `field`).
+    #[error("row {row}, column {field}: {message}")]
+    Row {
+        /// The row, as a spreadsheet numbers it (the header is row 1).
+        row: usize,
+        /// The column.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// No valid credentials (401 `unauthorized`).
     #[error("authentication required")]
     Unauthorized,
@@ -71,7 +82,7 @@ impl Error {
         match self {
             Error::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_json"),
             Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            Error::InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+            Error::InvalidField { .. } | Error::Row { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
             Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Error::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
@@ -92,6 +103,10 @@ impl IntoResponse for Error {
         match &self {
             Error::InvalidField { field, .. } | Error::Conflict { field } => {
                 error["field"] = json!(field);
+            }
+            Error::Row { row, field, .. } => {
+                error["field"] = json!(field);
+                error["row"] = json!(row);
             }
             Error::Internal(detail) => {
                 tracing::error!(error = format!("{detail:#}"), "internal error");
@@ -116,6 +131,7 @@ impl From<concerta_store::Error> for Error {
             S::NotFound => Error::NotFound,
             S::Conflict { field } => Error::Conflict { field },
             S::Invalid { field, message } => Error::InvalidField { field, message },
+            S::Row { row, field, message } => Error::Row { row, field, message },
             other => Error::Internal(other.into()),
         }
     }

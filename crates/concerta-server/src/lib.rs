@@ -25,7 +25,10 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod evaluation;
 pub mod instance;
+pub mod public;
+pub mod reminders;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
@@ -57,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(telemetry::healthz))
         .route("/readyz", get(telemetry::readyz))
         .route("/metrics", get(telemetry::metrics))
+        .route("/public/_/style.css", get(public::style))
+        .route("/public/{slug}", get(public::page))
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -84,9 +89,11 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
+    let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
     let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    reminders.abort();
     tracing::info!("server stopped");
     Ok(result?)
 }

@@ -7,7 +7,10 @@
 
 mod actors;
 mod areas;
+mod baseline;
+mod capacities;
 mod cities;
+mod indicators;
 mod members;
 mod strategies;
 
@@ -15,6 +18,7 @@ use std::str::FromStr;
 
 use axum::Router;
 use axum::extract::State;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post, put};
 use concerta_core::{Action, AreaId, CityId, Principal, Resource, permit};
 use concerta_store::User;
@@ -42,6 +46,41 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/cities/{city}/strategies", post(strategies::create).get(strategies::list))
         .route("/api/strategies/{id}", get(strategies::get))
         .route("/api/sections/{id}/area", put(strategies::set_area))
+        .route("/api/sdg", get(indicators::sdg))
+        .route("/api/strategies/{id}/indicators", get(indicators::list).post(indicators::create))
+        .route("/api/strategies/{id}/indicators/template", post(indicators::create_from_template))
+        .route(
+            "/api/strategies/{id}/indicators.csv",
+            get(indicators::export_indicators)
+                .post(indicators::import_indicators)
+                .layer(DefaultBodyLimit::max(indicators::MAX_CSV_BYTES + 1024)),
+        )
+        .route(
+            "/api/strategies/{id}/measurements.csv",
+            get(indicators::export_measurements)
+                .post(indicators::import_measurements)
+                .layer(DefaultBodyLimit::max(indicators::MAX_CSV_BYTES + 1024)),
+        )
+        .route("/api/indicators/{id}", get(indicators::get).put(indicators::update).delete(indicators::delete))
+        .route("/api/indicators/{id}/status-override", put(indicators::set_override).delete(indicators::clear_override))
+        .route(
+            "/api/indicators/{id}/measurements",
+            get(indicators::list_measurements)
+                .post(indicators::create_measurement)
+                .layer(DefaultBodyLimit::max(indicators::MAX_EVIDENCE_BYTES + 64 * 1024)),
+        )
+        .route("/api/measurements/{id}/review", post(indicators::review))
+        .route("/api/measurements/{id}", axum::routing::delete(indicators::delete_measurement))
+        .route("/api/evidence/{id}", get(indicators::evidence))
+        .route("/api/strategies/{id}/capacities", get(capacities::list))
+        .route("/api/strategies/{id}/capacities/template", post(capacities::create_from_template))
+        .route("/api/capacities/{id}", patch(capacities::update))
+        .route("/api/networks", get(baseline::list_networks).post(baseline::create_network))
+        .route("/api/networks/{id}/cities", post(baseline::add_city))
+        .route("/api/networks/{id}/questionnaires", get(baseline::list_questionnaires).post(baseline::create_questionnaire))
+        .route("/api/questionnaires/{id}", get(baseline::get).patch(baseline::set_period))
+        .route("/api/questionnaires/{id}/responses/{city}", put(baseline::respond))
+        .route("/api/questionnaires/{id}/comparison", get(baseline::comparison))
 }
 
 /// Checks that `user` may do `action` to a resource of `city` (a section's `area` for

@@ -3,6 +3,7 @@
 
 mod auth;
 mod errors;
+mod evaluation;
 mod health;
 mod roles;
 mod sync;
@@ -96,6 +97,14 @@ impl App {
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Answer { status, headers, body }
+    }
+
+    /// A GET without credentials, its body as text.
+    pub async fn text(&self, method: Method, uri: &str) -> String {
+        let req = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 
     pub async fn get(&self, uri: &str, auth: &Auth) -> Answer {

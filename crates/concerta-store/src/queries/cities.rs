@@ -76,6 +76,12 @@ impl Database {
         city::Entity::find_by_id(id.uuid()).one(&self.conn).await?.ok_or(Error::NotFound)?.try_into()
     }
 
+    /// The city with this slug (the public page's address).
+    #[tracing::instrument(skip_all)]
+    pub async fn get_city_by_slug(&self, slug: &str) -> Result<City> {
+        city::Entity::find().filter(city::Column::Slug.eq(slug)).one(&self.conn).await?.ok_or(Error::NotFound)?.try_into()
+    }
+
     /// Every city, by name.
     #[tracing::instrument(skip_all)]
     pub async fn list_cities(&self) -> Result<Vec<City>> {
