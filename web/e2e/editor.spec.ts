@@ -71,3 +71,104 @@ test.describe("read-only sections", () => {
     await expectAccessible(cultura.page, "a read-only section")
   })
 })
+
+test.describe("refused changes", () => {
+  test("a change forced through an observer's client is refused by the server and reaches nobody", async ({ person, server }) => {
+    const observer = await person(DEMO.observer)
+    const path = await openSection(observer, server, "budget_share")
+    await synced(observer)
+    const url = await observer.page.evaluate(async (sectionPath) => {
+      const [, strategy, , section] = sectionPath.split("/").slice(1)
+      const s = await fetch(`/api/strategies/${strategy}`).then((r) => r.json())
+      return s.sections.find((x: { id: string }) => x.id === section).doc_url as string
+    }, path)
+    // Bypass the editor: change the document through the page's Repo.
+    await observer.page.evaluate(async (docUrl) => {
+      const repo = (globalThis as unknown as { __concerta: { repo: { find: (u: string) => Promise<{ change: (f: (d: { title: string }) => void) => void }> } } }).__concerta.repo
+      const handle = await repo.find(docUrl)
+      handle.change((d) => {
+        d.title = "FORCED BY AN OBSERVER"
+      })
+    }, url)
+    // The observer's own copy has it (that is what the editor must never do)...
+    await expect
+      .poll(() =>
+        observer.page.evaluate(async (docUrl) => {
+          const repo = (globalThis as unknown as { __concerta: { repo: { find: (u: string) => Promise<{ doc: () => { title: string } }> } } }).__concerta.repo
+          return String((await repo.find(docUrl)).doc().title)
+        }, url),
+      )
+      .toBe("FORCED BY AN OBSERVER")
+
+    // ...but nobody else ever does. The section's editor writes after it; once the observer
+    // has received that edit, the observer's client and the server have exchanged sync
+    // messages after the forced change, so it would have travelled by then.
+    const eco = await person(DEMO.economia)
+    await openSection(eco, server, "budget_share")
+    await synced(eco)
+    await body(eco).click()
+    await eco.page.keyboard.type("Texto del área.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true")
+    await expect(body(observer)).toContainText("Texto del área.")
+    const ana = await person(DEMO.coordinator)
+    await openSection(ana, server, "budget_share")
+    // A fresh client loads what the server stored: the text, and no trace of the change.
+    const fresh = await person(DEMO.cultura)
+    await openSection(fresh, server, "budget_share")
+    for (const other of [eco, ana, fresh]) {
+      await expect(body(other)).toContainText("Texto del área.")
+      const title = await other.page.evaluate(async (docUrl) => {
+        const repo = (globalThis as unknown as { __concerta: { repo: { find: (u: string) => Promise<{ doc: () => { title: string } }> } } }).__concerta.repo
+        return String((await repo.find(docUrl)).doc().title)
+      }, url)
+      expect(title, `${other.email} sees the section's own title`).not.toContain("FORCED")
+    }
+  })
+})
+
+test.describe("offline", () => {
+  test("edits made offline survive a reload and reach the others on reconnect; saved says so", async ({ person, server }) => {
+    const ana = await person(DEMO.coordinator)
+    const eco = await person(DEMO.economia)
+    // The sync WebSocket goes through a switch: while `blocked`, the server is unreachable.
+    let blocked = false
+    const open: { close: () => Promise<void> }[] = []
+    await eco.context.routeWebSocket(/\/sync$/, (ws) => {
+      if (blocked) {
+        void ws.close()
+        return
+      }
+      open.push(ws)
+      ws.connectToServer()
+    })
+    await openSection(eco, server, "operational_capacities")
+    await openSection(ana, server, "operational_capacities")
+    await synced(eco)
+    await synced(ana)
+    await body(eco).click()
+    await eco.page.keyboard.type("En línea.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true")
+
+    expect(open.length, "the sync WebSocket went through the route").toBeGreaterThan(0)
+    blocked = true
+    for (const ws of open.splice(0)) await ws.close()
+    await eco.context.setOffline(true)
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-online", "false")
+    await eco.page.keyboard.type(" Escrito sin conexión.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "false")
+    await expect(eco.page.getByTestId("sync-status")).toContainText("Not yet saved to the server")
+    await eco.page.evaluate(() => (globalThis as unknown as { __concerta: { repo: { flush: () => Promise<void> } } }).__concerta.repo.flush())
+
+    // The page comes back (the app's files load) but the server stays unreachable: the text
+    // comes from this browser's IndexedDB, still unsaved.
+    await eco.context.setOffline(false)
+    await eco.page.reload()
+    await expect(body(eco)).toContainText("Escrito sin conexión.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "false")
+    await expect(body(ana)).not.toContainText("Escrito sin conexión.")
+
+    blocked = false
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true", { timeout: 30_000 })
+    await expect(body(ana)).toContainText("En línea. Escrito sin conexión.")
+  })
+})

@@ -70,5 +70,8 @@ export async function pageRepo(user: string): Promise<PageRepo> {
     },
   }
   page = { user, value }
+  // For the browser tests and for looking around in devtools: the page's Repo. Whoever can
+  // open devtools can reach it anyway; the server decides what a change may do.
+  ;(globalThis as { __concerta?: { repo: Repo } }).__concerta = { repo }
   return value
 }
