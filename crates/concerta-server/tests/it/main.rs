@@ -6,6 +6,7 @@ mod auth;
 mod errors;
 mod health;
 mod roles;
+mod sync;
 mod tenancy;
 mod web;
 
