@@ -1,4 +1,5 @@
 import { DEMO, expect, expectAccessible, test, type Person } from "./support/fixtures"
+import { structure } from "./support/sections"
 
 // The demo strategy's sections; the editor of Desarrollo Económico writes "budget_share".
 async function openSection(person: Person, server: { url: string }, key: string): Promise<string> {
@@ -21,7 +22,7 @@ async function synced(person: Person) {
 }
 
 test.describe("section editor", () => {
-  test("two people type at once and end with the same text, saved to the server", async ({ person, server }) => {
+  test("two people type at once, see each other's cursor and name, and end with the same text, saved to the server", async ({ person, server }) => {
     const ana = await person(DEMO.coordinator)
     const eco = await person(DEMO.economia)
     await openSection(ana, server, "budget_share")
@@ -43,8 +44,8 @@ test.describe("section editor", () => {
     await ana.page.keyboard.press("Control+End")
     await Promise.all([ana.page.keyboard.type(" Ana escribe.", { delay: 25 }), eco.page.keyboard.type("Eco escribe. ", { delay: 25 })])
 
-    await expect.poll(async () => (await body(ana).innerText()) === (await body(eco).innerText()), { timeout: 20_000 }).toBe(true)
-    const text = await body(ana).innerText()
+    await expect.poll(async () => [await structure(ana), await structure(eco)].join(" VS "), { timeout: 20_000 }).toMatch(/^(.*) VS \1$/)
+    const text = await structure(ana)
     expect(text).toContain("Ana escribe.")
     expect(text).toContain("Eco escribe.")
     await expect(ana.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true")

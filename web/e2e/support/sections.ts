@@ -37,7 +37,8 @@ export async function structure(person: Person): Promise<string> {
     const walk = (node: Node): string => {
       if (node.nodeType === Node.TEXT_NODE) return node.textContent ?? ""
       if (!(node instanceof HTMLElement)) return ""
-      if (node.classList.contains("remote-caret") || node.classList.contains("ProseMirror-trailingBreak")) return ""
+      // Other people's carets, and what ProseMirror adds around widgets, are not content.
+      if (node.classList.contains("remote-caret") || [...node.classList].some((c) => c.startsWith("ProseMirror-"))) return ""
       const inner = [...node.childNodes].map(walk).join("")
       const tag = node.tagName.toLowerCase()
       if (tag === "span") return inner
@@ -53,5 +54,5 @@ export async function clear(person: Person): Promise<void> {
   await editorBody(person).click()
   await person.page.keyboard.press("Control+a")
   await person.page.keyboard.press("Backspace")
-  await expect.poll(async () => (await editorBody(person).textContent())?.trim()).toBe("")
+  await expect.poll(async () => (await structure(person)).replace(/<[^>]+>/g, "")).toBe("")
 }

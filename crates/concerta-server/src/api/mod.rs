@@ -9,6 +9,7 @@ mod actors;
 mod areas;
 mod cities;
 mod members;
+mod presence;
 mod strategies;
 
 use std::str::FromStr;
@@ -42,6 +43,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/cities/{city}/actors/{actor}", patch(actors::update).delete(actors::delete))
         .route("/api/cities/{city}/strategies", post(strategies::create).get(strategies::list))
         .route("/api/strategies/{id}", get(strategies::get))
+        .route("/api/strategies/{id}/presence", get(presence::get))
         .route("/api/sections/{id}/area", put(strategies::set_area))
 }
 

@@ -77,6 +77,9 @@ export class SectionPresence {
     this.page = page
     this.path = path
     handle.on("ephemeral-message", this.onMessage)
+    // The roster may have come before this handle had listeners.
+    const known = page.roster(handle.documentId)
+    if (known) this.roster = known.peers
   }
 
   get self(): string {
