@@ -35,7 +35,7 @@ use rand::Rng;
 use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 pub use error::{Error, Result};
-pub use queries::actors::{Actor, NewActor};
+pub use queries::actors::{Actor, ActorUpdate, NewActor};
 pub use queries::areas::{Area, NewArea};
 pub use queries::baseline::{
     BaselineResponse, Comparison, Network, NewQuestion, Question, QuestionComparison, Questionnaire, SharedAnswer, Viewer,
