@@ -118,5 +118,54 @@ pub async fn load(db: &Database) -> anyhow::Result<Loaded> {
         };
         db.set_section_area(section.id, area).await?;
     }
+    load_evaluation(db, &strategy, &areas).await.context("loading the demo's indicator framework")?;
     Ok(Loaded::Created { sections: strategy.sections.len() })
+}
+
+/// The demo's evaluation: the seed's framework and capacities, a few indicators with
+/// baselines, targets and measurements (most accepted, one pending), four of them public,
+/// so the demo city's public page (`/public/demo`) shows something.
+async fn load_evaluation(db: &Database, strategy: &concerta_store::Strategy, areas: &[concerta_store::Area]) -> anyhow::Result<()> {
+    use concerta_evaluation::{Point, ReviewState};
+    use concerta_store::NewMeasurement;
+    let date = |s: &str| -> anyhow::Result<chrono::NaiveDate> { Ok(s.parse()?) };
+    let indicators = db.create_indicators_from_template(strategy.id, Locale::Es).await?;
+    db.create_capacities_from_template(strategy.id, Locale::Es).await?;
+    let coordinator = db.get_user_by_email(DEMO_ACCOUNTS[0].email).await?.context("the demo coordinator")?;
+    let economy = db.get_user_by_email(DEMO_ACCOUNTS[1].email).await?.context("the demo economy editor")?;
+    // (code, area index, baseline, target, public, measurements (date, value, accepted))
+    let plan: [(&str, usize, (&str, f64), (&str, f64), bool, &[(&str, f64, bool)]); 5] = [
+        ("ORI-1", 0, ("2023-01-01", 3.0), ("2027-01-01", 12.0), true, &[("2024-01-01", 5.0, true), ("2025-01-01", 8.0, true)]),
+        ("ORI-2", 0, ("2023-01-01", 20.0), ("2027-01-01", 80.0), false, &[("2024-01-01", 28.0, true), ("2025-01-01", 31.0, true)]),
+        ("GOB-4", 1, ("2023-01-01", 0.4), ("2027-01-01", 1.0), true, &[("2024-01-01", 0.45, true), ("2025-01-01", 0.5, false)]),
+        ("TER-3", 2, ("2023-01-01", 40.0), ("2027-01-01", 120.0), true, &[("2024-01-01", 38.0, true)]),
+        ("TER-4", 1, ("2023-01-01", 150.0), ("2027-01-01", 300.0), true, &[("2024-01-01", 190.0, true), ("2025-01-01", 260.0, true)]),
+    ];
+    for (code, area, (base_date, base), (target_date, target), public, measurements) in plan {
+        let Some(indicator) = indicators.iter().find(|i| i.fields.code == code) else { continue };
+        let mut fields = indicator.fields.clone();
+        fields.area_id = areas.get(area).map(|a| a.id);
+        fields.baseline = Some(Point::new(date(base_date)?, base));
+        fields.target = Some(Point::new(date(target_date)?, target));
+        fields.public = public;
+        db.update_indicator(indicator.id, fields).await?;
+        for (on, value, accepted) in measurements {
+            let reporter = if area == 1 { economy.id } else { coordinator.id };
+            let m = db
+                .create_measurement(NewMeasurement {
+                    indicator: indicator.id,
+                    measured_on: date(on)?,
+                    value: *value,
+                    note: "Informe anual de la oficina".to_owned(),
+                    link: None,
+                    evidence: None,
+                    reported_by: reporter,
+                })
+                .await?;
+            if *accepted {
+                db.review_measurement(m.id, ReviewState::Accepted, None, coordinator.id).await?;
+            }
+        }
+    }
+    Ok(())
 }

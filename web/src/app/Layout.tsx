@@ -23,6 +23,7 @@ export function Layout() {
           <NavLink to="/" end>
             {t("nav.home")}
           </NavLink>
+          <NavLink to="/networks">{t("nav.networks")}</NavLink>
           <NavLink to="/account">{t("nav.account")}</NavLink>
         </nav>
         <div className="header-tools">

@@ -5,6 +5,8 @@ import { RequireAuth } from "../features/auth/components/RequireAuth"
 import { SetupPage } from "../features/auth/components/SetupPage"
 import { CityPage } from "../features/city/components/CityPage"
 import { HomePage } from "../features/city/components/HomePage"
+import { BaselinePage, NetworksPage } from "../features/evaluation/components/BaselinePage"
+import { EvaluationPage } from "../features/evaluation/components/EvaluationPage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
 import { VersionsPage } from "../features/versions/components/VersionsPage"
 import { Layout } from "./Layout"
@@ -32,6 +34,14 @@ export const router = createBrowserRouter([
         lazy: () => import("../features/editor/components/SectionPage").then((m) => ({ Component: m.SectionPage })),
       },
       { path: "strategies/:strategyId/versions", element: <VersionsPage /> },
+      { path: "strategies/:strategyId/evaluation", element: <EvaluationPage /> },
+      {
+        // The chart brings Observable Plot (and d3): loaded only when an indicator is opened.
+        path: "indicators/:indicatorId",
+        lazy: () => import("../features/evaluation/components/IndicatorPage").then((m) => ({ Component: m.IndicatorPage })),
+      },
+      { path: "cities/:cityId/baseline", element: <BaselinePage /> },
+      { path: "networks", element: <NetworksPage /> },
       {
         path: "strategies/:strategyId/versions/:versionId",
         lazy: () => import("../features/versions/components/VersionPage").then((m) => ({ Component: m.VersionPage })),

@@ -7,13 +7,16 @@ export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly field?: string
+  /** The row of an imported file the error is about (header = row 1). */
+  readonly row?: number
 
-  constructor(status: number, code: string, message: string, field?: string) {
+  constructor(status: number, code: string, message: string, field?: string, row?: number) {
     super(message)
     this.name = "ApiError"
     this.status = status
     this.code = code
     this.field = field
+    this.row = row
   }
 }
 
@@ -53,6 +56,29 @@ export async function api<T>(method: Method, path: string, body?: unknown, init?
     const error = (json as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error
     if (response.status === 401 && !init?.quiet401) onUnauthorized?.()
     throw new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? response.statusText, error?.field)
+  }
+  return json as T
+}
+
+/**
+ * Sends a body that is not JSON (a multipart form with a file, a CSV file) with the same rules
+ * as `api()`; the browser sets the multipart boundary itself.
+ */
+export async function apiUpload<T>(method: Method, path: string, body: FormData | Blob, contentType?: string): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json", "x-concerta-csrf": "1" }
+  if (contentType) headers["content-type"] = contentType
+  const response = await fetch(path, { method, headers, body, credentials: "same-origin" })
+  const text = await response.text()
+  let json: unknown = undefined
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    json = undefined
+  }
+  if (!response.ok) {
+    const error = (json as { error?: { code?: string; message?: string; field?: string; row?: number } } | undefined)?.error
+    if (response.status === 401) onUnauthorized?.()
+    throw new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? response.statusText, error?.field, error?.row)
   }
   return json as T
 }

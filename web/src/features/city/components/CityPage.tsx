@@ -1,6 +1,6 @@
 import { useEffect } from "react"
 import { useTranslation } from "react-i18next"
-import { useParams } from "react-router"
+import { Link, useParams } from "react-router"
 import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Loading } from "../../../components/Loading"
 import { applyCityLanguage } from "../../../lib/i18n"
@@ -34,6 +34,8 @@ export function CityPage() {
         {seesPeople && <a href="#areas">{t("city.areas")}</a>}
         {seesPeople && <a href="#members">{t("city.members")}</a>}
         {seesPeople && <a href="#actors">{t("city.actors")}</a>}
+        {seesPeople && <Link to={`/cities/${cityId}/baseline`}>{t("city.baseline")}</Link>}
+        <a href={`/public/${city.data.slug}`}>{t("city.publicPage")}</a>
       </nav>
       <StrategiesPanel city={cityId} admin={admin} />
       {seesPeople && <AreasPanel city={cityId} admin={admin} />}

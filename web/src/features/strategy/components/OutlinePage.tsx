@@ -51,6 +51,7 @@ export function OutlinePage() {
           <p className="muted">{t("outline.noApproved")}</p>
         )}
         <Link to={`/strategies/${strategyId}/versions`}>{t("outline.versions")}</Link>
+        <Link to={`/strategies/${strategyId}/evaluation`}>{t("outline.evaluation")}</Link>
       </div>
       {STAGES.map((stage, index) => {
         const sections = strategy.data.sections.filter((s) => s.stage === stage).sort((a, b) => a.position - b.position)
