@@ -1,0 +1,1 @@
+//! The demo city's strategy text (filled in below).
