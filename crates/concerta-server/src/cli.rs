@@ -158,6 +158,7 @@ async fn demo(config: &Config) -> anyhow::Result<()> {
             city: city.id,
             title: "Estrategia de Acción Internacional 2030".to_owned(),
             template: StrategyTemplate::Seed,
+            sections: crate::content::template_sections(StrategyTemplate::Seed, city.locale),
         })
         .await?;
     for section in &strategy.sections {

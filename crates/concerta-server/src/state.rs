@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::broadcast;
 
 use crate::config::Config;
+use crate::content::Content;
 use crate::sync::SyncHandle;
 use crate::telemetry;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The sync engine behind `/sync`.
     pub sync: SyncHandle,
+    /// Sections' content for the API (heads, documents, diffs), off the sync engine's task.
+    pub content: Content,
 }
 
 impl AppState {
@@ -49,7 +52,14 @@ impl AppState {
     pub fn with_database(config: Config, db: Database) -> Self {
         let (access_events, access_rx) = broadcast::channel(1024);
         let sync = SyncHandle::start(db.clone(), access_rx);
-        Self { config: Arc::new(config), db, access_events, metrics: telemetry::metrics_handle(), sync }
+        Self {
+            config: Arc::new(config),
+            db,
+            access_events,
+            metrics: telemetry::metrics_handle(),
+            sync,
+            content: Content::new(),
+        }
     }
 
     /// Publishes an access change; nobody listening is fine.

@@ -2,6 +2,7 @@
 //! `DATABASE_URL_TEST`) Postgres.
 
 mod auth;
+mod content;
 mod errors;
 mod health;
 mod roles;

@@ -1,1 +1,0 @@
-//! The demo city's strategy text (filled in below).
