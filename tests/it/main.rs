@@ -4,9 +4,11 @@
 //! - `foundation`: the README flow through the binary and REST; error answers; tenancy.
 //! - `sync_clients`: two official JS clients and a samod client converge on one section.
 //! - `sync_access`: read-only, no-access, schema-breaking and revoked peers over `/sync`.
+//! - `sync_presence`: the server's presence rosters and ephemeral sender ids, seen by JS clients.
 //! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change.
 
 mod durability;
 mod foundation;
 mod sync_access;
 mod sync_clients;
+mod sync_presence;

@@ -164,7 +164,8 @@ impl From<&User> for UserView {
     }
 }
 
-fn session_cookie_header(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+/// The `Set-Cookie` value of a session cookie (`value` empty and `max_age_secs` 0 clear it).
+pub(crate) fn session_cookie_header(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
     let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}"

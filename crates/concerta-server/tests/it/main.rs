@@ -6,7 +6,9 @@ mod content;
 mod errors;
 mod health;
 mod roles;
+mod sync;
 mod tenancy;
+mod web;
 
 use axum::Router;
 use axum::body::Body;
