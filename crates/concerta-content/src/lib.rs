@@ -10,6 +10,7 @@
 //! - [`diff`]: the word-level diff of a section since a version.
 //! - [`export`]: Markdown and printable HTML of a strategy or a version ([`tree`] nests the
 //!   blocks the way the editor shows them).
+//! - [`demo`]: the demo city's strategy text, drawn from the seed (Spanish).
 //!
 //! Workflow: the server loads a section's rows from the store, calls
 //! [`stored::load_document`] on a blocking thread, reads it with [`section::read_section`]
@@ -20,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod demo;
 pub mod diff;
 pub mod export;
 pub mod rich;

@@ -46,6 +46,15 @@ impl Default for Content {
 /// the store): the seed template's items titled in `locale`, with empty bodies; none for a
 /// blank strategy.
 pub fn template_sections(template: StrategyTemplate, locale: Locale) -> Vec<NewSection> {
+    template_sections_with(template, locale, |_| Vec::new())
+}
+
+/// Like [`template_sections`], each body holding `body(key)` as rich text.
+pub fn template_sections_with(
+    template: StrategyTemplate,
+    locale: Locale,
+    body: impl Fn(&str) -> Vec<concerta_content::Block>,
+) -> Vec<NewSection> {
     match template {
         StrategyTemplate::Blank => Vec::new(),
         StrategyTemplate::Seed => seed_template()
@@ -56,7 +65,7 @@ pub fn template_sections(template: StrategyTemplate, locale: Locale) -> Vec<NewS
                 stage: item.stage,
                 position: item.position as i32,
                 doc_id: DocumentId::random(),
-                first_change: concerta_content::new_section_change(item.title(locale), &[]),
+                first_change: concerta_content::new_section_change(item.title(locale), &body(item.key)),
             })
             .collect(),
     }

@@ -230,3 +230,47 @@ test_both_dbs!(section_states_by_area, |db| async move {
     assert_eq!(outline.body["sections"][1]["state"], "not_started");
     assert_eq!(put(&app, &format!("/api/sections/{}/state", uuid::Uuid::new_v4()), &c.coordinator.auth, json!({"state": "ready"})).await.status, StatusCode::NOT_FOUND);
 });
+
+test_both_dbs!(the_demo_strategy_has_rich_text_versions_and_later_changes, |db| async move {
+    let app = App::new(db);
+    assert!(matches!(concerta_server::demo::load(app.db()).await.unwrap(), concerta_server::demo::Loaded::Created { .. }));
+    let ori = app.db().get_user_by_email("ori@demo.concerta").await.unwrap().unwrap();
+    let token = concerta_server::auth::issue_api_token(app.db(), &ori).await.unwrap();
+    let auth = Auth::Bearer(token);
+    let city = app.db().list_cities().await.unwrap().into_iter().find(|c| c.slug == "demo").unwrap();
+    let strategies = app.get(&format!("/api/cities/{}/strategies", city.id), &auth).await;
+    let strategy = &strategies.body[0];
+    assert_eq!(strategy["approved_version"]["name"], "Aprobada por el Alcalde");
+    assert!(strategy["approved_version"]["approved_by"]["id"].is_string());
+    let sections = strategy["sections"].as_array().unwrap();
+    let by_key = |key: &str| sections.iter().find(|s| s["key"] == key).unwrap().clone();
+    assert_eq!(by_key("political_will")["changed_since_approved"], true);
+    assert_eq!(by_key("budget_share")["changed_since_approved"], true);
+    assert_eq!(by_key("actor_map")["changed_since_approved"], false, "changed before the approval only");
+    assert_eq!(by_key("political_will")["state"], "in_review");
+    let sid = strategy["id"].as_str().unwrap();
+    let versions = app.get(&format!("/api/strategies/{sid}/versions"), &auth).await;
+    let names: Vec<_> = versions.body.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["Aprobada por el Alcalde", "Primer borrador de la ORI"]);
+
+    let approved = strategy["approved_version"]["id"].as_str().unwrap();
+    let diff = app.get(&format!("/api/sections/{}/diff?since={approved}", by_key("political_will")["id"].as_str().unwrap()), &auth).await;
+    assert_eq!(diff.body["changed"], true);
+    assert!(diff.body["ops"].as_array().unwrap().iter().any(|o| o["op"] == "insert" && o["text"].as_str().unwrap().contains("Concejo")));
+    let first = versions.body[1]["id"].as_str().unwrap();
+    let diff = app.get(&format!("/api/sections/{}/diff?since={first}", by_key("actor_map")["id"].as_str().unwrap()), &auth).await;
+    assert!(diff.body["ops"].as_array().unwrap().iter().any(|o| o["op"] == "insert" && o["text"].as_str().unwrap().contains("multi-actor")));
+
+    let (status, _, md) = raw_get(&app, &format!("/api/strategies/{sid}/export?format=md"), &auth).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(md.contains("La **voluntad política** es el primer factor de apoyo"), "{md}");
+    assert!(md.contains("#### Coordinación interna"));
+    assert!(md.contains("- Áreas de gobierno: Desarrollo Económico, Cultura, Ambiente.\n  - Generación de empatías"), "{md}");
+    assert!(md.contains("1. Atraer cooperación técnica"));
+    assert!(md.contains("*Área responsable: Relaciones Internacionales*"));
+    let (_, _, html) = raw_get(&app, &format!("/api/strategies/{sid}/export?format=html&version={approved}"), &auth).await;
+    assert!(html.contains("Aprobada por el Alcalde"));
+    assert!(!html.contains("0,5 %"), "a later draft is not in the approved version");
+    assert!(html.contains("<h2>Evaluación</h2>"));
+    assert_eq!(concerta_server::demo::load(app.db()).await.unwrap(), concerta_server::demo::Loaded::AlreadyThere);
+});
