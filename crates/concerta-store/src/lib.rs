@@ -34,7 +34,7 @@ use rand::Rng;
 use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 pub use error::{Error, Result};
-pub use queries::actors::{Actor, NewActor};
+pub use queries::actors::{Actor, ActorUpdate, NewActor};
 pub use queries::areas::{Area, NewArea};
 pub use queries::auth::ApiTokenId;
 pub use queries::cities::{City, NewCity};

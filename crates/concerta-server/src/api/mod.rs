@@ -10,6 +10,7 @@ mod areas;
 mod cities;
 mod exports;
 mod members;
+mod presence;
 mod strategies;
 mod versions;
 
@@ -41,8 +42,10 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/cities/{city}/members", post(members::create).get(members::list))
         .route("/api/cities/{city}/members/{member}", patch(members::update).delete(members::delete))
         .route("/api/cities/{city}/actors", post(actors::create).get(actors::list))
+        .route("/api/cities/{city}/actors/{actor}", patch(actors::update).delete(actors::delete))
         .route("/api/cities/{city}/strategies", post(strategies::create).get(strategies::list))
         .route("/api/strategies/{id}", get(strategies::get))
+        .route("/api/strategies/{id}/presence", get(presence::get))
         .route("/api/sections/{id}/area", put(strategies::set_area))
         .route("/api/sections/{id}/state", put(strategies::set_state))
         .route("/api/sections/{id}/diff", get(versions::diff))
