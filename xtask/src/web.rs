@@ -116,6 +116,35 @@ pub fn browser_tests(root: &Path, bin: &Path, chromium: &Path, database_url_test
     run(&mut cmd)
 }
 
+/// `cargo xtask bench-web [--quick]`: the release server, the web bundle and the JS client
+/// (which prefills sections), then the browser benchmark (`web/bench`), which writes its own
+/// block of `bench/RESULTS.md`.
+pub fn bench(root: &Path, target: &Path, args: &[String]) -> Result<()> {
+    let mut quick = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            other => bail!("`cargo xtask bench-web`: unknown argument `{other}` (--quick)"),
+        }
+    }
+    build(root)?;
+    npm_ci_if_needed(&root.join("tests").join("js"))?;
+    let chromium = ensure_chromium(false)?;
+    run(crate::cargo(root).args(["build", "--release", "--package", "concerta-server", "--target-dir"]).arg(target))?;
+    let bin = target.join("release").join(format!("concerta{}", env::consts::EXE_SUFFIX));
+    let mut cmd = npm();
+    cmd.args(["run", "bench"])
+        .current_dir(web_dir(root))
+        .env("CONCERTA_BIN", &bin)
+        .env("CONCERTA_CHROMIUM", &chromium)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .env("BENCH_OUT", root.join("bench").join("RESULTS.md"));
+    if quick {
+        cmd.env("BENCH_SIZES", "100,2000").env("BENCH_KEYSTROKES", "30").env("BENCH_OPENS", "2");
+    }
+    run(&mut cmd)
+}
+
 fn mtime(path: &Path) -> SystemTime {
     fs::metadata(path).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
 }
