@@ -391,7 +391,7 @@ fn ci(root: &Path) -> Result<()> {
 
     steps.step("check-deps: boundaries and markers", || check_deps(root))?;
 
-    steps.step("web: npm ci, vite build and unit tests (web/)", || {
+    steps.step("web: npm ci, vite build, lint and unit tests (web/)", || {
         web::build(root)?;
         web::unit_tests(root)
     })?;

@@ -72,8 +72,10 @@ pub fn build(root: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// Runs the app's unit tests (vitest).
+/// Runs the app's lint (import boundaries, no literal UI text, jsx-a11y) and unit tests
+/// (vitest).
 pub fn unit_tests(root: &Path) -> Result<()> {
+    run(npm().args(["run", "lint"]).current_dir(web_dir(root)))?;
     run(npm().args(["run", "test"]).current_dir(web_dir(root)))
 }
 
