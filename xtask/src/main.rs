@@ -69,6 +69,10 @@ commands:
                   cargo run --release -p concerta-server -- serve --demo ARGS...
                   (the demo city is loaded into an empty data directory)
   web             builds the web app into web/dist when its sources changed
+  bench-web [--quick]
+                  the browser benchmark: keystroke → other browser p50/p99 and open →
+                  editable on sections of 100, 2,000 and 20,000 changes, and the app's
+                  JavaScript gzipped; writes its block of bench/RESULTS.md (~10 min)
   bench [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] [--keep]
                   release builds, then the same load against Concerta, the npm JS sync
                   server, automerge-repo 2.x and samod; writes bench/RESULTS.md (~25 min;
@@ -115,6 +119,10 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
         "web" => {
             no_extra_args(command, rest)?;
             web::build(&root)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "bench-web" => {
+            web::bench(&root, &target_dir(&root)?, rest)?;
             Ok(ExitCode::SUCCESS)
         }
         "bench" => bench(&root, rest),
@@ -384,7 +392,7 @@ fn ci(root: &Path) -> Result<()> {
 
     steps.step("check-deps: boundaries and markers", || check_deps(root))?;
 
-    steps.step("web: npm ci, vite build and unit tests (web/)", || {
+    steps.step("web: npm ci, vite build, lint and unit tests (web/)", || {
         web::build(root)?;
         web::unit_tests(root)
     })?;
