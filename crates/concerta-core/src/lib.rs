@@ -20,10 +20,10 @@ mod permission;
 mod template;
 mod validate;
 
-pub use enums::{Locale, ParseEnumError, Role, Sector, Stage, StrategyTemplate};
+pub use enums::{Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
 pub use ids::{
     ActorId, AreaId, BaselineResponseId, CapacityId, CityId, EvidenceId, IndicatorId, MeasurementId, MemberId,
-    NetworkId, QuestionId, QuestionnaireId, SectionId, StrategyId, UserId,
+    NetworkId, QuestionId, QuestionnaireId, SectionId, StrategyId, UserId, VersionId,
 };
 pub use permission::{Action, Membership, Principal, Resource, may_create_city, permit};
 pub use template::{SectionTemplate, seed_template};

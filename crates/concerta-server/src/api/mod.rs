@@ -10,10 +10,12 @@ mod areas;
 mod baseline;
 mod capacities;
 mod cities;
+mod exports;
 mod indicators;
 mod members;
 mod presence;
 mod strategies;
+mod versions;
 
 use std::str::FromStr;
 
@@ -49,6 +51,12 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/strategies/{id}", get(strategies::get))
         .route("/api/strategies/{id}/presence", get(presence::get))
         .route("/api/sections/{id}/area", put(strategies::set_area))
+        .route("/api/sections/{id}/state", put(strategies::set_state))
+        .route("/api/sections/{id}/diff", get(versions::diff))
+        .route("/api/strategies/{id}/versions", post(versions::create).get(versions::list))
+        .route("/api/strategies/{id}/export", get(exports::export))
+        .route("/api/versions/{id}", get(versions::get))
+        .route("/api/versions/{id}/approve", post(versions::approve))
         .route("/api/sdg", get(indicators::sdg))
         .route("/api/strategies/{id}/indicators", get(indicators::list).post(indicators::create))
         .route("/api/strategies/{id}/indicators/template", post(indicators::create_from_template))

@@ -15,6 +15,8 @@ pub mod server_meta;
 pub mod session;
 pub mod strategy;
 pub mod user;
+pub mod version;
+pub mod version_section;
 pub mod indicator;
 pub mod indicator_section;
 pub mod indicator_sdg;
