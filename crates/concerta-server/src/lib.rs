@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(telemetry::metrics))
         .route("/public/_/style.css", get(public::style))
         .route("/public/{slug}", get(public::page))
+        .route("/public/{slug}/strategies/{id}", get(public::approved_version))
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

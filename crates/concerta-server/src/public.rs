@@ -3,7 +3,8 @@
 //! Server-rendered HTML that works without JavaScript and prints well (`?lang=es|en|pt`,
 //! the city's language by default), the same data as JSON (`?format=json`) and as CSV
 //! (`?format=csv`, one row per accepted measurement of a public indicator). It shows the
-//! approved strategy versions, the indicators marked public with their charts (inline SVG)
+//! approved strategy versions (each readable at `/public/{city_slug}/strategies/{id}`, the
+//! printable export of that version), the indicators marked public with their charts (inline SVG)
 //! and statuses counted on accepted measurements only, the consultation reports once
 //! closed, the roundtables held with their agreements, and the status rule itself.
 //!
@@ -284,7 +285,16 @@ pub async fn gather(state: &AppState, city: &City, lang: Locale) -> Result<Publi
         provisional: word(lang, "not_reviewed").to_owned(),
         empty: word(lang, "no_measurements").to_owned(),
     };
+    let mut strategies = Vec::new();
     for strategy in state.db.list_strategies(city.id).await? {
+        if let Some(version) = state.db.get_approved_version(strategy.id).await? {
+            strategies.push(PublicStrategy {
+                title: strategy.title.clone(),
+                version_name: version.name.clone(),
+                approved_at: version.approved_at.map(|d| d.format("%Y-%m-%d").to_string()),
+                html_url: Some(format!("/public/{}/strategies/{}", city.slug, strategy.id)),
+            });
+        }
         let public: Vec<_> = state.db.list_indicators(strategy.id).await?.into_iter().filter(|i| i.fields.public).collect();
         if public.is_empty() {
             continue;
@@ -348,7 +358,7 @@ pub async fn gather(state: &AppState, city: &City, lang: Locale) -> Result<Publi
         city: PublicCity { name: city.name.clone(), slug: city.slug.clone(), locale: city.locale },
         language: lang,
         generated_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-        strategies: Vec::new(),
+        strategies,
         indicators,
         consultations: Vec::new(),
         roundtables: Vec::new(),
@@ -544,6 +554,28 @@ pub(crate) async fn page(State(state): State<AppState>, Path(slug): Path<String>
         }
         Some(_) => Err(Error::invalid("format", "must be one of: html, json, csv")),
     }
+}
+
+/// `GET /public/{city_slug}/strategies/{id}`: the approved version of one of the city's
+/// strategies as the printable HTML export, no login; 404 when it has none approved.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn approved_version(State(state): State<AppState>, Path((slug, id)): Path<(String, String)>) -> Result<Response> {
+    let city = state.db.get_city_by_slug(&slug).await?;
+    let id: concerta_core::StrategyId = id.parse().map_err(|_| Error::NotFound)?;
+    let strategy = state.db.get_strategy(id).await?;
+    if strategy.city_id != city.id {
+        return Err(Error::NotFound);
+    }
+    let version = state.db.get_approved_version(id).await?.ok_or(Error::NotFound)?;
+    let export = crate::api::exports::build_export(&state, &strategy, Some(&version)).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&crate::api::exports::export_csp()).map_err(|e| Error::Internal(e.into()))?,
+    );
+    Ok((headers, concerta_content::export::to_html(&export)).into_response())
 }
 
 /// `GET /public/_/style.css`: the page's stylesheet (screen and print).

@@ -95,36 +95,7 @@ pub(super) async fn export(
             }
         }
     };
-    let city = state.db.get_city(strategy.city_id).await?;
-    let areas: HashMap<_, _> = state.db.list_areas(city.id).await?.into_iter().map(|a| (a.id, a.name)).collect();
-    let recorded: HashMap<_, _> = version
-        .as_ref()
-        .map(|v| v.sections.iter().map(|s| (s.section_id, parse_heads(&s.heads))).collect())
-        .unwrap_or_default();
-
-    let mut sections = Vec::with_capacity(strategy.sections.len());
-    for section in &strategy.sections {
-        // A version shows the sections it recorded; a section made later is not in it.
-        if version.is_some() && !recorded.contains_key(&section.id) {
-            continue;
-        }
-        let loaded = state.content.load(&state.db, section.doc_id).await?;
-        let content = loaded.read(recorded.get(&section.id).map(Vec::as_slice))?;
-        let area = section.area_id.and_then(|a| areas.get(&a).cloned());
-        sections.push(ExportSection::new(section.stage, &section.title, area, content));
-    }
-    let date = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
-    let export = Export {
-        title: strategy.title.clone(),
-        locale: city.locale,
-        version: version.as_ref().map(|v| ExportVersion {
-            name: v.name.clone(),
-            created_at: date(v.created_at),
-            approved_at: v.approved_at.map(date),
-        }),
-        exported_at: date(chrono::Utc::now()),
-        sections,
-    };
+    let export = build_export(&state, &strategy, version.as_ref()).await?;
     let mut name = slug(&strategy.title);
     if let Some(v) = &version {
         name.push('-');
@@ -150,6 +121,45 @@ pub(super) async fn export(
         );
     }
     Ok(response)
+}
+
+/// The strategy (or `version` of it) as an [`Export`], read from the stored documents at the
+/// version's heads. Shared with the public page's approved version.
+pub(crate) async fn build_export(
+    state: &AppState,
+    strategy: &concerta_store::Strategy,
+    version: Option<&concerta_store::Version>,
+) -> Result<Export> {
+    let city = state.db.get_city(strategy.city_id).await?;
+    let areas: HashMap<_, _> = state.db.list_areas(city.id).await?.into_iter().map(|a| (a.id, a.name)).collect();
+    let recorded: HashMap<_, _> = version
+        .map(|v| v.sections.iter().map(|s| (s.section_id, parse_heads(&s.heads))).collect())
+        .unwrap_or_default();
+
+    let mut sections = Vec::with_capacity(strategy.sections.len());
+    for section in &strategy.sections {
+        // A version shows the sections it recorded; a section made later is not in it.
+        if version.is_some() && !recorded.contains_key(&section.id) {
+            continue;
+        }
+        let loaded = state.content.load(&state.db, section.doc_id).await?;
+        let content = loaded.read(recorded.get(&section.id).map(Vec::as_slice))?;
+        let area = section.area_id.and_then(|a| areas.get(&a).cloned());
+        sections.push(ExportSection::new(section.stage, &section.title, area, content));
+    }
+    let date = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
+    let export = Export {
+        title: strategy.title.clone(),
+        locale: city.locale,
+        version: version.map(|v| ExportVersion {
+            name: v.name.clone(),
+            created_at: date(v.created_at),
+            approved_at: v.approved_at.map(date),
+        }),
+        exported_at: date(chrono::Utc::now()),
+        sections,
+    };
+    Ok(export)
 }
 
 #[cfg(test)]

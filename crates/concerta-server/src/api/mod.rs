@@ -10,7 +10,7 @@ mod areas;
 mod baseline;
 mod capacities;
 mod cities;
-mod exports;
+pub(crate) mod exports;
 mod indicators;
 mod members;
 mod presence;

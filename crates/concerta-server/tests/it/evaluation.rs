@@ -14,7 +14,12 @@ async fn framework(app: &App, slug: &str) -> (CityFixture, String, Vec<Value>) {
     let city = CityFixture::new(app.db(), slug).await;
     let strategy = app
         .db()
-        .create_strategy(NewStrategy { city: city.city.id, title: "Strategy".to_owned(), template: StrategyTemplate::Seed })
+        .create_strategy(NewStrategy {
+            city: city.city.id,
+            title: "Strategy".to_owned(),
+            template: StrategyTemplate::Seed,
+            sections: concerta_server::content::template_sections(StrategyTemplate::Seed, Locale::En),
+        })
         .await
         .unwrap();
     let made = app.post(&format!("/api/strategies/{}/indicators/template", strategy.id), &city.coordinator.auth, json!({})).await;
@@ -367,14 +372,32 @@ test_both_dbs!(public_page_shows_public_indicators_and_nothing_else, |db| async 
     let oid = other_indicators[0]["id"].as_str().unwrap();
     assert_eq!(put(&app, &format!("/api/indicators/{oid}"), &other.coordinator.auth, body).await.status, StatusCode::OK);
 
+    // The approved version is published; a strategy without one is not.
+    let strategies = app.db().list_strategies(city.city.id).await.unwrap();
+    let version = app
+        .db()
+        .create_version(concerta_store::NewVersion { strategy: strategies[0].id, name: "Aprobada por el Concejo".to_owned(), created_by: city.coordinator.user.id, sections: vec![] })
+        .await
+        .unwrap();
+    app.db().approve_version(version.id, city.coordinator.user.id).await.unwrap();
+    let approved = app.text(Method::GET, &format!("/public/medellin/strategies/{}", strategies[0].id)).await;
+    assert!(approved.contains("Aprobada por el Concejo"), "{approved}");
+    let other_strategies = app.db().list_strategies(other.city.id).await.unwrap();
+    let cross = app.get(&format!("/public/medellin/strategies/{}", other_strategies[0].id), &Auth::None).await;
+    assert_eq!(cross.status, StatusCode::NOT_FOUND, "another city's strategy is not reachable through this city");
+    let unapproved = app.get(&format!("/public/bogota/strategies/{}", other_strategies[0].id), &Auth::None).await;
+    assert_eq!(unapproved.status, StatusCode::NOT_FOUND, "no approved version, nothing published");
+
     let page = app.raw(Method::GET, "/public/medellin?lang=en", &Auth::None, None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
-    let html = app.text(Method::GET, "/public/medellin?lang=en").await;
+    // (The template escapes `/` in attributes as `&#x2f;`, which browsers read back as `/`.)
+    let html = app.text(Method::GET, "/public/medellin?lang=en").await.replace("&#x2f;", "/");
     assert!(html.contains("Public commitments"), "the public indicator is shown");
     assert!(html.contains("<svg") && html.contains("role=\"img\""), "with its chart");
     assert!(html.contains("On track"), "and its status");
     assert!(html.contains("How the status is worked out") && html.contains("R ≥ 95%"), "the rule is on the page");
+    assert!(html.contains("Aprobada por el Concejo") && html.contains(&format!("/public/medellin/strategies/{}", strategies[0].id)));
     assert!(!html.contains("Secret staff count"), "no private indicator");
     assert!(!html.contains("figure awaiting review"), "no measurement pending review");
     assert!(!html.contains("@medellin.example.org") && !html.contains('@'), "no member's email");

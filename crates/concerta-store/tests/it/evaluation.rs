@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use concerta_core::{Locale, Role, StrategyTemplate};
+use concerta_core::{Locale, Role};
 use concerta_evaluation::csv_io::{parse_indicators, parse_measurements};
 use concerta_evaluation::{CapacityState, Direction, Frequency, Level, Point, ReviewState, Status, Unit};
 use concerta_store::{
-    CapacityUpdate, Database, Error, IndicatorFields, NewArea, NewMeasurement, NewMember, NewStrategy, Viewer,
+    CapacityUpdate, Database, Error, IndicatorFields, NewArea, NewMeasurement, NewMember, Viewer,
 };
 
 use crate::{city, user};
@@ -39,10 +39,7 @@ fn fields(code: &str) -> IndicatorFields {
 
 async fn strategy(db: &Database, slug: &str) -> (concerta_store::City, concerta_store::Strategy) {
     let c = city(db, slug).await;
-    let s = db
-        .create_strategy(NewStrategy { city: c.id, title: "Estrategia".to_owned(), template: StrategyTemplate::Seed })
-        .await
-        .unwrap();
+    let s = db.create_strategy(crate::seed_strategy(c.id, "Estrategia")).await.unwrap();
     (c, s)
 }
 
