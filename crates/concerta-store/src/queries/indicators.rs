@@ -894,18 +894,29 @@ impl Database {
             .filter(indicator::Column::BaselineDate.lt(today))
             .all(&self.conn)
             .await?;
+        // The dates of every counting measurement of the candidates, a few queries in all.
+        let mut dates: HashMap<uuid::Uuid, Vec<NaiveDate>> = HashMap::new();
+        let ids: Vec<uuid::Uuid> = candidates.iter().map(|i| i.id).collect();
+        for chunk in ids.chunks(500) {
+            use sea_orm::QuerySelect;
+            let rows: Vec<(uuid::Uuid, NaiveDate)> = measurement::Entity::find()
+                .select_only()
+                .column(measurement::Column::IndicatorId)
+                .column(measurement::Column::MeasuredOn)
+                .filter(measurement::Column::IndicatorId.is_in(chunk.to_vec()))
+                .filter(measurement::Column::Review.ne(ReviewState::Returned.as_str()))
+                .into_tuple()
+                .all(&self.conn)
+                .await?;
+            for (id, on) in rows {
+                dates.entry(id).or_default().push(on);
+            }
+        }
         let mut queued = Vec::new();
         for ind in candidates {
             let (Some(baseline), Ok(frequency)) = (ind.baseline_date, ind.frequency.parse::<Frequency>()) else { continue };
-            let dates: Vec<NaiveDate> = measurement::Entity::find()
-                .filter(measurement::Column::IndicatorId.eq(ind.id))
-                .filter(measurement::Column::Review.ne(ReviewState::Returned.as_str()))
-                .all(&self.conn)
-                .await?
-                .into_iter()
-                .map(|m| m.measured_on)
-                .collect();
-            let schedule = concerta_evaluation::schedule::schedule(baseline, frequency, ind.target_date, &dates, today);
+            let measured = dates.get(&ind.id).map(Vec::as_slice).unwrap_or_default();
+            let schedule = concerta_evaluation::schedule::schedule(baseline, frequency, ind.target_date, measured, today);
             let (Some(due_on), true) = (schedule.last_due, schedule.missing) else { continue };
             let ind = &ind;
             let written = self
