@@ -6,6 +6,7 @@ import { SetupPage } from "../features/auth/components/SetupPage"
 import { CityPage } from "../features/city/components/CityPage"
 import { HomePage } from "../features/city/components/HomePage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
+import { SectionPage } from "../features/editor/components/SectionPage"
 import { VersionsPage } from "../features/versions/components/VersionsPage"
 import { Layout } from "./Layout"
 import { NotFound } from "./NotFound"
@@ -26,11 +27,9 @@ export const router = createBrowserRouter([
       { path: "account", element: <AccountPage /> },
       { path: "cities/:cityId", element: <CityPage /> },
       { path: "strategies/:strategyId", element: <OutlinePage /> },
-      {
-        // The editor brings automerge (and its wasm): loaded only when a section is opened.
-        path: "strategies/:strategyId/sections/:sectionId",
-        lazy: () => import("../features/editor/components/SectionPage").then((m) => ({ Component: m.SectionPage })),
-      },
+      // The page itself is small and asks the server at once; the editor (automerge and its
+      // wasm, ProseMirror) loads from it in parallel.
+      { path: "strategies/:strategyId/sections/:sectionId", element: <SectionPage /> },
       { path: "strategies/:strategyId/versions", element: <VersionsPage /> },
       {
         path: "strategies/:strategyId/versions/:versionId",
