@@ -30,8 +30,9 @@ use anyhow::{Context, Result, bail};
 
 mod web;
 
-/// Crates that must stay free of IO: the pure domain and the sans-IO sync engine.
-const PURE_CRATES: &[&str] = &["concerta-core", "concerta-sync"];
+/// Crates that must stay free of IO: the pure domain, the sans-IO sync engine and the
+/// content crate (rich text, exports, diffs).
+const PURE_CRATES: &[&str] = &["concerta-core", "concerta-sync", "concerta-content"];
 
 /// Crate families a pure crate must not depend on: the crate itself and every `<name>-*`
 /// companion (`tokio-macros`, `sqlx-core`, `tower-service`, `sea-orm-macros`…).
@@ -60,7 +61,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  check-deps      fail if concerta-core or concerta-sync depend on a runtime, web or SQL crate,
+  check-deps      fail if concerta-core, concerta-sync or concerta-content depend on a runtime, web or SQL crate,
                   or if #[ignore], todo!( or unimplemented!( appear under crates/ migrations/ tests/
   ci              the full test run: check-deps, the web app (build, unit tests), build (with
                   samod-client), Postgres, npm ci, cargo test, browser tests (chromium)

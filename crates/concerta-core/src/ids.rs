@@ -93,6 +93,10 @@ id_type!(
     /// One section of a strategy (backed by one automerge document).
     SectionId
 );
+id_type!(
+    /// A named version of a strategy (every section's heads at one moment).
+    VersionId
+);
 
 #[cfg(test)]
 mod tests {

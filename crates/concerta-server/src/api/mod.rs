@@ -8,9 +8,11 @@
 mod actors;
 mod areas;
 mod cities;
+mod exports;
 mod members;
 mod presence;
 mod strategies;
+mod versions;
 
 use std::str::FromStr;
 
@@ -45,6 +47,12 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/strategies/{id}", get(strategies::get))
         .route("/api/strategies/{id}/presence", get(presence::get))
         .route("/api/sections/{id}/area", put(strategies::set_area))
+        .route("/api/sections/{id}/state", put(strategies::set_state))
+        .route("/api/sections/{id}/diff", get(versions::diff))
+        .route("/api/strategies/{id}/versions", post(versions::create).get(versions::list))
+        .route("/api/strategies/{id}/export", get(exports::export))
+        .route("/api/versions/{id}", get(versions::get))
+        .route("/api/versions/{id}/approve", post(versions::approve))
 }
 
 /// Checks that `user` may do `action` to a resource of `city` (a section's `area` for

@@ -3,6 +3,7 @@
 
 mod actors;
 mod auth;
+mod content;
 mod errors;
 mod health;
 mod roles;
