@@ -41,6 +41,7 @@ test.describe("versions", () => {
     // Approve it: the outline says so.
     await ana.page.goto(`/strategies/${section.strategy_id}/versions`)
     await ana.page.getByRole("button", { name: "Approve Revisión del equipo técnico" }).click()
+    await expect(ana.page.getByRole("button", { name: "Approve Revisión del equipo técnico" })).toHaveCount(0)
     await ana.page.goto(`/strategies/${section.strategy_id}`)
     await expect(ana.page.getByTestId("approved-version")).toHaveText("Approved version: Revisión del equipo técnico")
     const row = ana.page.getByRole("listitem").filter({ has: ana.page.getByRole("link", { name: title }) })
