@@ -93,6 +93,14 @@ id_type!(
     /// One section of a strategy (backed by one automerge document).
     SectionId
 );
+id_type!(
+    /// A browser session (not its secret).
+    SessionId
+);
+id_type!(
+    /// An API token (not the token itself).
+    ApiTokenId
+);
 
 #[cfg(test)]
 mod tests {

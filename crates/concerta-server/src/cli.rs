@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use concerta_core::{Locale, Role, StrategyTemplate, validate_email, validate_name};
-use concerta_store::{Database, NewArea, NewCity, NewMember, NewStrategy, NewUser};
+use concerta_store::{AuditActor, Database, NewArea, NewCity, NewMember, NewStrategy, NewUser};
 use tokio::net::TcpListener;
 
 use crate::auth::{hash_password, issue_api_token, validate_password};
@@ -149,7 +149,7 @@ async fn demo(config: &Config) -> anyhow::Result<()> {
             }
         };
         if let Some((role, area)) = role {
-            db.create_member(NewMember { city: city.id, email: user.email, name: name.to_owned(), role, area })
+            db.create_member(NewMember { city: city.id, email: user.email, name: name.to_owned(), role, area }, AuditActor::System)
                 .await?;
         }
     }
@@ -166,7 +166,7 @@ async fn demo(config: &Config) -> anyhow::Result<()> {
             "thematic_areas" | "consultation_communication" => Some(areas[2].id),
             _ => Some(areas[0].id),
         };
-        db.set_section_area(section.id, area).await?;
+        db.set_section_area(section.id, area, AuditActor::System).await?;
     }
     println!("Loaded the demo city \"{}\" with a strategy of {} sections.", city.name, strategy.sections.len());
     print_demo_logins(config, PASSWORD);

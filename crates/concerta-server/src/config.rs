@@ -89,6 +89,11 @@ pub struct Config {
     /// Sender address of outgoing mail.
     #[arg(long, env = "CONCERTA_MAIL_FROM", default_value = "concerta@localhost", global = true)]
     pub mail_from: String,
+    /// Take the client's address from the last entry of `X-Forwarded-For` (the one a proxy in
+    /// front adds) for login throttling and the audit log. Set it only when clients can reach
+    /// the server through that proxy alone.
+    #[arg(long, env = "CONCERTA_TRUST_PROXY", global = true)]
+    pub trust_proxy: bool,
 }
 
 impl Config {
@@ -101,6 +106,7 @@ impl Config {
             public_url: None,
             smtp_url: None,
             mail_from: "concerta@localhost".to_owned(),
+            trust_proxy: false,
         }
     }
 
@@ -143,6 +149,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
             .field("mail_from", &self.mail_from)
+            .field("trust_proxy", &self.trust_proxy)
             .finish()
     }
 }

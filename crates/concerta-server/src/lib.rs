@@ -82,7 +82,9 @@ pub async fn serve_state(
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    // The peer address feeds login throttling and the audit log (`auth::ClientAddress`).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     tracing::info!("server stopped");
     Ok(result?)

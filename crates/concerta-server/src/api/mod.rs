@@ -31,6 +31,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/me", get(me))
         .route("/api/me/tokens", post(auth::create_token))
+        .route("/api/me/password", post(auth::change_password))
         .route("/api/cities", post(cities::create).get(cities::list))
         .route("/api/cities/{city}", get(cities::get))
         .route("/api/cities/{city}/areas", post(areas::create).get(areas::list))

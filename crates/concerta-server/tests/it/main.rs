@@ -5,6 +5,7 @@ mod auth;
 mod errors;
 mod health;
 mod roles;
+mod security;
 mod tenancy;
 
 use axum::Router;
@@ -12,7 +13,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use concerta_core::{AreaId, Role};
 use concerta_server::{AppState, Config, auth::issue_api_token, router};
-use concerta_store::{Area, City, Database, NewArea, NewCity, NewMember, NewUser, User};
+use concerta_store::{Area, AuditActor, City, Database, NewArea, NewCity, NewMember, NewUser, User};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -153,7 +154,9 @@ impl CityFixture {
             let email = format!("{role}@{slug}.example.org");
             async move {
                 let person = person(&db, &email, false).await;
-                db.create_member(NewMember { city, email, name: "M".to_owned(), role, area }).await.unwrap();
+                db.create_member(NewMember { city, email, name: "M".to_owned(), role, area }, AuditActor::System)
+                    .await
+                    .unwrap();
                 person
             }
         };
