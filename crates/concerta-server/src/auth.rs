@@ -105,6 +105,11 @@ pub fn validate_new_password(field: &str, password: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether the request carries a (non-empty) session cookie.
+pub fn has_session_cookie(headers: &HeaderMap) -> bool {
+    session_cookie(headers).is_some()
+}
+
 /// The session secret in the request's cookies, if any.
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     headers

@@ -34,6 +34,9 @@ pub enum Error {
     /// Authenticated but not allowed (403 `forbidden`).
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// A cookie-authenticated write (or a login) sent from another site (403 `cross_site`).
+    #[error("this request came from another site and was refused")]
+    CrossSite,
     /// Unknown, or not visible to this user (404 `not_found`).
     #[error("not found")]
     NotFound,
@@ -78,6 +81,7 @@ impl Error {
             Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Error::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::CrossSite => (StatusCode::FORBIDDEN, "cross_site"),
             Error::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),

@@ -8,6 +8,8 @@
 //! `tower::ServiceExt::oneshot`, or call [`serve`] on a port-0 listener.
 //!
 //! Invariants:
+//! - Every response carries the security headers, and a cookie-authenticated write from
+//!   another site is refused before any handler runs ([`security`]).
 //! - Only this crate knows HTTP. Handlers parse, authorize with `concerta_core::permit`,
 //!   call one store method and map the result; all errors go through [`Error`], whose 5xx
 //!   bodies are generic (the detail is logged).
@@ -24,6 +26,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod security;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
@@ -57,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), security::csrf_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(middleware::from_fn(telemetry::track_metrics))
         .layer(telemetry::trace_layer())
         .with_state(state)

@@ -89,6 +89,11 @@ impl App {
             None => req.body(Body::empty()),
         }
         .unwrap();
+        self.send(req).await
+    }
+
+    /// Sends a request built by the test.
+    pub async fn send(&self, req: Request<Body>) -> Answer {
         let response = self.router.clone().oneshot(req).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

@@ -1,12 +1,13 @@
 //! Issue 16 through the real router: password change and sessions, CSRF, browser headers,
 //! tokens, throttling, the last coordinator, `/metrics` exposure and the audit log.
 
-use axum::http::{Method, StatusCode, header};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use concerta_server::auth::hash_password;
 use concerta_store::{NewUser, test_both_dbs};
 use serde_json::json;
 
-use crate::{App, Auth, person};
+use crate::{App, Auth, CityFixture, person};
 
 const PASSWORD: &str = "correct horse";
 
@@ -95,4 +96,122 @@ test_both_dbs!(login_failures_are_audited_alike_for_unknown_accounts, |db| async
     let bob = person(app.db(), "bob@example.org", false).await;
     assert_eq!(app.get("/api/me", &bob.auth).await.status, StatusCode::OK);
     assert_eq!(app.db().list_audit(None, None, 10).await.unwrap()[0].action, "token_issued");
+});
+
+/// A request with a JSON body (or none) and extra headers.
+fn request(method: Method, uri: &str, auth: &Auth, headers: &[(&str, &str)], body: Option<serde_json::Value>) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(uri);
+    match auth {
+        Auth::None => {}
+        Auth::Bearer(token) => req = req.header(header::AUTHORIZATION, format!("Bearer {token}")),
+        Auth::Cookie(cookie) => req = req.header(header::COOKIE, cookie.as_str()),
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    match body {
+        Some(body) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap()
+}
+
+test_both_dbs!(cross_site_writes_with_the_session_cookie_change_nothing, |db| async move {
+    let app = App::new(db);
+    let fixture = CityFixture::new(app.db(), "quito").await;
+    let hash = hash_password(PASSWORD.to_owned()).await.unwrap();
+    app.db().set_password_hash(fixture.coordinator.user.id, hash).await.unwrap();
+    let email = fixture.coordinator.user.email.clone();
+    let cookie = login(&app, &email, PASSWORD).await;
+    let areas = fixture.url("/areas");
+    let area_count = || async { app.get(&fixture.url("/areas"), &fixture.coordinator.auth).await.body.as_array().unwrap().len() };
+    let before = area_count().await;
+
+    let evil: &[&[(&str, &str)]] = &[
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+        &[("origin", "https://concerta.test.evil.example"), ("host", "concerta.test")],
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "cross-site"), ("origin", "http://concerta.test"), ("host", "concerta.test")],
+        &[("origin", "https://evil.example"), ("x-concerta-csrf", "1")],
+    ];
+    for headers in evil {
+        let answer = app.send(request(Method::POST, &areas, &cookie, headers, Some(json!({"name": "Forged"})))).await;
+        assert_eq!((answer.status, answer.code()), (StatusCode::FORBIDDEN, "cross_site"), "{headers:?}");
+    }
+    assert_eq!(area_count().await, before, "nothing was created");
+    let member = fixture.editor.user.id;
+    let member_id = app.db().get_membership(fixture.city.id, member).await.unwrap().unwrap().id;
+    let delete = format!("{}/{member_id}", fixture.url("/members"));
+    let forged = app.send(request(Method::DELETE, &delete, &cookie, &[("origin", "https://evil.example")], None)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(app.db().get_membership(fixture.city.id, member).await.unwrap().is_some(), "the member is still there");
+    let logout = app.send(request(Method::POST, "/api/auth/logout", &cookie, &[("sec-fetch-site", "cross-site")], None)).await;
+    assert_eq!(logout.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/me", &cookie).await.status, StatusCode::OK, "a forged logout ends nothing");
+
+    // A cross-site login is refused too (login CSRF), and sets no cookie.
+    let forged_login = request(
+        Method::POST,
+        "/api/auth/login",
+        &Auth::None,
+        &[("origin", "https://evil.example")],
+        Some(json!({"email": email, "password": PASSWORD})),
+    );
+    let answer = app.send(forged_login).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.headers.get(header::SET_COOKIE).is_none());
+
+    // The same writes from this site, or from clients that say nothing, go through.
+    let own: &[&[(&str, &str)]] = &[
+        &[("origin", "http://concerta.test"), ("host", "concerta.test"), ("x-concerta-csrf", "1")],
+        &[("origin", "https://concerta.test"), ("host", "concerta.test"), ("sec-fetch-site", "same-origin")],
+        &[("origin", "http://127.0.0.1:0")],
+        &[("sec-fetch-site", "same-origin")],
+        &[],
+    ];
+    for (i, headers) in own.iter().enumerate() {
+        let body = json!({"name": format!("Area {i}")});
+        let answer = app.send(request(Method::POST, &areas, &cookie, headers, Some(body))).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{headers:?}: {:?}", answer.body);
+    }
+    // Bearer tokens are not affected, whatever the Origin; reads are not either.
+    let token = &fixture.coordinator.auth;
+    let answer = app.send(request(Method::POST, &areas, token, &[("origin", "https://evil.example")], Some(json!({"name": "By script"})))).await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    let read = app.send(request(Method::GET, "/api/me", &cookie, &[("sec-fetch-site", "cross-site")], None)).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(area_count().await, before + own.len() + 1);
+    let login_here = request(
+        Method::POST,
+        "/api/auth/login",
+        &Auth::None,
+        &[("origin", "http://concerta.test"), ("host", "concerta.test")],
+        Some(json!({"email": email, "password": PASSWORD})),
+    );
+    assert_eq!(app.send(login_here).await.status, StatusCode::OK);
+});
+
+test_both_dbs!(every_response_carries_the_security_headers, |db| async move {
+    let app = App::new(db.clone());
+    let ana = person(app.db(), "ana@example.org", false).await;
+    let answers = [
+        app.get("/healthz", &Auth::None).await,
+        app.get("/api/me", &ana.auth).await,
+        app.get("/api/me", &Auth::None).await,
+        app.get("/no/such/page", &Auth::None).await,
+        app.post("/api/auth/login", &Auth::None, json!({"email": "x@example.org", "password": "nope nope"})).await,
+    ];
+    for answer in &answers {
+        let csp = answer.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert_eq!(csp, concerta_server::security::CONTENT_SECURITY_POLICY, "{:?}", answer.status);
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"));
+        assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(answer.headers[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(answer.headers[header::X_FRAME_OPTIONS], "DENY");
+        assert!(answer.headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "plain http: no HSTS");
+    }
+    let https = App::with_config(db, |c| c.public_url = Some("https://concerta.example.org".to_owned()));
+    let answer = https.get("/healthz", &Auth::None).await;
+    assert_eq!(answer.headers[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
 });
