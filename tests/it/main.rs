@@ -4,9 +4,11 @@
 //! - `foundation`: the README flow through the binary and REST; error answers; tenancy.
 //! - `sync_clients`: two official JS clients and a samod client converge on one section.
 //! - `sync_access`: read-only, no-access, schema-breaking and revoked peers over `/sync`.
+//! - `security`: `concerta audit verify` on a real log and on one altered by hand.
 //! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change.
 
 mod durability;
 mod foundation;
+mod security;
 mod sync_access;
 mod sync_clients;

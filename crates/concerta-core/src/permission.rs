@@ -72,6 +72,8 @@ pub enum Action {
     ReadSection,
     /// Change a section's content (its document).
     WriteSection,
+    /// Read the city's audit log.
+    ViewAudit,
 }
 
 impl Action {
@@ -88,6 +90,7 @@ impl Action {
         Action::ManageStrategy,
         Action::ReadSection,
         Action::WriteSection,
+        Action::ViewAudit,
     ];
 
     /// Whether this is administration a network admin may do on any city (everything except
@@ -177,6 +180,7 @@ mod tests {
         (ManageStrategy, [true, false, false, false,  false, false, true,  true,  false]),
         (ReadSection,    [true, true,  true,  true,   false, true,  false, true,  false]),
         (WriteSection,   [true, true,  false, false,  false, false, false, false, false]),
+        (ViewAudit,      [true, false, false, false,  false, false, true,  true,  false]),
     ];
 
     #[test]

@@ -31,6 +31,17 @@ pub enum Command {
     /// Administration of accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `concerta audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every chain of the audit log: exit 0 when whole (printing each chain's head, to
+    /// keep elsewhere), else non-zero naming the first broken entry.
+    Verify,
 }
 
 /// `concerta admin …`

@@ -7,6 +7,7 @@
 
 mod actors;
 mod areas;
+mod audit;
 mod cities;
 mod members;
 mod strategies;
@@ -38,6 +39,8 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/cities/{city}/members", post(members::create).get(members::list))
         .route("/api/cities/{city}/members/{member}", patch(members::update).delete(members::delete))
         .route("/api/cities/{city}/actors", post(actors::create).get(actors::list))
+        .route("/api/cities/{city}/audit", get(audit::city))
+        .route("/api/audit", get(audit::instance))
         .route("/api/cities/{city}/strategies", post(strategies::create).get(strategies::list))
         .route("/api/strategies/{id}", get(strategies::get))
         .route("/api/sections/{id}/area", put(strategies::set_area))

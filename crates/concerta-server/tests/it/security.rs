@@ -215,3 +215,101 @@ test_both_dbs!(every_response_carries_the_security_headers, |db| async move {
     let answer = https.get("/healthz", &Auth::None).await;
     assert_eq!(answer.headers[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
 });
+
+test_both_dbs!(the_last_coordinator_can_be_neither_removed_nor_demoted, |db| async move {
+    let app = App::new(db);
+    let fixture = CityFixture::new(app.db(), "quito").await;
+    let admin = person(app.db(), "admin@example.org", true).await;
+    let coordinator = app.db().get_membership(fixture.city.id, fixture.coordinator.user.id).await.unwrap().unwrap();
+    let url = format!("{}/{}", fixture.url("/members"), coordinator.id);
+    for who in [&fixture.coordinator.auth, &admin.auth] {
+        let demote = app.call(Method::PATCH, &url, who, Some(json!({"role": "observer"}))).await;
+        assert_eq!((demote.status, demote.code()), (StatusCode::CONFLICT, "last_coordinator"), "{:?}", demote.body);
+        assert!(demote.body["error"]["message"].as_str().unwrap().contains("at least one coordinator"));
+        let remove = app.call(Method::DELETE, &url, who, None).await;
+        assert_eq!((remove.status, remove.code()), (StatusCode::CONFLICT, "last_coordinator"));
+    }
+    let still = app.db().get_membership(fixture.city.id, fixture.coordinator.user.id).await.unwrap().unwrap();
+    assert_eq!(still.role, concerta_core::Role::Coordinator);
+    // Changing the coordinator's area (not the role) is fine.
+    let area = fixture.areas[0].id.to_string();
+    let moved = app.call(Method::PATCH, &url, &admin.auth, Some(json!({"area_id": area}))).await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+
+    // With a second coordinator, the first may step down.
+    let second = app
+        .post(&fixture.url("/members"), &admin.auth, json!({"email": "second@quito.ec", "name": "S", "role": "coordinator"}))
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    let demote = app.call(Method::PATCH, &url, &fixture.coordinator.auth, Some(json!({"role": "observer"}))).await;
+    assert_eq!(demote.status, StatusCode::OK);
+    let second_url = format!("{}/{}", fixture.url("/members"), second.body["id"].as_str().unwrap());
+    let remove = app.call(Method::DELETE, &second_url, &admin.auth, None).await;
+    assert_eq!(remove.code(), "last_coordinator");
+});
+
+test_both_dbs!(coordinators_read_their_citys_audit_log_and_nobody_else_does, |db| async move {
+    let app = App::new(db);
+    let quito = CityFixture::new(app.db(), "quito").await;
+    let lima = CityFixture::new(app.db(), "lima").await;
+    let admin = person(app.db(), "admin@example.org", true).await;
+    let coordinator = &quito.coordinator.auth;
+    let added = app
+        .post(&quito.url("/members"), coordinator, json!({"email": "new@quito.ec", "name": "New", "role": "observer"}))
+        .await;
+    let member_url = format!("{}/{}", quito.url("/members"), added.body["id"].as_str().unwrap());
+    app.call(Method::PATCH, &member_url, coordinator, Some(json!({"role": "editor", "area_id": quito.areas[1].id.to_string()}))).await;
+    app.call(Method::DELETE, &member_url, coordinator, None).await;
+    let strategy = app.post(&quito.url("/strategies"), coordinator, json!({"title": "E", "template": "seed"})).await;
+    let section = strategy.body["sections"][0]["id"].as_str().unwrap().to_owned();
+    let set = app
+        .call(Method::PUT, &format!("/api/sections/{section}/area"), coordinator, Some(json!({"area_id": quito.areas[0].id.to_string()})))
+        .await;
+    assert_eq!(set.status, StatusCode::OK);
+
+    let log = app.get(&quito.url("/audit"), coordinator).await;
+    assert_eq!(log.status, StatusCode::OK, "{:?}", log.body);
+    let entries = log.body.as_array().unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions[..4], ["section_area_changed", "member_removed", "member_changed", "member_added"]);
+    // The fixture's four members come first in the chain (added by the system).
+    assert_eq!(actions.len(), 8);
+    let coordinator_email = quito.coordinator.user.email.as_str();
+    assert!(entries[..4].iter().all(|e| e["actor"] == coordinator_email), "{entries:#?}");
+    assert_eq!(entries[0]["target_kind"], "section");
+    assert_eq!(entries[0]["target_id"], section);
+    assert_eq!(entries[2]["details"]["role"], json!({"from": "observer", "to": "editor"}));
+    assert_eq!(entries[3]["details"]["email"], "new@quito.ec");
+    for e in entries {
+        assert_eq!(e["hash"].as_str().unwrap().len(), 64);
+        assert_eq!(e["city_id"], quito.city.id.to_string());
+    }
+
+    // Pages, newest first.
+    let page = app.get(&format!("{}?limit=3", quito.url("/audit")), coordinator).await.body;
+    let seqs: Vec<i64> = page.as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, [8, 7, 6]);
+    let next = app.get(&format!("{}?limit=3&before=6", quito.url("/audit")), coordinator).await.body;
+    let seqs: Vec<i64> = next.as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, [5, 4, 3]);
+    for bad in ["?limit=0", "?limit=1000", "?before=-1", "?before=x", "?limit=%ZZ"] {
+        let answer = app.get(&format!("{}{bad}", quito.url("/audit")), coordinator).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {:?}", answer.body);
+    }
+
+    // Who may read it: the city's coordinators and network admins; members of other roles get
+    // 403, outsiders and other cities' coordinators 404.
+    assert_eq!(app.get(&quito.url("/audit"), &admin.auth).await.status, StatusCode::OK);
+    for who in [&quito.editor.auth, &quito.observer.auth, &quito.stakeholder.auth] {
+        assert_eq!(app.get(&quito.url("/audit"), who).await.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(app.get(&quito.url("/audit"), &lima.coordinator.auth).await.status, StatusCode::NOT_FOUND);
+    let lima_log = app.get(&lima.url("/audit"), &lima.coordinator.auth).await.body;
+    assert!(lima_log.as_array().unwrap().iter().all(|e| e["city_id"] == lima.city.id.to_string()));
+
+    // The instance log (logins, tokens) is for network admins.
+    assert_eq!(app.get("/api/audit", coordinator).await.status, StatusCode::FORBIDDEN);
+    let instance = app.get("/api/audit", &admin.auth).await;
+    assert_eq!(instance.status, StatusCode::OK);
+    assert!(instance.body.as_array().unwrap().iter().all(|e| e["action"] == "token_issued"));
+});
