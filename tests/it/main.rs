@@ -4,6 +4,7 @@
 //! - `foundation`: the README flow through the binary and REST; error answers; tenancy.
 //! - `sync_clients`: two official JS clients and a samod client converge on one section.
 //! - `sync_access`: read-only, no-access, schema-breaking and revoked peers over `/sync`.
+//! - `sync_presence`: the server's presence rosters and ephemeral sender ids, seen by JS clients.
 //! - `security`: `concerta audit verify` on a real log and on one altered by hand.
 //! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change.
 
@@ -12,3 +13,4 @@ mod foundation;
 mod security;
 mod sync_access;
 mod sync_clients;
+mod sync_presence;

@@ -37,7 +37,7 @@ if (!args.url) fail(1, "missing url")
 if (!args.doc && !args.create) fail(1, "need doc (automerge URL) or create ({title, body})")
 
 // ---- what the server told us, observed under the network adapter
-const observed = { serverErrors: [], docUnavailable: [], messagesIn: {}, socketCloses: 0, serverPeer: null }
+const observed = { serverErrors: [], docUnavailable: [], messagesIn: {}, socketCloses: 0, serverPeer: null, rosters: [], ephemeral: [] }
 class ObservedAdapter extends WebSocketClientAdapter {
   constructor(url, retryMs) {
     super(url, retryMs)
@@ -94,6 +94,25 @@ repo.synchronizer.on("sync-state", ({ peerId, syncState, documentId }) => {
 })
 const syncStates = () => (handle ? syncStatesByDoc[handle.documentId] ?? {} : {})
 
+// Ephemeral messages as the app sees them (handle.on("ephemeral-message")): the server's
+// rosters ({type: "concerta-peers", peers}) and other peers' presence. The listener goes on
+// the handle findWithProgress hands out at once, before the document is ready, so that the
+// roster sent right after our access was decided is not missed.
+function observeEphemeral(h) {
+  h.on("ephemeral-message", ({ senderId, message }) => {
+    if (message?.type === "concerta-peers") observed.rosters.push({ senderId, peers: message.peers })
+    else observed.ephemeral.push({ senderId, message })
+  })
+}
+const lastRoster = () => observed.rosters.at(-1) ?? null
+const rosterMatches = spec => {
+  const r = lastRoster()
+  if (!r) return false
+  const names = r.peers.map(p => p.name).sort()
+  return (!spec.names || JSON.stringify(names) === JSON.stringify([...spec.names].sort())) &&
+    (!spec.count || r.peers.length === spec.count)
+}
+
 // ---- helpers
 const getAt = (doc, path) => path.reduce((o, k) => (o == null ? undefined : o[k]), doc)
 const asText = v => (v == null ? null : typeof v === "string" ? v : v instanceof ImmutableString ? v.val : safeJson(v))
@@ -101,6 +120,7 @@ const sortedHeads = () => (handle?.isReady() ? [...A.getHeads(handle.doc())].sor
 function state() {
   const doc = handle?.isReady() ? handle.doc() : undefined
   return {
+    peerId: repo.peerId,
     url: handle?.url ?? null,
     documentId: handle?.documentId ?? null,
     heads: sortedHeads(),
@@ -113,6 +133,9 @@ function state() {
     peerReadOnly: Object.values(syncStates()).some(s => s.peerReadOnly),
     messagesIn: observed.messagesIn,
     socketCloses: observed.socketCloses,
+    roster: lastRoster(),
+    rosters: observed.rosters.length,
+    ephemeral: observed.ephemeral,
     logs: logs.slice(-20),
   }
 }
@@ -174,6 +197,10 @@ async function runAction(act) {
     case "waitSynced": await waitUntil("the server to have our heads", syncedWithServer, spec?.timeoutMs); break
     case "waitError": await waitUntil(`a server error ${safeJson(spec)}`, () => observed.serverErrors.some(e => !spec?.contains || String(e).includes(spec.contains)), spec?.timeoutMs); break
     case "waitReadOnly": await waitUntil("a READ_ONLY sync message", () => Object.values(syncStates()).some(s => s.peerReadOnly), spec?.timeoutMs); break
+    case "broadcast": handle.broadcast(spec); break
+    case "waitRoster": await waitUntil(`a roster ${safeJson(spec)}`, () => rosterMatches(spec), spec.timeoutMs); break
+    case "waitEphemeral": await waitUntil(`an ephemeral message ${safeJson(spec)}`, () => observed.ephemeral.some(e =>
+      Object.entries(spec.matching ?? {}).every(([k, v]) => e.message?.[k] === v)), spec.timeoutMs); break
     case "waitLine": await waitUntil(`stdin line ${safeJson(spec)}`, () => takeLine(spec)); break
     case "sleep": await sleep(spec); break
     case "print": emit({ event: "state", ...state() }); break
@@ -200,9 +227,11 @@ setTimeout(() => fail(2, `overall timeout after ${timeoutMs} ms`), timeoutMs).un
 try {
   if (args.create) {
     handle = repo.create({ title: args.create.title ?? "", body: args.create.body ?? "" })
+    observeEphemeral(handle)
     emit({ event: "created", url: handle.url, documentId: handle.documentId })
   } else {
     try {
+      observeEphemeral(repo.findWithProgress(args.doc).handle)
       handle = await repo.find(args.doc)
     } catch (e) {
       if (!observed.serverPeer) await fail(4, `no peer message from ${args.url} (never connected?): ${e.message}`)

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod web;
+
 /// Crates that must stay free of IO: the pure domain and the sans-IO sync engine.
 const PURE_CRATES: &[&str] = &["concerta-core", "concerta-sync"];
 
@@ -60,9 +62,12 @@ usage: cargo xtask <command>
 commands:
   check-deps      fail if concerta-core or concerta-sync depend on a runtime, web or SQL crate,
                   or if #[ignore], todo!( or unimplemented!( appear under crates/ migrations/ tests/
-  ci              the full test run: check-deps, build (with samod-client), Postgres, npm ci,
-                  cargo test
-  run [ARGS...]   cargo run -p concerta-server -- serve ARGS...
+  ci              the full test run: check-deps, the web app (build, unit tests), build (with
+                  samod-client), Postgres, npm ci, cargo test, browser tests (chromium)
+  run [ARGS...]   builds the web app (web/: npm ci + vite build when needed), then
+                  cargo run --release -p concerta-server -- serve --demo ARGS...
+                  (the demo city is loaded into an empty data directory)
+  web             builds the web app into web/dist when its sources changed
   bench [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] [--keep]
                   release builds, then the same load against Concerta, the npm JS sync
                   server, automerge-repo 2.x and samod; writes bench/RESULTS.md (~25 min;
@@ -106,6 +111,11 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "run" => run_server(&root, rest),
+        "web" => {
+            no_extra_args(command, rest)?;
+            web::build(&root)?;
+            Ok(ExitCode::SUCCESS)
+        }
         "bench" => bench(&root, rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
@@ -368,10 +378,15 @@ fn elapsed(d: Duration) -> String {
 }
 
 fn ci(root: &Path) -> Result<()> {
-    let mut steps = Steps::new(6);
+    let mut steps = Steps::new(9);
     let in_ci = env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
 
     steps.step("check-deps: boundaries and markers", || check_deps(root))?;
+
+    steps.step("web: npm ci, vite build and unit tests (web/)", || {
+        web::build(root)?;
+        web::unit_tests(root)
+    })?;
 
     let bin = steps.step("build: cargo build --workspace --all-targets", || {
         run(cargo(root).args(["build", "--workspace", "--all-targets"]))?;
@@ -418,6 +433,12 @@ fn ci(root: &Path) -> Result<()> {
             cmd.env("DATABASE_URL_TEST", url);
         }
         run(&mut cmd)
+    })?;
+
+    let chromium = steps.step("chromium: Debian's browser for the browser tests", || web::ensure_chromium(in_ci))?;
+
+    steps.step("browser tests: Playwright against the real binary", || {
+        web::browser_tests(root, &bin, &chromium, database_url_test.as_deref())
     })?;
 
     let postgres = match &database_url_test {
@@ -545,8 +566,9 @@ fn json_string_field(json: &str, field: &str) -> Option<String> {
 // run
 
 fn run_server(root: &Path, extra: &[String]) -> Result<ExitCode> {
+    web::build(root)?;
     let mut cmd = cargo(root);
-    cmd.args(["run", "--package", "concerta-server", "--", "serve"])
+    cmd.args(["run", "--release", "--package", "concerta-server", "--", "serve", "--demo"])
         .args(extra);
     println!("$ {}", show(&cmd));
     let status = cmd.status().context("could not start cargo run")?;

@@ -3,26 +3,19 @@
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
-use concerta_core::{Locale, Role, StrategyTemplate, validate_email, validate_name};
-use concerta_store::{AuditActor, Database, NewArea, NewCity, NewMember, NewStrategy, NewUser};
+use concerta_core::{validate_email, validate_name};
+use concerta_store::{Database, NewUser};
 use tokio::net::TcpListener;
 
 use crate::auth::{hash_password, issue_api_token, validate_password};
-use crate::config::{AdminCommand, AuditCommand, Cli, Command, Config, CreateUser};
+use crate::config::{AdminCommand, AuditCommand, Cli, Command, Config, CreateUser, Serve};
 use crate::state::AppState;
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { config, command } = cli;
     match command {
-        Command::Serve => {
-            let listener = TcpListener::bind(config.addr)
-                .await
-                .with_context(|| format!("binding {}", config.addr))?;
-            let config = config.with_bound_addr(listener.local_addr()?);
-            let state = AppState::new(config).await.context("opening the database")?;
-            crate::serve_state(state, listener, shutdown_signal()).await
-        }
+        Command::Serve(args) => serve(config, args).await,
         Command::Migrate => {
             open(&config).await?;
             eprintln!("migrations applied");
@@ -130,85 +123,57 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads a demo city with areas, members (with passwords) and a strategy from the seed
-/// template, and prints how to log in. Running it twice reuses what is there.
+/// `concerta demo`: loads the demo city and prints how to log in.
 async fn demo(config: &Config) -> anyhow::Result<()> {
-    const PASSWORD: &str = "concerta-demo";
     let db = open(config).await?;
-    if db.list_cities().await?.iter().any(|c| c.slug == "demo") {
-        println!("The demo city is already loaded.");
-        print_demo_logins(config, PASSWORD);
-        return Ok(());
-    }
-    let hash = hash_password(PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let city = db
-        .create_city(NewCity { name: "Ciudad Demo".to_owned(), slug: "demo".to_owned(), locale: Locale::Es })
-        .await?;
-    let mut areas = Vec::new();
-    for name in ["Relaciones Internacionales", "Desarrollo Económico", "Cultura", "Ambiente"] {
-        areas.push(db.create_area(NewArea { city: city.id, name: name.to_owned() }).await?);
-    }
-    let people = [
-        ("admin@demo.concerta", "Network Admin", None, true),
-        ("ori@demo.concerta", "Oficina de Relaciones Internacionales", Some((Role::Coordinator, None)), false),
-        ("economia@demo.concerta", "Área de Economía", Some((Role::Editor, Some(areas[1].id))), false),
-        ("cultura@demo.concerta", "Área de Cultura", Some((Role::Editor, Some(areas[2].id))), false),
-        ("concejo@demo.concerta", "Concejo Municipal", Some((Role::Observer, None)), false),
-        ("universidad@demo.concerta", "Universidad", Some((Role::Stakeholder, None)), false),
-    ];
-    for (email, name, role, network_admin) in people {
-        let user = match db.get_user_by_email(email).await? {
-            Some(user) => user,
-            None => {
-                db.create_user(NewUser {
-                    email: email.to_owned(),
-                    name: name.to_owned(),
-                    password_hash: Some(hash.clone()),
-                    network_admin,
-                })
-                .await?
-            }
-        };
-        if let Some((role, area)) = role {
-            db.create_member(NewMember { city: city.id, email: user.email, name: name.to_owned(), role, area }, AuditActor::System)
-                .await?;
+    match crate::demo::load(&db).await? {
+        crate::demo::Loaded::Created { sections } => {
+            println!("Loaded the demo city with a strategy of {sections} sections.");
         }
+        crate::demo::Loaded::AlreadyThere => println!("The demo city is already loaded."),
     }
-    let strategy = db
-        .create_strategy(NewStrategy {
-            city: city.id,
-            title: "Estrategia de Acción Internacional 2030".to_owned(),
-            template: StrategyTemplate::Seed,
-        })
-        .await?;
-    for section in &strategy.sections {
-        let area = match section.key.as_str() {
-            "budget_share" | "operational_capacities" => Some(areas[1].id),
-            "thematic_areas" | "consultation_communication" => Some(areas[2].id),
-            _ => Some(areas[0].id),
-        };
-        db.set_section_area(section.id, area, AuditActor::System).await?;
-    }
-    println!("Loaded the demo city \"{}\" with a strategy of {} sections.", city.name, strategy.sections.len());
-    print_demo_logins(config, PASSWORD);
+    print_demo_logins(config);
     Ok(())
 }
 
-fn print_demo_logins(config: &Config, password: &str) {
+fn print_demo_logins(config: &Config) {
     println!("Start the server with `concerta serve` and log in at {} as any of:", config.public_url());
-    for email in [
-        "ori@demo.concerta (coordinator)",
-        "economia@demo.concerta (editor, Desarrollo Económico)",
-        "cultura@demo.concerta (editor, Cultura)",
-        "concejo@demo.concerta (observer)",
-        "universidad@demo.concerta (stakeholder)",
-        "admin@demo.concerta (network admin)",
-    ] {
-        println!("  {email}");
+    for account in crate::demo::DEMO_ACCOUNTS {
+        match account.area {
+            Some(area) => println!("  {} ({}, {area})", account.email, account.role),
+            None => println!("  {} ({})", account.email, account.role),
+        }
     }
-    println!("Password for all of them: {password}");
-    println!(
-        "For example: curl -c cookies -H 'content-type: application/json' -d '{{\"email\":\"ori@demo.concerta\",\"password\":\"{password}\"}}' {}/api/auth/login",
-        config.public_url()
-    );
+    println!("Password for all of them: {}", crate::demo::DEMO_PASSWORD);
+}
+
+/// `concerta serve`: with `--demo`, loads the demo city into a database that has no city yet;
+/// on a database where nobody can log in, arms first-run setup and prints its token.
+async fn serve(config: Config, args: Serve) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+    let config = config.with_bound_addr(listener.local_addr()?);
+    let public_url = config.public_url();
+    let state = AppState::new(config).await.context("opening the database")?;
+    crate::web::log_bundle_status();
+    if args.demo {
+        if crate::demo::is_loaded(&state.db).await? {
+            state.instance.show_demo_accounts();
+            tracing::info!("demo: the demo city is loaded; the login page lists its accounts");
+        } else if state.db.list_cities().await?.is_empty() {
+            let loaded = crate::demo::load(&state.db).await.context("loading the demo city")?;
+            state.instance.show_demo_accounts();
+            tracing::info!(?loaded, "demo: loaded the demo city; the login page lists its accounts");
+        } else {
+            tracing::warn!("demo: this database already holds cities; --demo loads the demo only into an empty one");
+        }
+    }
+    if !state.db.any_user_can_log_in().await? {
+        let token = state.instance.arm_setup();
+        tracing::warn!(
+            setup_token = %token,
+            "first run: no account can log in yet. Open {public_url}/setup and enter this setup token \
+             to create the first administrator (or run `concerta admin create-user ... --network-admin`)"
+        );
+    }
+    crate::serve_state(state, listener, shutdown_signal()).await
 }

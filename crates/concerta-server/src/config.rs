@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (applies pending migrations first; stops cleanly on SIGTERM/Ctrl-C).
-    Serve,
+    Serve(Serve),
     /// Apply pending migrations and exit.
     Migrate,
     /// Load a demo city (areas, members, a strategy from the seed template) and print how to
@@ -42,6 +42,15 @@ pub enum AuditCommand {
     /// Check every chain of the audit log: exit 0 when whole (printing each chain's head, to
     /// keep elsewhere), else non-zero naming the first broken entry.
     Verify,
+}
+
+/// `concerta serve`
+#[derive(Debug, Default, Args)]
+pub struct Serve {
+    /// Load the demo city into an empty database and show its accounts on the login page.
+    /// Without it nothing creates demo accounts.
+    #[arg(long, env = "CONCERTA_DEMO")]
+    pub demo: bool,
 }
 
 /// `concerta admin …`
@@ -199,5 +208,8 @@ mod tests {
         assert_eq!(cli.config.public_url(), "http://127.0.0.1:8080");
         assert!(!cli.config.secure_cookies());
         assert!(Cli::try_parse_from(["concerta", "admin", "create-user", "--email", "a@b.c", "--name", "A"]).is_err());
+        assert!(matches!(cli.command, Command::Serve(Serve { demo: false })));
+        let cli = Cli::try_parse_from(["concerta", "serve", "--demo"]).unwrap();
+        assert!(matches!(cli.command, Command::Serve(Serve { demo: true })));
     }
 }

@@ -1,6 +1,6 @@
 //! `concerta-server`: the `concerta` binary's library: configuration, [`AppState`], the axum
-//! [`router`] (REST API, health, metrics; the `/sync` WebSocket is merged in by the sync
-//! module), and the CLI subcommands.
+//! [`router`] (REST API, health, metrics, the web app; the `/sync` WebSocket is merged in by
+//! the sync module), and the CLI subcommands.
 //!
 //! Workflow: `main` parses [`Cli`] and calls [`cli::run`]. `serve` builds an [`AppState`]
 //! (connect, migrate), binds, and runs [`serve_state`] until SIGTERM/Ctrl-C. Tests build the
@@ -25,11 +25,14 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
+pub mod instance;
 pub mod security;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod web;
 
 use std::future::Future;
 use std::time::Duration;
@@ -57,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(telemetry::healthz))
         .route("/readyz", get(telemetry::readyz))
         .route("/metrics", get(telemetry::metrics))
-        .fallback(|| async { Error::NotFound })
+        .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), security::csrf_guard))

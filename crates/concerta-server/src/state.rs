@@ -2,22 +2,41 @@
 
 use std::sync::Arc;
 
-use concerta_core::CityId;
+use concerta_core::{CityId, UserId};
 use concerta_store::Database;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::broadcast;
 
 use crate::config::Config;
+use crate::instance::Instance;
 use crate::sync::SyncHandle;
 use crate::telemetry;
 
-/// A change of who may see or edit what, published after the change is committed. The sync
-/// runtime subscribes to re-check the access of live sessions in that city (a removed member
-/// loses their documents within a second).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A change of who may see or edit what, published after the change is committed
+/// ([`AppState::publish_access`]). The sync runtime of every node acts on it within a second:
+/// a removed member loses their documents, a revoked credential its live connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AccessEvent {
-    /// Memberships or section areas of this city changed.
+    /// Memberships or section areas of this city changed: re-decide the access of every live
+    /// connection to the city's documents.
     City(CityId),
+    /// Something about this user changed (roles, sessions ended, tokens revoked): re-check
+    /// every live connection of theirs, its credential first (one that no longer
+    /// authenticates is cut), then its access to each document.
+    User(UserId),
+    /// This credential ended (a token revoked, a session logged out): cut its live
+    /// connections at once.
+    Credential(Credential),
+}
+
+/// The secret a connection authenticated with, as the database keys it: the SHA-256 (hex)
+/// of an API token or of a session cookie ([`crate::auth::hash_secret`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// An API token (`Authorization: Bearer` or `?token=`).
+    ApiToken(String),
+    /// A browser session cookie.
+    Session(String),
 }
 
 /// Built once by [`AppState::new`]; cheap to clone.
@@ -33,6 +52,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The sync engine behind `/sync`.
     pub sync: SyncHandle,
+    /// First-run setup and demo facts for the login page.
+    pub instance: Arc<Instance>,
 }
 
 impl AppState {
@@ -49,7 +70,14 @@ impl AppState {
     pub fn with_database(config: Config, db: Database) -> Self {
         let (access_events, access_rx) = broadcast::channel(1024);
         let sync = SyncHandle::start(db.clone(), access_rx);
-        Self { config: Arc::new(config), db, access_events, metrics: telemetry::metrics_handle(), sync }
+        Self {
+            config: Arc::new(config),
+            db,
+            access_events,
+            metrics: telemetry::metrics_handle(),
+            sync,
+            instance: Arc::new(Instance::default()),
+        }
     }
 
     /// Publishes an access change; nobody listening is fine.

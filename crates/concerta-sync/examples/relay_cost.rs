@@ -14,7 +14,7 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ReadDoc, ROOT};
 use concerta_sync::storage::{self, StoredChunk};
 use concerta_sync::wire::WireMessage;
-use concerta_sync::{Access, Config, DocumentId, Effect, Engine, Event, Schema};
+use concerta_sync::{Access, Config, DocumentId, Effect, Engine, Event, Identity, Schema};
 
 fn history(n: usize) -> AutoCommit {
     let mut doc = AutoCommit::new();
@@ -90,7 +90,7 @@ fn main() {
         let log = storage::encode_log(&graph);
         let mut run = Run { engine: Engine::new(Config::default()), rows: vec![(2, StoredChunk::Log(log))], spent: Duration::ZERO, now: 0 };
         for (conn, name) in [(1u64, "w"), (2, "r")] {
-            run.event(Event::Connected { conn });
+            run.event(Event::Connected { conn, identity: Identity { user_id: format!("user-{conn}"), name: format!("User {conn}") } });
             run.event(Event::Frame { conn, data: join(name) });
         }
         // Both peers start in sync with the server's heads.

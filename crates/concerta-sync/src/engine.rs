@@ -19,6 +19,7 @@ use automerge::sync::{Message, State};
 use automerge::{Change, ChangeHash};
 
 use crate::graph::{ChangeGraph, Refusal, Schema};
+use crate::presence::{self, Identity, PeerPresence, Sessions, Verdict};
 use crate::protocol::{self, DocView, Snapshot};
 use crate::storage::{self, Materialized, StoredChunk};
 use crate::wire::{PeerMetadata, WireMessage};
@@ -89,10 +90,14 @@ impl Default for Config {
 /// Something that happened, for the engine to act on.
 #[derive(Debug)]
 pub enum Event {
-    Connected { conn: ConnId },
+    /// A new connection, and who it is (named in presence rosters).
+    Connected { conn: ConnId, identity: Identity },
     /// One binary WebSocket frame.
     Frame { conn: ConnId, data: Vec<u8> },
     Disconnected { conn: ConnId },
+    /// The runtime ends a connection (its credential was revoked, its session ended): the
+    /// peer gets an `error` saying `reason`, then the connection closes.
+    Cut { conn: ConnId, reason: String },
     /// The answer to [`Effect::CheckAccess`], or a change of access at any time later.
     Access { conn: ConnId, doc: DocumentId, access: Access },
     /// The answer to [`Effect::Load`]: the stored rows (id, payload) in id order, or `None`
@@ -193,6 +198,9 @@ struct PeerDoc {
 
 struct Conn {
     remote: Option<String>,
+    identity: Identity,
+    /// The engine asked the runtime to close it: nothing more is taken from it.
+    closed: bool,
     docs: HashMap<DocumentId, PeerDoc>,
     frames: Bucket,
     ephemeral: Bucket,
@@ -269,11 +277,34 @@ pub struct Engine {
     conns: HashMap<ConnId, Conn>,
     docs: HashMap<DocumentId, Doc>,
     stats: Stats,
+    /// Per document, the connections whose access to it was decided read or write: who a
+    /// roster names.
+    present: HashMap<DocumentId, BTreeSet<ConnId>>,
+    /// Documents whose roster changed during the current event.
+    roster_dirty: BTreeSet<DocumentId>,
+    /// Announced peer ids in use: (user, connections). Another user may not take one.
+    peer_ids: HashMap<String, (String, usize)>,
+    sessions: Sessions,
+    /// Our own ephemeral session (rosters): fresh per engine, so a restarted server's counts
+    /// are never taken for old ones.
+    session_id: String,
+    ephemeral_count: u64,
 }
 
 impl Engine {
     pub fn new(config: Config) -> Self {
-        Self { config, conns: HashMap::new(), docs: HashMap::new(), stats: Stats::default() }
+        Self {
+            config,
+            conns: HashMap::new(),
+            docs: HashMap::new(),
+            stats: Stats::default(),
+            present: HashMap::new(),
+            roster_dirty: BTreeSet::new(),
+            peer_ids: HashMap::new(),
+            sessions: Sessions::default(),
+            session_id: uuid::Uuid::new_v4().to_string(),
+            ephemeral_count: 0,
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -324,9 +355,11 @@ impl Engine {
     pub fn handle_event(&mut self, now: Millis, event: Event) -> Vec<Effect> {
         let mut out = Vec::new();
         match event {
-            Event::Connected { conn } => {
+            Event::Connected { conn, identity } => {
                 let c = Conn {
                     remote: None,
+                    identity,
+                    closed: false,
                     docs: HashMap::new(),
                     frames: Bucket::new(self.config.message_burst, now),
                     ephemeral: Bucket::new(self.config.ephemeral_burst, now),
@@ -335,6 +368,12 @@ impl Engine {
             }
             Event::Frame { conn, data } => self.on_frame(now, conn, data, &mut out),
             Event::Disconnected { conn } => self.on_disconnect(now, conn),
+            Event::Cut { conn, reason } => {
+                if self.conns.get(&conn).is_some_and(|c| !c.closed) {
+                    self.send(conn, WireMessage::Error { message: reason }, &mut out);
+                    self.close(conn, &mut out);
+                }
+            }
             Event::Access { conn, doc, access } => self.on_access(now, conn, doc, access, &mut out),
             Event::Loaded { doc, rows, schema } => self.on_loaded(now, doc, rows, schema, &mut out),
             Event::Stored { doc, upto, row } => self.on_stored(doc, upto, row, &mut out),
@@ -351,6 +390,7 @@ impl Engine {
             Event::Materialized { doc, result } => self.on_materialized(doc, result, &mut out),
             Event::Tick => self.on_tick(now),
         }
+        self.send_rosters(&mut out);
         for effect in &out {
             if let Effect::Send { frame, .. } = effect {
                 self.stats.frames_out += 1;
@@ -367,7 +407,18 @@ impl Engine {
     fn fail(&mut self, conn: ConnId, reason: String, out: &mut Vec<Effect>) {
         self.send(conn, WireMessage::Error { message: reason.clone() }, out);
         out.push(Effect::ProtocolError { conn, reason });
+        self.close(conn, out);
+    }
+
+    /// Closes a connection: it leaves every roster at once (its disconnect follows).
+    fn close(&mut self, conn: ConnId, out: &mut Vec<Effect>) {
         out.push(Effect::Close { conn });
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.closed = true;
+        let docs: Vec<DocumentId> = c.docs.keys().copied().collect();
+        for doc in docs {
+            self.set_present(conn, doc, false);
+        }
     }
 
     fn remote(&self, conn: ConnId) -> String {
@@ -378,7 +429,7 @@ impl Engine {
         self.stats.frames_in += 1;
         self.stats.bytes_in += data.len() as u64;
         let (rate, burst) = (self.config.messages_per_sec, self.config.message_burst);
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn).filter(|c| !c.closed) else { return };
         if !c.frames.take(now, rate, burst) {
             return self.fail(conn, "rate limit exceeded".into(), out);
         }
@@ -394,7 +445,20 @@ impl Engine {
                 {
                     return self.fail(conn, "unsupported protocol version".into(), out);
                 }
-                c.remote = Some(sender_id.clone());
+                // A peer id names cursors and presence: another user's live connection may
+                // not take it. The same user reconnecting (a new socket before the old one
+                // is noticed gone) may.
+                let user = c.identity.user_id.clone();
+                if let Some((owner, _)) = self.peer_ids.get(&sender_id)
+                    && *owner != user
+                {
+                    return self.fail(conn, "peer id in use by another user".into(), out);
+                }
+                let previous = c.remote.replace(sender_id.clone());
+                if let Some(previous) = previous {
+                    self.release_peer_id(&previous);
+                }
+                self.peer_ids.entry(sender_id.clone()).or_insert((user, 0)).1 += 1;
                 let reply = WireMessage::Peer {
                     sender_id: self.config.peer_id.clone(),
                     target_id: sender_id,
@@ -413,7 +477,7 @@ impl Engine {
             WireMessage::Ephemeral { sender_id, count, session_id, document_id, data, .. } => {
                 self.on_ephemeral(now, conn, document_id, sender_id, count, session_id, data, out)
             }
-            WireMessage::Leave { .. } => out.push(Effect::Close { conn }),
+            WireMessage::Leave { .. } => self.close(conn, out),
             WireMessage::Peer { .. } => self.fail(conn, "unexpected peer message".into(), out),
             // Nothing to do: errors are the peer's to log; we keep no remote-heads
             // subscriptions and never ask peers for documents.
@@ -529,6 +593,9 @@ impl Engine {
             }
         }
         if let Some(reason) = refusal {
+            if !pd.refused {
+                self.roster_dirty.insert(doc_id);
+            }
             pd.refused = true;
             if !pd.sync.read_only {
                 pd.sync.read_only = true;
@@ -579,6 +646,7 @@ impl Engine {
                 continue;
             }
             pd.refused = true;
+            self.roster_dirty.insert(doc_id);
             pd.sync.read_only = true;
             pd.sync.in_flight = false;
             pd.sync.have_responded = false;
@@ -612,14 +680,20 @@ impl Engine {
         let (rate, burst) = (self.config.ephemeral_per_sec, self.config.ephemeral_burst);
         let Some(c) = self.conns.get_mut(&conn) else { return };
         let allowed = matches!(c.docs.get(&doc_id).and_then(|p| p.access), Some(Access::Read | Access::Write));
-        if !allowed || !c.ephemeral.take(now, rate, burst) {
+        let Some(own) = c.remote.clone().filter(|_| allowed) else { return };
+        // Our own session is ours alone; echoes of what we relayed cost nothing.
+        if session_id == self.session_id
+            || self.sessions.classify(conn, &own, &sender_id, &session_id) != Verdict::Relay
+            || !c.ephemeral.take(now, rate, burst)
+        {
             return;
         }
         let Some(doc) = self.docs.get(&doc_id) else { return };
         for &other in doc.peers.iter().filter(|&&p| p != conn) {
             let target = self.remote(other);
+            // Named by the connection it came from, whatever it claimed.
             let msg = WireMessage::Ephemeral {
-                sender_id: sender_id.clone(),
+                sender_id: own.clone(),
                 target_id: target,
                 count,
                 session_id: session_id.clone(),
@@ -630,9 +704,88 @@ impl Engine {
         }
     }
 
+    /// Who is in `doc` on this node: every connection whose access to it was decided read
+    /// or write, in connection order.
+    pub fn presence(&self, doc: &DocumentId) -> Vec<PeerPresence> {
+        let Some(conns) = self.present.get(doc) else { return Vec::new() };
+        conns
+            .iter()
+            .filter_map(|conn| {
+                let c = self.conns.get(conn)?;
+                let pd = c.docs.get(doc)?;
+                let access = match pd.access? {
+                    Access::Write if !pd.refused => Access::Write,
+                    Access::Write | Access::Read => Access::Read,
+                    Access::None => return None,
+                };
+                Some(PeerPresence {
+                    peer_id: c.remote.clone().unwrap_or_default(),
+                    user_id: c.identity.user_id.clone(),
+                    name: c.identity.name.clone(),
+                    access,
+                })
+            })
+            .collect()
+    }
+
+    /// Records whether `conn` is present in `doc` (access decided read or write); a change
+    /// makes the document's roster go out at the end of the event.
+    fn set_present(&mut self, conn: ConnId, doc: DocumentId, present: bool) {
+        let changed = if present {
+            self.present.entry(doc).or_default().insert(conn)
+        } else {
+            let removed = self.present.get_mut(&doc).is_some_and(|s| s.remove(&conn));
+            if self.present.get(&doc).is_some_and(|s| s.is_empty()) {
+                self.present.remove(&doc);
+            }
+            removed
+        };
+        if changed {
+            self.roster_dirty.insert(doc);
+        }
+    }
+
+    /// Sends the roster of every document whose peers or their access changed to each of its
+    /// peers, as a server-authored ephemeral message.
+    fn send_rosters(&mut self, out: &mut Vec<Effect>) {
+        for doc in std::mem::take(&mut self.roster_dirty) {
+            let roster = self.presence(&doc);
+            if roster.is_empty() {
+                continue;
+            }
+            let data = presence::encode_roster(&roster);
+            let conns: Vec<ConnId> = self.present.get(&doc).map(|s| s.iter().copied().collect()).unwrap_or_default();
+            for conn in conns {
+                self.ephemeral_count += 1;
+                let msg = WireMessage::Ephemeral {
+                    sender_id: self.config.peer_id.clone(),
+                    target_id: self.remote(conn),
+                    count: self.ephemeral_count,
+                    session_id: self.session_id.clone(),
+                    document_id: doc,
+                    data: data.clone(),
+                };
+                out.push(Effect::Send { conn, frame: msg.encode() });
+            }
+        }
+    }
+
+    fn release_peer_id(&mut self, peer_id: &str) {
+        if let Some((_, n)) = self.peer_ids.get_mut(peer_id) {
+            *n -= 1;
+            if *n == 0 {
+                self.peer_ids.remove(peer_id);
+            }
+        }
+    }
+
     fn on_disconnect(&mut self, now: Millis, conn: ConnId) {
         let Some(c) = self.conns.remove(&conn) else { return };
+        if let Some(remote) = &c.remote {
+            self.release_peer_id(remote);
+        }
         for doc_id in c.docs.keys() {
+            self.set_present(conn, *doc_id, false);
             if let Some(doc) = self.docs.get_mut(doc_id) {
                 doc.peers.remove(&conn);
                 doc.waiting.remove(&conn);
@@ -645,10 +798,11 @@ impl Engine {
 
     fn on_access(&mut self, now: Millis, conn: ConnId, doc_id: DocumentId, access: Access, out: &mut Vec<Effect>) {
         let peer_id = self.config.peer_id.clone();
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn).filter(|c| !c.closed) else { return };
         let remote = c.remote.clone().unwrap_or_default();
         let Some(pd) = c.docs.get_mut(&doc_id) else { return };
         let previous = pd.access.replace(access);
+        let was_writer = previous == Some(Access::Write);
         let unavailable =
             WireMessage::DocUnavailable { sender_id: peer_id.clone(), target_id: remote.clone(), document_id: doc_id };
         match access {
@@ -666,6 +820,7 @@ impl Engine {
                 if had_any {
                     self.send(conn, unavailable, out);
                 }
+                self.set_present(conn, doc_id, false);
             }
             Access::Read | Access::Write => {
                 let read_only = access == Access::Read || pd.refused;
@@ -695,7 +850,12 @@ impl Engine {
                 } else {
                     pd.sync.read_only = read_only;
                 }
-                if !pd.queued.is_empty() {
+                let queued = !pd.queued.is_empty();
+                if was_writer != (access == Access::Write) {
+                    self.roster_dirty.insert(doc_id);
+                }
+                self.set_present(conn, doc_id, true);
+                if queued {
                     self.run_queue(now, conn, doc_id, out);
                 }
             }
@@ -742,6 +902,7 @@ impl Engine {
                         pd.queued.clear();
                         pd.access = Some(Access::None);
                     }
+                    self.set_present(conn, doc_id, false);
                     self.send(
                         conn,
                         WireMessage::DocUnavailable { sender_id: self.config.peer_id.clone(), target_id: remote, document_id: doc_id },
@@ -892,6 +1053,8 @@ impl Engine {
     }
 
     fn on_tick(&mut self, now: Millis) {
+        let conns = &self.conns;
+        self.sessions.sweep(|c| conns.contains_key(&c));
         let idle = self.config.idle_unload_ms;
         self.docs.retain(|_, doc| {
             let busy = doc.status == Status::Loading

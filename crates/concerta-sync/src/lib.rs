@@ -14,6 +14,7 @@
 mod document_id;
 pub mod engine;
 pub mod graph;
+pub mod presence;
 pub mod protocol;
 mod section;
 pub mod storage;
@@ -22,4 +23,5 @@ pub mod wire;
 pub use document_id::{DocumentId, InvalidDocumentId};
 pub use engine::{Access, Config, ConnId, Effect, Engine, Event, Millis, Stats};
 pub use graph::{Refusal, Schema};
+pub use presence::{Identity, PeerPresence};
 pub use section::{new_section_change, new_section_document};

@@ -28,6 +28,8 @@ use crate::state::AppState;
 /// Every `/api` route.
 pub fn api_routes() -> Router<AppState> {
     Router::new()
+        .route("/api/instance", get(crate::instance::get))
+        .route("/api/setup", post(crate::instance::setup))
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/me", get(me))

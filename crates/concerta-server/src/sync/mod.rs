@@ -19,8 +19,8 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::state::AppState;
-pub use runtime::{Command, Outgoing, SyncHandle};
+use crate::state::{AppState, Credential};
+pub use runtime::{Command, ConnIdentity, Outgoing, PeerPresence, SyncHandle};
 
 /// The largest frame accepted from a peer (a whole-document upload fits).
 pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
@@ -66,6 +66,12 @@ async fn upgrade(
     let user = crate::auth::authenticate(&state, &headers, query.token.as_deref())
         .await?
         .ok_or(Error::Unauthorized)?;
+    let identity = ConnIdentity {
+        user: user.id,
+        name: user.name,
+        network_admin: user.network_admin,
+        credential: credential(&headers, query.token.as_deref()),
+    };
     let sync = state.sync.clone();
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
@@ -76,12 +82,34 @@ async fn upgrade(
         .write_buffer_size(0)
         .on_upgrade(move |socket: WebSocket| async move {
             let (sink, stream) = socket.split();
-            run_connection(sync, user.id, user.network_admin, sink, stream).await;
+            run_connection(sync, identity, sink, stream).await;
         }))
 }
 
+/// The credential [`crate::auth::authenticate`] took, in its order: `Authorization: Bearer`,
+/// then `?token=`, then the session cookie. Carried with the connection so that revoking it
+/// cuts the connection.
+fn credential(headers: &HeaderMap, query_token: Option<&str>) -> Option<Credential> {
+    use crate::auth::{SESSION_COOKIE, hash_secret};
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let token = value.trim().split_once(' ')?.1.trim();
+        return Some(Credential::ApiToken(hash_secret(token)));
+    }
+    if let Some(token) = query_token {
+        return Some(Credential::ApiToken(hash_secret(token)));
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| Credential::Session(hash_secret(value.trim_matches('"'))))
+}
+
 /// Runs one peer connection until either side closes.
-pub async fn run_connection<Si, St, E>(sync: SyncHandle, user: concerta_core::UserId, network_admin: bool, sink: Si, stream: St)
+pub async fn run_connection<Si, St, E>(sync: SyncHandle, identity: ConnIdentity, sink: Si, stream: St)
 where
     Si: Sink<WsMessage> + Unpin + Send + 'static,
     St: Stream<Item = Result<WsMessage, E>> + Unpin + Send + 'static,
@@ -89,7 +117,7 @@ where
 {
     let conn: ConnId = sync.next_conn();
     let (tx, rx) = mpsc::channel(OUTGOING_QUEUE);
-    if !sync.send(Command::Connect { conn, user, network_admin, tx }).await {
+    if !sync.send(Command::Connect { conn, identity, tx }).await {
         return;
     }
     // Whichever ends first ends the connection: the peer hanging up, or the engine closing

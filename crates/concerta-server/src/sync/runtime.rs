@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use concerta_core::{Action, CityId, Principal, Resource, UserId, permit};
 use concerta_store::Database;
 use concerta_sync::storage::{self, StoredChunk};
-use concerta_sync::{Access, Config as EngineConfig, ConnId, DocumentId, Effect, Engine, Event, Schema};
-use tokio::sync::{broadcast, mpsc};
+use concerta_sync::{Access, Config as EngineConfig, ConnId, DocumentId, Effect, Engine, Event, Identity, Schema};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::state::AccessEvent;
+use crate::state::{AccessEvent, Credential};
 
 /// How long a user whose change was refused stays read-only on that document.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(60);
@@ -26,11 +26,37 @@ pub enum Outgoing {
     Close,
 }
 
+/// Who a connection is, as the upgrade authenticated it.
+#[derive(Clone, Debug)]
+pub struct ConnIdentity {
+    /// The user.
+    pub user: UserId,
+    /// Their display name, shown to the other peers in presence rosters.
+    pub name: String,
+    /// Whether they administer the whole network.
+    pub network_admin: bool,
+    /// The secret they authenticated with, if known: revoking it cuts the connection.
+    pub credential: Option<Credential>,
+}
+
+/// One user in a document on this node ([`SyncHandle::presence`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerPresence {
+    /// The user.
+    pub user_id: UserId,
+    /// Their display name.
+    pub name: String,
+    /// The most they may do through any of their connections: `Read` or `Write`.
+    pub access: Access,
+}
+
 /// Commands for the engine task.
 #[allow(missing_docs)]
 pub enum Command {
     /// A new authenticated connection and the queue its writer drains.
-    Connect { conn: ConnId, user: UserId, network_admin: bool, tx: mpsc::Sender<Outgoing> },
+    Connect { conn: ConnId, identity: ConnIdentity, tx: mpsc::Sender<Outgoing> },
+    /// Who is in these documents on this node.
+    Presence { docs: Vec<DocumentId>, reply: oneshot::Sender<HashMap<DocumentId, Vec<PeerPresence>>> },
     /// An event for the engine as it is.
     Event(Event),
     /// Access of these (connection, document) pairs was re-decided by a background check.
@@ -70,11 +96,23 @@ impl SyncHandle {
     pub async fn send(&self, cmd: Command) -> bool {
         self.tx.send(cmd).await.is_ok()
     }
+
+    /// Who is in each of `docs` on this node: one entry per user (with the most access any
+    /// of their connections has), in the order they came. Documents nobody is in are absent;
+    /// so is everything when the engine is gone.
+    pub async fn presence(&self, docs: Vec<DocumentId>) -> HashMap<DocumentId, Vec<PeerPresence>> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Command::Presence { docs, reply }).await {
+            return HashMap::new();
+        }
+        answer.await.unwrap_or_default()
+    }
 }
 
 struct ConnInfo {
     user: UserId,
     network_admin: bool,
+    credential: Option<Credential>,
     tx: mpsc::Sender<Outgoing>,
 }
 
@@ -143,6 +181,8 @@ async fn run(
             }
             ev = access_events.recv() => match ev {
                 Ok(AccessEvent::City(city)) => rt.recheck_city(Some(city)),
+                Ok(AccessEvent::User(user)) => rt.recheck_user(user),
+                Ok(AccessEvent::Credential(credential)) => rt.cut_credential(&credential),
                 // Missed some: re-check everyone rather than miss a revocation.
                 Err(broadcast::error::RecvError::Lagged(_)) => rt.recheck_city(None),
                 Err(broadcast::error::RecvError::Closed) => {
@@ -160,10 +200,14 @@ impl Runtime {
 
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Connect { conn, user, network_admin, tx } => {
-                self.conns.insert(conn, ConnInfo { user, network_admin, tx });
+            Command::Connect { conn, identity, tx } => {
+                let ConnIdentity { user, name, network_admin, credential } = identity;
+                self.conns.insert(conn, ConnInfo { user, network_admin, credential, tx });
                 metrics::counter!("concerta_sync_connections_total").increment(1);
-                self.event(Event::Connected { conn });
+                self.event(Event::Connected { conn, identity: Identity { user_id: user.to_string(), name } });
+            }
+            Command::Presence { docs, reply } => {
+                let _ = reply.send(self.presence(docs));
             }
             Command::Event(event) => {
                 if let Event::Disconnected { conn } = &event {
@@ -316,6 +360,80 @@ impl Runtime {
                 decisions.push((conn, doc, access));
             }
             let _ = tx.send(Command::Recheck(decisions)).await;
+        });
+    }
+
+    /// Who is in each document, one entry per user.
+    fn presence(&self, docs: Vec<DocumentId>) -> HashMap<DocumentId, Vec<PeerPresence>> {
+        let mut result = HashMap::new();
+        for doc in docs {
+            let mut users: Vec<PeerPresence> = Vec::new();
+            for p in self.engine.presence(&doc) {
+                let Ok(user_id) = p.user_id.parse::<UserId>() else { continue };
+                match users.iter_mut().find(|u| u.user_id == user_id) {
+                    Some(u) if p.access == Access::Write => u.access = Access::Write,
+                    Some(_) => {}
+                    None => users.push(PeerPresence { user_id, name: p.name, access: p.access }),
+                }
+            }
+            if !users.is_empty() {
+                result.insert(doc, users);
+            }
+        }
+        result
+    }
+
+    /// Cuts every live connection authenticated with `credential`.
+    fn cut_credential(&mut self, credential: &Credential) {
+        let conns: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| c.credential.as_ref() == Some(credential)).map(|(&conn, _)| conn).collect();
+        for conn in conns {
+            tracing::info!(conn, "credential ended; closing its sync connection");
+            self.event(Event::Cut { conn, reason: "your credential was revoked".into() });
+        }
+    }
+
+    /// Re-checks every live connection of `user` in the background: one whose credential no
+    /// longer authenticates them is cut, the others have their access re-decided.
+    fn recheck_user(&mut self, user: UserId) {
+        let conns: Vec<(ConnId, bool, Option<Credential>, Vec<DocumentId>)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.user == user)
+            .map(|(&conn, c)| {
+                let docs = self.engine.conn_docs(conn).into_iter().filter(|(_, a)| a.is_some()).map(|(d, _)| d).collect();
+                (conn, c.network_admin, c.credential.clone(), docs)
+            })
+            .collect();
+        if conns.is_empty() {
+            return;
+        }
+        let (db, tx) = (self.db.clone(), self.cmd_tx.clone());
+        tokio::spawn(async move {
+            let mut decisions = Vec::new();
+            for (conn, admin, credential, docs) in conns {
+                let valid = match &credential {
+                    Some(Credential::ApiToken(hash)) => db.get_api_token_user(hash).await.map(|u| u.map(|u| u.id)),
+                    Some(Credential::Session(hash)) => db.get_session_user(hash, chrono::Utc::now()).await.map(|u| u.map(|u| u.id)),
+                    None => Ok(Some(user)),
+                };
+                match valid {
+                    Ok(Some(u)) if u == user => {
+                        for doc in docs {
+                            let (access, _) = decide(&db, user, admin, doc).await;
+                            decisions.push((conn, doc, access));
+                        }
+                    }
+                    Ok(_) => {
+                        let reason = "your credential was revoked".to_owned();
+                        let _ = tx.send(Command::Event(Event::Cut { conn, reason })).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, conn, "re-checking a credential failed; keeping the connection"),
+                }
+            }
+            if !decisions.is_empty() {
+                let _ = tx.send(Command::Recheck(decisions)).await;
+            }
         });
     }
 

@@ -6,7 +6,9 @@ mod errors;
 mod health;
 mod roles;
 mod security;
+mod sync;
 mod tenancy;
+mod web;
 
 use axum::Router;
 use axum::body::Body;

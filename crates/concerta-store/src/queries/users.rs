@@ -99,6 +99,19 @@ impl Database {
         }))
     }
 
+    /// Whether any account can log in (has a password). An instance where none can needs
+    /// first-run setup.
+    #[tracing::instrument(skip_all)]
+    pub async fn any_user_can_log_in(&self) -> Result<bool> {
+        use sea_orm::{PaginatorTrait, QuerySelect};
+        let count = user::Entity::find()
+            .filter(user::Column::PasswordHash.is_not_null())
+            .limit(1)
+            .count(&self.conn)
+            .await?;
+        Ok(count > 0)
+    }
+
     /// Sets (or replaces) a user's password hash.
     #[tracing::instrument(skip_all)]
     pub async fn set_password_hash(&self, id: UserId, password_hash: String) -> Result<()> {

@@ -119,3 +119,18 @@ test_both_dbs!(transactions_retry_serialization_failures_only, |db| async move {
     assert!(result.as_ref().is_err_and(Error::is_retryable), "{result:?}");
     assert_eq!(attempts.load(Ordering::SeqCst), 4);
 });
+
+test_both_dbs!(setup_is_needed_until_an_account_can_log_in, |db| async move {
+    assert!(!db.any_user_can_log_in().await.unwrap(), "an empty database has no login");
+    db.create_user(NewUser {
+        email: "invited@example.org".to_owned(),
+        name: "Invited".to_owned(),
+        password_hash: None,
+        network_admin: false,
+    })
+    .await
+    .unwrap();
+    assert!(!db.any_user_can_log_in().await.unwrap(), "an invited account without password cannot log in");
+    user(&db, "ana@example.org").await;
+    assert!(db.any_user_can_log_in().await.unwrap());
+});

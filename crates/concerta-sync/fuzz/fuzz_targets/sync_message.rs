@@ -13,7 +13,7 @@ use std::num::NonZeroU64;
 use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
 use automerge::{Change, ChangeHash, ObjType, ScalarValue};
 use concerta_sync::wire::WireMessage;
-use concerta_sync::{Access, Event};
+use concerta_sync::{Access, Event, Identity};
 use concerta_sync_fuzz::{actors, changes_message, doc, join_frame, pool, request_frame, sync_frame, Runtime};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
@@ -125,7 +125,7 @@ fuzz_target!(|actions: Vec<Action>| {
         let names = ["alice", "bob"];
         let mut conns = [1u64, 2];
         for (i, &conn) in conns.iter().enumerate() {
-            rt.event(Event::Connected { conn });
+            rt.event(Event::Connected { conn, identity: Identity { user_id: format!("user-{conn}"), name: format!("User {conn}") } });
             rt.event(Event::Frame { conn, data: join_frame(names[i]) });
             rt.event(Event::Frame { conn, data: request_frame(names[i]) });
         }
@@ -237,7 +237,7 @@ fuzz_target!(|actions: Vec<Action>| {
                     let i = pick(conn);
                     rt.event(Event::Disconnected { conn: conns[i] });
                     conns[i] += 2;
-                    rt.event(Event::Connected { conn: conns[i] });
+                    rt.event(Event::Connected { conn: conns[i], identity: Identity { user_id: format!("user-{}", conns[i]), name: format!("User {}", conns[i]) } });
                     rt.event(Event::Frame { conn: conns[i], data: join_frame(names[i]) });
                     rt.event(Event::Frame { conn: conns[i], data: request_frame(names[i]) });
                 }

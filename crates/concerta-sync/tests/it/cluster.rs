@@ -106,7 +106,7 @@ impl Cluster {
 impl Server for Cluster {
     fn connect(&mut self, conn: ConnId, access: Access) {
         self.access.insert(conn, access);
-        self.event(Self::node_of(conn), Event::Connected { conn });
+        self.event(Self::node_of(conn), Event::Connected { conn, identity: crate::sim::identity(conn) });
     }
 
     fn frame(&mut self, conn: ConnId, frame: Vec<u8>) {

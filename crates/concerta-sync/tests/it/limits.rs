@@ -115,7 +115,7 @@ fn invalid_sync_bytes_queued_before_the_access_answer_close_once_it_comes() {
     // The runtime answers access later (as the server does, from the database): the frame
     // waits, then fails.
     let mut engine = concerta_sync::Engine::new(config());
-    engine.handle_event(0, Event::Connected { conn: 1 });
+    engine.handle_event(0, Event::Connected { conn: 1, identity: crate::sim::identity(1) });
     engine.handle_event(1, Event::Frame { conn: 1, data: join_frame("p") });
     let fx = engine.handle_event(2, Event::Frame { conn: 1, data: sync_with_data(doc_id(), vec![9, 9, 9]) });
     assert!(fx.iter().all(|e| !matches!(e, concerta_sync::Effect::Close { .. })));
@@ -195,8 +195,13 @@ fn too_many_documents_on_one_connection_closes_it() {
     assert_error_then_close(&s, 1, "too many documents");
 }
 
+/// The ephemeral messages `p` got from other peers (not the server's own rosters).
 fn ephemerals(p: &Peer) -> Vec<WireMessage> {
-    p.received.iter().filter(|m| matches!(m, WireMessage::Ephemeral { .. })).cloned().collect()
+    p.received
+        .iter()
+        .filter(|m| matches!(m, WireMessage::Ephemeral { sender_id, .. } if sender_id != SERVER_PEER))
+        .cloned()
+        .collect()
 }
 
 fn ephemerals_from(p: &Peer, sender: &str) -> usize {

@@ -5,5 +5,6 @@ mod cluster;
 mod decoders;
 mod differential;
 mod limits;
+mod presence;
 mod refusals;
 mod sim;

@@ -1,0 +1,41 @@
+import { useTranslation } from "react-i18next"
+import { Link, NavLink, Outlet, useNavigate } from "react-router"
+import { LanguagePicker } from "../components/LanguagePicker"
+import { useLogout } from "../features/auth/api/logout"
+import { useMe } from "../lib/me"
+
+/** The frame of every page after login: skip link, header with navigation, the page. */
+export function Layout() {
+  const { t } = useTranslation()
+  const me = useMe()
+  const logout = useLogout()
+  const navigate = useNavigate()
+  return (
+    <div className="app">
+      <a href="#main" className="skip-link">
+        {t("common.skipToContent")}
+      </a>
+      <header className="app-header">
+        <Link to="/" className="brand">
+          {t("app.name")}
+        </Link>
+        <nav aria-label={t("nav.label")}>
+          <NavLink to="/" end>
+            {t("nav.home")}
+          </NavLink>
+          <NavLink to="/account">{t("nav.account")}</NavLink>
+        </nav>
+        <div className="header-tools">
+          <LanguagePicker />
+          {me.data && <span className="who">{me.data.name}</span>}
+          <button type="button" onClick={() => logout.mutate(undefined, { onSettled: () => navigate("/login", { replace: true }) })}>
+            {t("nav.logout")}
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </div>
+  )
+}

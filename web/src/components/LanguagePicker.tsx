@@ -1,0 +1,25 @@
+import { useTranslation } from "react-i18next"
+import { chooseLanguage, isLanguage, LANGUAGES } from "../lib/i18n"
+
+/** The language switch; the choice is remembered on this device. */
+export function LanguagePicker() {
+  const { t, i18n } = useTranslation()
+  return (
+    <div className="language-picker">
+      <label htmlFor="language-picker">{t("common.language")}</label>
+      <select
+        id="language-picker"
+        value={i18n.resolvedLanguage ?? i18n.language}
+        onChange={(event) => {
+          if (isLanguage(event.target.value)) chooseLanguage(event.target.value)
+        }}
+      >
+        {LANGUAGES.map((language) => (
+          <option key={language} value={language} lang={language}>
+            {t(`languages.${language}`)}
+          </option>
+        ))}
+      </select>
+    </div>
+  )
+}

@@ -1,0 +1,59 @@
+import { useState, type FormEvent } from "react"
+import { useTranslation } from "react-i18next"
+import { Navigate, useNavigate } from "react-router"
+import { ErrorMessage } from "../../../components/ErrorMessage"
+import { Field } from "../../../components/Field"
+import { LanguagePicker } from "../../../components/LanguagePicker"
+import { Loading } from "../../../components/Loading"
+import { ApiError } from "../../../lib/api"
+import { useInstance } from "../api/instance"
+import { useSetup } from "../api/setup"
+
+/** First-run setup: the one-time token from the server's log makes the first administrator. */
+export function SetupPage() {
+  const { t } = useTranslation()
+  const instance = useInstance()
+  const setup = useSetup()
+  const navigate = useNavigate()
+  const [form, setForm] = useState({ token: "", email: "", name: "", password: "" })
+
+  if (instance.isPending) return <Loading />
+  if (instance.data && !instance.data.setup_needed) return <Navigate to="/login" replace />
+
+  const fieldError = (field: string) =>
+    setup.error instanceof ApiError && setup.error.field === field ? setup.error.message : undefined
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    setup.mutate(form, { onSuccess: () => navigate("/", { replace: true }) })
+  }
+  const bind = (field: keyof typeof form) => ({
+    value: form[field],
+    onChange: (e: { target: { value: string } }) => setForm({ ...form, [field]: e.target.value }),
+    error: fieldError(field),
+  })
+
+  return (
+    <div className="auth-page">
+      <header className="auth-header">
+        <p className="brand">{t("app.name")}</p>
+        <LanguagePicker />
+      </header>
+      <main className="auth-main" id="main">
+        <h1>{t("setup.title")}</h1>
+        <p>{t("setup.intro")}</p>
+        <p>{t("setup.cli")}</p>
+        <pre className="code">concerta admin create-user --email … --name … --password-stdin --network-admin</pre>
+        <form onSubmit={submit} className="card form">
+          <Field label={t("setup.token")} required autoComplete="off" hint={t("setup.tokenHint")} {...bind("token")} />
+          <Field label={t("setup.name")} required autoComplete="name" {...bind("name")} />
+          <Field label={t("setup.email")} type="email" required autoComplete="username" {...bind("email")} />
+          <Field label={t("setup.password")} type="password" required minLength={8} autoComplete="new-password" hint={t("account.passwordRule")} {...bind("password")} />
+          <ErrorMessage error={setup.error} />
+          <button type="submit" className="primary" disabled={setup.isPending}>
+            {t("setup.submit")}
+          </button>
+        </form>
+      </main>
+    </div>
+  )
+}

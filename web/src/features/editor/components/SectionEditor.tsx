@@ -1,0 +1,136 @@
+import { useEffect, useRef, useState } from "react"
+import { useTranslation } from "react-i18next"
+import { EditorState } from "prosemirror-state"
+import { EditorView } from "prosemirror-view"
+import { history } from "prosemirror-history"
+import type { DocHandle } from "@automerge/automerge-repo/slim"
+import type { PageRepo } from "../../../lib/automerge"
+import { amToPmIndex, bind, BODY_PATH, cursorIndex, pmToAmIndex, type SectionDoc } from "../binding"
+import { editorKeymaps } from "../commands"
+import { cursorsPlugin, setCursors, type RemoteCursor } from "../plugins/cursors"
+import { colorFor, SectionPresence, type PresenceSnapshot } from "../presence"
+import "prosemirror-view/style/prosemirror.css"
+import { Toolbar } from "./Toolbar"
+import { PresenceList } from "./PresenceList"
+import { SyncIndicator } from "./SyncIndicator"
+
+interface Props {
+  handle: DocHandle<SectionDoc>
+  page: PageRepo
+  writable: boolean
+  readOnlyReason?: string
+  label: string
+}
+
+/** The rich-text editor of one section, live with everyone in it. */
+export function SectionEditor({ handle, page, writable, readOnlyReason, label }: Props) {
+  const { t } = useTranslation()
+  const mount = useRef<HTMLDivElement>(null)
+  const [view, setView] = useState<EditorView | null>(null)
+  const [state, setState] = useState<EditorState | null>(null)
+  const [presence, setPresence] = useState<PresenceSnapshot | null>(null)
+
+  // The ProseMirror view lives as long as this handle and access level.
+  useEffect(() => {
+    if (!mount.current) return
+    const binding = bind(handle, writable)
+    const tracker = new SectionPresence(handle as DocHandle<unknown>, page, BODY_PATH)
+    let latest: PresenceSnapshot = tracker.snapshot()
+    let dispatching = false
+    let destroyed = false
+
+    const remoteCursors = (): RemoteCursor[] => {
+      const doc = handle.doc()
+      if (!doc) return []
+      const names = new Map(latest.roster.map((p) => [p.peerId, p]))
+      const cursors: RemoteCursor[] = []
+      for (const [peerId, cursor] of latest.cursors) {
+        const who = names.get(peerId)
+        if (!who) continue // not (or no longer) in the server's roster: no name, no cursor
+        const head = cursorIndex(doc, cursor.head)
+        const anchor = cursorIndex(doc, cursor.anchor)
+        if (head === undefined || anchor === undefined) continue
+        cursors.push({ peerId, name: who.name, color: colorFor(who.userId), head: amToPmIndex(doc, head), anchor: amToPmIndex(doc, anchor) })
+      }
+      return cursors
+    }
+
+    const editorView: EditorView = new EditorView(mount.current, {
+      state: EditorState.create({
+        schema: binding.schema,
+        doc: binding.doc,
+        plugins: [binding.plugin, history(), ...editorKeymaps(binding.schema), cursorsPlugin()],
+      }),
+      editable: () => writable,
+      attributes: {
+        id: "section-body",
+        role: "textbox",
+        "aria-multiline": "true",
+        "aria-label": label,
+        "aria-readonly": writable ? "false" : "true",
+        class: "section-body",
+      },
+      dispatchTransaction(tr) {
+        if (binding.applyingRemote()) tr.setMeta("addToHistory", false)
+        dispatching = true
+        let next: EditorState
+        try {
+          next = editorView.state.apply(tr)
+          editorView.updateState(next)
+        } finally {
+          dispatching = false
+        }
+        setState(next)
+        if (writable && (tr.selectionSet || tr.docChanged)) {
+          const doc = handle.doc()
+          if (doc) {
+            const { anchor, head } = next.selection
+            tracker.setSelection(pmToAmIndex(doc, anchor), pmToAmIndex(doc, head))
+          }
+        }
+      },
+    })
+    // Redraw other people's cursors when they move or when the text changes under them (after
+    // the transaction in progress, when our own typing is what changed the text).
+    const redraw = () => {
+      if (dispatching) {
+        queueMicrotask(redraw)
+        return
+      }
+      if (!destroyed) editorView.dispatch(setCursors(editorView.state.tr, remoteCursors()))
+    }
+    const unsubscribe = tracker.subscribe((snapshot) => {
+      latest = snapshot
+      setPresence(snapshot)
+      redraw()
+    })
+    handle.on("change", redraw)
+    setView(editorView)
+    setState(editorView.state)
+    return () => {
+      destroyed = true
+      handle.off("change", redraw)
+      unsubscribe()
+      tracker.dispose()
+      editorView.destroy()
+      setView(null)
+    }
+  }, [handle, page, writable, label])
+
+  return (
+    <div className="editor">
+      <div className="editor-bar">
+        <Toolbar view={view} state={state} disabled={!writable} />
+        <SyncIndicator handle={handle as DocHandle<unknown>} page={page} />
+      </div>
+      {!writable && readOnlyReason && (
+        <p className="read-only-note" id="read-only-reason">
+          {readOnlyReason}
+        </p>
+      )}
+      <div ref={mount} className={writable ? "editor-mount" : "editor-mount read-only"} aria-describedby={!writable ? "read-only-reason" : undefined} />
+      <PresenceList snapshot={presence} />
+      <p className="visually-hidden">{t("editor.keysHelp")}</p>
+    </div>
+  )
+}
