@@ -18,6 +18,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_foundation;
 mod m20251125_000002_server_meta;
+mod m20251201_000003_versions;
 mod m20261129_000003_security;
 
 /// Every migration of the schema, in order.
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20250101_000001_foundation::Migration),
             Box::new(m20251125_000002_server_meta::Migration),
+            Box::new(m20251201_000003_versions::Migration),
             Box::new(m20261129_000003_security::Migration),
         ]
     }

@@ -1,4 +1,5 @@
 import { DEMO, expect, expectAccessible, test, type Person } from "./support/fixtures"
+import { structure } from "./support/sections"
 
 // The demo strategy's sections; the editor of Desarrollo Económico writes "budget_share".
 async function openSection(person: Person, server: { url: string }, key: string): Promise<string> {
@@ -21,7 +22,7 @@ async function synced(person: Person) {
 }
 
 test.describe("section editor", () => {
-  test("two people type at once and end with the same text, saved to the server", async ({ person, server }) => {
+  test("two people type at once, see each other's cursor and name, and end with the same text, saved to the server", async ({ person, server }) => {
     const ana = await person(DEMO.coordinator)
     const eco = await person(DEMO.economia)
     await openSection(ana, server, "budget_share")
@@ -43,8 +44,8 @@ test.describe("section editor", () => {
     await ana.page.keyboard.press("Control+End")
     await Promise.all([ana.page.keyboard.type(" Ana escribe.", { delay: 25 }), eco.page.keyboard.type("Eco escribe. ", { delay: 25 })])
 
-    await expect.poll(async () => (await body(ana).innerText()) === (await body(eco).innerText()), { timeout: 20_000 }).toBe(true)
-    const text = await body(ana).innerText()
+    await expect.poll(async () => [await structure(ana), await structure(eco)].join(" VS "), { timeout: 20_000 }).toMatch(/^(.*) VS \1$/)
+    const text = await structure(ana)
     expect(text).toContain("Ana escribe.")
     expect(text).toContain("Eco escribe.")
     await expect(ana.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true")
@@ -69,5 +70,106 @@ test.describe("read-only sections", () => {
     await expect(body(cultura)).toHaveAttribute("contenteditable", "false")
     await expect(cultura.page.getByText("it belongs to the Desarrollo Económico area")).toBeVisible()
     await expectAccessible(cultura.page, "a read-only section")
+  })
+})
+
+test.describe("refused changes", () => {
+  test("a change forced through an observer's client is refused by the server and reaches nobody", async ({ person, server }) => {
+    const observer = await person(DEMO.observer)
+    const path = await openSection(observer, server, "budget_share")
+    await synced(observer)
+    const url = await observer.page.evaluate(async (sectionPath) => {
+      const [, strategy, , section] = sectionPath.split("/").slice(1)
+      const s = await fetch(`/api/strategies/${strategy}`).then((r) => r.json())
+      return s.sections.find((x: { id: string }) => x.id === section).doc_url as string
+    }, path)
+    // Bypass the editor: change the document through the page's Repo.
+    await observer.page.evaluate(async (docUrl) => {
+      const repo = (globalThis as unknown as { __concerta: { repo: { find: (u: string) => Promise<{ change: (f: (d: { title: string }) => void) => void }> } } }).__concerta.repo
+      const handle = await repo.find(docUrl)
+      handle.change((d) => {
+        d.title = "FORCED BY AN OBSERVER"
+      })
+    }, url)
+    // The observer's own copy has it (that is what the editor must never do)...
+    await expect
+      .poll(() =>
+        observer.page.evaluate(async (docUrl) => {
+          const repo = (globalThis as unknown as { __concerta: { repo: { find: (u: string) => Promise<{ doc: () => { title: string } }> } } }).__concerta.repo
+          return String((await repo.find(docUrl)).doc().title)
+        }, url),
+      )
+      .toBe("FORCED BY AN OBSERVER")
+
+    // ...but nobody else ever does. The section's editor writes after it; once the observer
+    // has received that edit, the observer's client and the server have exchanged sync
+    // messages after the forced change, so it would have travelled by then.
+    const eco = await person(DEMO.economia)
+    await openSection(eco, server, "budget_share")
+    await synced(eco)
+    await body(eco).click()
+    await eco.page.keyboard.type("Texto del área.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true")
+    await expect(body(observer)).toContainText("Texto del área.")
+    const ana = await person(DEMO.coordinator)
+    await openSection(ana, server, "budget_share")
+    // A fresh client loads what the server stored: the text, and no trace of the change.
+    const fresh = await person(DEMO.cultura)
+    await openSection(fresh, server, "budget_share")
+    for (const other of [eco, ana, fresh]) {
+      await expect(body(other)).toContainText("Texto del área.")
+      const title = await other.page.evaluate(async (docUrl) => {
+        const repo = (globalThis as unknown as { __concerta: { repo: { find: (u: string) => Promise<{ doc: () => { title: string } }> } } }).__concerta.repo
+        return String((await repo.find(docUrl)).doc().title)
+      }, url)
+      expect(title, `${other.email} sees the section's own title`).not.toContain("FORCED")
+    }
+  })
+})
+
+test.describe("offline", () => {
+  test("edits made offline survive a reload and reach the others on reconnect; saved says so", async ({ person, server }) => {
+    const ana = await person(DEMO.coordinator)
+    const eco = await person(DEMO.economia)
+    // The sync WebSocket goes through a switch: while `blocked`, the server is unreachable.
+    let blocked = false
+    const open: { close: () => Promise<void> }[] = []
+    await eco.context.routeWebSocket(/\/sync$/, (ws) => {
+      if (blocked) {
+        void ws.close()
+        return
+      }
+      open.push(ws)
+      ws.connectToServer()
+    })
+    await openSection(eco, server, "operational_capacities")
+    await openSection(ana, server, "operational_capacities")
+    await synced(eco)
+    await synced(ana)
+    await body(eco).click()
+    await eco.page.keyboard.type("En línea.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true")
+
+    expect(open.length, "the sync WebSocket went through the route").toBeGreaterThan(0)
+    blocked = true
+    for (const ws of open.splice(0)) await ws.close()
+    await eco.context.setOffline(true)
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-online", "false")
+    await eco.page.keyboard.type(" Escrito sin conexión.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "false")
+    await expect(eco.page.getByTestId("sync-status")).toContainText("Not yet saved to the server")
+    await eco.page.evaluate(() => (globalThis as unknown as { __concerta: { repo: { flush: () => Promise<void> } } }).__concerta.repo.flush())
+
+    // The page comes back (the app's files load) but the server stays unreachable: the text
+    // comes from this browser's IndexedDB, still unsaved.
+    await eco.context.setOffline(false)
+    await eco.page.reload()
+    await expect(body(eco)).toContainText("Escrito sin conexión.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "false")
+    await expect(body(ana)).not.toContainText("Escrito sin conexión.")
+
+    blocked = false
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true", { timeout: 30_000 })
+    await expect(body(ana)).toContainText("En línea. Escrito sin conexión.")
   })
 })

@@ -55,6 +55,9 @@ test.describe("login", () => {
     expect(asset.status()).toBe(200)
     expect(asset.headers()["cache-control"]).toBe("public, max-age=31536000, immutable")
     expect(asset.headers()["content-type"]).toContain("javascript")
+    // Sent gzipped to a client that accepts it (the bytes above were decompressed for us).
+    expect(asset.headers()["content-encoding"]).toBe("gzip")
+    expect(await asset.text()).toContain("import")
     const missing = await page.request.get(server.url + "/assets/missing-0000.js")
     expect(missing.status()).toBe(404)
   })

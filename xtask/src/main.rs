@@ -30,8 +30,9 @@ use anyhow::{Context, Result, bail};
 
 mod web;
 
-/// Crates that must stay free of IO: the pure domain and the sans-IO sync engine.
-const PURE_CRATES: &[&str] = &["concerta-core", "concerta-sync"];
+/// Crates that must stay free of IO: the pure domain, the sans-IO sync engine and the
+/// content crate (rich text, exports, diffs).
+const PURE_CRATES: &[&str] = &["concerta-core", "concerta-sync", "concerta-content"];
 
 /// Crate families a pure crate must not depend on: the crate itself and every `<name>-*`
 /// companion (`tokio-macros`, `sqlx-core`, `tower-service`, `sea-orm-macros`…).
@@ -60,7 +61,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  check-deps      fail if concerta-core or concerta-sync depend on a runtime, web or SQL crate,
+  check-deps      fail if concerta-core, concerta-sync or concerta-content depend on a runtime, web or SQL crate,
                   or if #[ignore], todo!( or unimplemented!( appear under crates/ migrations/ tests/
   ci              the full test run: check-deps, the web app (build, unit tests), build (with
                   samod-client), Postgres, npm ci, cargo test, browser tests (chromium)
@@ -68,6 +69,10 @@ commands:
                   cargo run --release -p concerta-server -- serve --demo ARGS...
                   (the demo city is loaded into an empty data directory)
   web             builds the web app into web/dist when its sources changed
+  bench-web [--quick]
+                  the browser benchmark: keystroke → other browser p50/p99 and open →
+                  editable on sections of 100, 2,000 and 20,000 changes, and the app's
+                  JavaScript gzipped; writes its block of bench/RESULTS.md (~10 min)
   bench [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] [--keep]
                   release builds, then the same load against Concerta, the npm JS sync
                   server, automerge-repo 2.x and samod; writes bench/RESULTS.md (~25 min;
@@ -114,6 +119,10 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
         "web" => {
             no_extra_args(command, rest)?;
             web::build(&root)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "bench-web" => {
+            web::bench(&root, &target_dir(&root)?, rest)?;
             Ok(ExitCode::SUCCESS)
         }
         "bench" => bench(&root, rest),
@@ -383,7 +392,7 @@ fn ci(root: &Path) -> Result<()> {
 
     steps.step("check-deps: boundaries and markers", || check_deps(root))?;
 
-    steps.step("web: npm ci, vite build and unit tests (web/)", || {
+    steps.step("web: npm ci, vite build, lint and unit tests (web/)", || {
         web::build(root)?;
         web::unit_tests(root)
     })?;

@@ -72,8 +72,10 @@ pub fn build(root: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// Runs the app's unit tests (vitest).
+/// Runs the app's lint (import boundaries, no literal UI text, jsx-a11y) and unit tests
+/// (vitest).
 pub fn unit_tests(root: &Path) -> Result<()> {
+    run(npm().args(["run", "lint"]).current_dir(web_dir(root)))?;
     run(npm().args(["run", "test"]).current_dir(web_dir(root)))
 }
 
@@ -112,6 +114,35 @@ pub fn browser_tests(root: &Path, bin: &Path, chromium: &Path, database_url_test
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
     if let Some(url) = database_url_test {
         cmd.env("DATABASE_URL_TEST", url);
+    }
+    run(&mut cmd)
+}
+
+/// `cargo xtask bench-web [--quick]`: the release server, the web bundle and the JS client
+/// (which prefills sections), then the browser benchmark (`web/bench`), which writes its own
+/// block of `bench/RESULTS.md`.
+pub fn bench(root: &Path, target: &Path, args: &[String]) -> Result<()> {
+    let mut quick = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            other => bail!("`cargo xtask bench-web`: unknown argument `{other}` (--quick)"),
+        }
+    }
+    build(root)?;
+    npm_ci_if_needed(&root.join("tests").join("js"))?;
+    let chromium = ensure_chromium(false)?;
+    run(crate::cargo(root).args(["build", "--release", "--package", "concerta-server", "--target-dir"]).arg(target))?;
+    let bin = target.join("release").join(format!("concerta{}", env::consts::EXE_SUFFIX));
+    let mut cmd = npm();
+    cmd.args(["run", "bench"])
+        .current_dir(web_dir(root))
+        .env("CONCERTA_BIN", &bin)
+        .env("CONCERTA_CHROMIUM", &chromium)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .env("BENCH_OUT", root.join("bench").join("RESULTS.md"));
+    if quick {
+        cmd.env("BENCH_SIZES", "100,2000").env("BENCH_KEYSTROKES", "30").env("BENCH_OPENS", "2");
     }
     run(&mut cmd)
 }

@@ -107,6 +107,20 @@ text_enum!(
 );
 
 text_enum!(
+    /// Where the drafting of a section stands (set by whoever may write it).
+    SectionState, "state" {
+        /// Nobody has started it.
+        NotStarted = "not_started",
+        /// Being written.
+        Drafting = "drafting",
+        /// Written, waiting for review.
+        InReview = "in_review",
+        /// Done for now.
+        Ready = "ready",
+    }
+);
+
+text_enum!(
     /// The language a city's interface and emails default to.
     Locale, "locale" {
         /// Spanish.
@@ -175,6 +189,11 @@ mod tests {
         }
         for locale in Locale::ALL {
             assert_eq!(locale.as_str().parse::<Locale>().unwrap(), *locale);
+        }
+        let states: Vec<_> = SectionState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(states, ["not_started", "drafting", "in_review", "ready"]);
+        for state in SectionState::ALL {
+            assert_eq!(state.as_str().parse::<SectionState>().unwrap(), *state);
         }
         for action in AuditAction::ALL {
             assert_eq!(action.as_str().parse::<AuditAction>().unwrap(), *action);

@@ -94,6 +94,10 @@ id_type!(
     SectionId
 );
 id_type!(
+    /// A named version of a strategy (every section's heads at one moment).
+    VersionId
+);
+id_type!(
     /// A browser session (not its secret).
     SessionId
 );

@@ -72,6 +72,14 @@ pub enum Action {
     ReadSection,
     /// Change a section's content (its document).
     WriteSection,
+    /// Set a section's drafting state (`not_started` … `ready`): whoever may write it.
+    SetSectionState,
+    /// Name a version of a strategy (recording every section's heads).
+    CreateVersion,
+    /// Mark a version approved (the seed's political will).
+    ApproveVersion,
+    /// Export a strategy or a version as Markdown or HTML (reads every section).
+    ExportStrategy,
     /// Read the city's audit log.
     ViewAudit,
 }
@@ -90,13 +98,26 @@ impl Action {
         Action::ManageStrategy,
         Action::ReadSection,
         Action::WriteSection,
+        Action::SetSectionState,
+        Action::CreateVersion,
+        Action::ApproveVersion,
+        Action::ExportStrategy,
         Action::ViewAudit,
     ];
 
     /// Whether this is administration a network admin may do on any city (everything except
-    /// a section's content, which belongs to the city).
+    /// a section's content and what speaks for it: its state, versions, approvals and
+    /// exports belong to the city).
     fn is_administration(self) -> bool {
-        !matches!(self, Action::ReadSection | Action::WriteSection)
+        !matches!(
+            self,
+            Action::ReadSection
+                | Action::WriteSection
+                | Action::SetSectionState
+                | Action::CreateVersion
+                | Action::ApproveVersion
+                | Action::ExportStrategy
+        )
     }
 }
 
@@ -104,8 +125,9 @@ impl Action {
 ///
 /// - A membership counts only when its city is the resource's city.
 /// - Coordinator: everything. Observer: view the city, members, actors, strategies, read
-///   sections. Editor: the same, plus writing a section whose responsible area is the
-///   editor's own. Stakeholder: view the city only.
+///   sections and export them. Editor: the same, plus writing a section whose responsible
+///   area is the editor's own and setting its state. Stakeholder: view the city only.
+///   Naming and approving versions is the coordinator's alone.
 /// - A network admin may do all administration on every city, but not read or write section
 ///   content unless a membership grants it.
 pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> bool {
@@ -120,11 +142,11 @@ pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> boo
         Role::Coordinator => true,
         Role::Observer => matches!(
             action,
-            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy
         ),
         Role::Editor => match action {
-            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection => true,
-            WriteSection => resource.area.is_some() && resource.area == membership.area,
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy => true,
+            WriteSection | SetSectionState => resource.area.is_some() && resource.area == membership.area,
             _ => false,
         },
         Role::Stakeholder => matches!(action, ViewCity),
@@ -180,6 +202,10 @@ mod tests {
         (ManageStrategy, [true, false, false, false,  false, false, true,  true,  false]),
         (ReadSection,    [true, true,  true,  true,   false, true,  false, true,  false]),
         (WriteSection,   [true, true,  false, false,  false, false, false, false, false]),
+        (SetSectionState,[true, true,  false, false,  false, false, false, false, false]),
+        (CreateVersion,  [true, false, false, false,  false, false, false, false, false]),
+        (ApproveVersion, [true, false, false, false,  false, false, false, false, false]),
+        (ExportStrategy, [true, true,  true,  true,   false, true,  false, true,  false]),
         (ViewAudit,      [true, false, false, false,  false, false, true,  true,  false]),
     ];
 

@@ -1,4 +1,6 @@
-//! The demo city: areas, members with passwords, and a strategy from the seed template.
+//! The demo city: areas, members with passwords, and a strategy from the seed template whose
+//! sections hold rich text (headings, lists, bold) from `concerta_content::demo`, with a
+//! named draft, a version approved by the mayor and later drafts.
 //!
 //! Loaded by `concerta demo` (any database) and by `concerta serve --demo` (only into a
 //! database with no city yet, so a production database never gains demo accounts by a
@@ -6,8 +8,11 @@
 //! server runs with `--demo`.
 
 use anyhow::Context;
-use concerta_core::{Locale, Role, StrategyTemplate};
-use concerta_store::{AuditActor, Database, NewArea, NewCity, NewMember, NewStrategy, NewUser};
+use std::collections::HashMap;
+
+use automerge::Automerge;
+use concerta_core::{Locale, Role, SectionId, SectionState, StrategyTemplate};
+use concerta_store::{AuditActor, Database, NewArea, NewCity, NewMember, NewStrategy, NewUser, NewVersion, Strategy, VersionSection};
 use serde::Serialize;
 
 use crate::auth::hash_password;
@@ -104,14 +109,23 @@ pub async fn load(db: &Database) -> anyhow::Result<Loaded> {
         db.create_member(NewMember { city: city.id, email: user.email, name: demo.name.to_owned(), role, area }, AuditActor::System)
             .await?;
     }
+    // Sections hold rich text from their first change (made here, above the store).
+    let sections = crate::content::template_sections_with(StrategyTemplate::Seed, city.locale, |key| {
+        concerta_content::demo::body_for(concerta_content::demo::INITIAL, key).unwrap_or_default()
+    });
+    let mut docs: HashMap<SectionId, Automerge> = HashMap::new();
     let strategy = db
         .create_strategy(NewStrategy {
             city: city.id,
             title: "Estrategia de Acción Internacional 2030".to_owned(),
             template: StrategyTemplate::Seed,
+            sections: sections.clone(),
         })
         .await?;
-    for section in &strategy.sections {
+    for (section, new) in strategy.sections.iter().zip(&sections) {
+        let mut doc = Automerge::new();
+        doc.load_incremental(&new.first_change).context("reading a demo section's first change")?;
+        docs.insert(section.id, doc);
         let area = match section.key.as_str() {
             "budget_share" | "operational_capacities" => Some(areas[1].id),
             "thematic_areas" | "consultation_communication" => Some(areas[2].id),
@@ -119,5 +133,70 @@ pub async fn load(db: &Database) -> anyhow::Result<Loaded> {
         };
         db.set_section_area(section.id, area, AuditActor::System).await?;
     }
+
+    // A first draft named, more text, a version approved by the mayor, and later drafts:
+    // the outline shows what changed since the approval and the diff shows how.
+    let ori = db
+        .get_user_by_email(DEMO_ACCOUNTS[0].email)
+        .await?
+        .context("the demo coordinator exists")?;
+    name_version(db, &strategy, &docs, "Primer borrador de la ORI", ori.id).await?;
+    edit(db, &strategy, &mut docs, concerta_content::demo::BEFORE_APPROVAL).await?;
+    let approved = name_version(db, &strategy, &docs, "Aprobada por el Alcalde", ori.id).await?;
+    db.approve_version(approved, ori.id).await?;
+    edit(db, &strategy, &mut docs, concerta_content::demo::AFTER_APPROVAL).await?;
+    for section in &strategy.sections {
+        let state = match section.key.as_str() {
+            "political_will" | "budget_share" => SectionState::InReview,
+            "evaluation_with_whom" | "evaluation_how" => SectionState::NotStarted,
+            "actor_map" | "thematic_areas" | "internationalisation_objectives" => SectionState::Ready,
+            _ => SectionState::Drafting,
+        };
+        db.set_section_state(section.id, state).await?;
+    }
     Ok(Loaded::Created { sections: strategy.sections.len() })
+}
+
+/// Names a version of the demo strategy at the documents' current heads.
+async fn name_version(
+    db: &Database,
+    strategy: &Strategy,
+    docs: &HashMap<SectionId, Automerge>,
+    name: &str,
+    by: concerta_core::UserId,
+) -> anyhow::Result<concerta_core::VersionId> {
+    let sections = strategy
+        .sections
+        .iter()
+        .map(|s| VersionSection {
+            section_id: s.id,
+            doc_id: s.doc_id,
+            heads: crate::content::hex_heads(&docs.get(&s.id).map(Automerge::get_heads).unwrap_or_default()),
+        })
+        .collect();
+    let version = db
+        .create_version(NewVersion { strategy: strategy.id, name: name.to_owned(), created_by: by, sections })
+        .await
+        .with_context(|| format!("naming the demo version {name}"))?;
+    Ok(version.id)
+}
+
+/// Rewrites the bodies of the demo sections named in `texts`, each as one stored change (as
+/// a client's edit is stored).
+async fn edit(
+    db: &Database,
+    strategy: &Strategy,
+    docs: &mut HashMap<SectionId, Automerge>,
+    texts: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    for section in &strategy.sections {
+        let Some(blocks) = concerta_content::demo::body_for(texts, &section.key) else { continue };
+        let doc = docs.get_mut(&section.id).context("a demo section's document")?;
+        if let Some(change) = concerta_content::edit_section_change(doc, None, &blocks)? {
+            db.append_doc_chunks("demo", &[(section.doc_id.to_string(), concerta_store::CHUNK_KIND_CHANGES, change.clone())])
+                .await?;
+            doc.load_incremental(&change).context("applying a demo edit")?;
+        }
+    }
+    Ok(())
 }

@@ -25,6 +25,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod demo;
 pub mod error;
 pub mod instance;

@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::broadcast;
 
 use crate::config::Config;
+use crate::content::Content;
 use crate::instance::Instance;
 use crate::sync::SyncHandle;
 use crate::telemetry;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The sync engine behind `/sync`.
     pub sync: SyncHandle,
+    /// Sections' content for the API (heads, documents, diffs), off the sync engine's task.
+    pub content: Content,
     /// First-run setup and demo facts for the login page.
     pub instance: Arc<Instance>,
 }
@@ -76,6 +79,7 @@ impl AppState {
             access_events,
             metrics: telemetry::metrics_handle(),
             sync,
+            content: Content::new(),
             instance: Arc::new(Instance::default()),
         }
     }

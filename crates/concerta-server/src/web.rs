@@ -7,7 +7,9 @@
 //! Rules, in the order [`fallback`] applies them:
 //! - `/api/…` (and every other method than GET/HEAD) that no route took stays a JSON 404.
 //! - `/assets/…` are Vite's content-hashed files: served with a one-year `immutable` cache;
-//!   a missing one is a plain 404 (never the app's HTML in place of a script).
+//!   a missing one is a plain 404 (never the app's HTML in place of a script). The build
+//!   writes a gzipped twin (`name.gz`) of each script, stylesheet and wasm; a browser that
+//!   accepts gzip gets that (`Content-Encoding: gzip`, `Vary: Accept-Encoding`).
 //! - Other files of the bundle (icons) are served with a short cache.
 //! - Every other path is a client route: `index.html`, `Cache-Control: no-cache`, so a new
 //!   deployment is picked up on the next load.
@@ -16,7 +18,7 @@
 //! page (503) saying how to build the app, and [`log_bundle_status`] says so at start.
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
@@ -53,17 +55,31 @@ pub fn log_bundle_status() {
 }
 
 /// The router's fallback: the app for client routes and assets, JSON 404 for the rest.
-pub async fn fallback(method: Method, uri: Uri) -> Response {
+pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
     if !(method == Method::GET || method == Method::HEAD) || is_reserved(path) {
         return Error::NotFound.into_response();
     }
     let file = path.trim_start_matches('/');
     if file.starts_with("assets/") {
-        return match Bundle::get(file) {
-            Some(asset) => file_response(asset, IMMUTABLE),
-            None => (StatusCode::NOT_FOUND, "not found").into_response(),
+        let Some(asset) = Bundle::get(file) else {
+            return (StatusCode::NOT_FOUND, "not found").into_response();
         };
+        if accepts_gzip(&headers)
+            && let Some(gzipped) = Bundle::get(&format!("{file}.gz"))
+        {
+            let mut response = file_response(gzipped, IMMUTABLE);
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(asset.metadata.mimetype()) {
+                headers.insert(header::CONTENT_TYPE, value);
+            }
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            return response;
+        }
+        let mut response = file_response(asset, IMMUTABLE);
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        return response;
     }
     if !file.is_empty()
         && file != "index.html"
@@ -75,6 +91,16 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
         Some(index) => file_response(index, NO_CACHE),
         None => missing_bundle(),
     }
+}
+
+/// Whether the request's `Accept-Encoding` names gzip (with a non-zero quality).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let zero = parts.any(|p| matches!(p.trim().strip_prefix("q=").map(str::trim), Some("0" | "0.0" | "0.00" | "0.000")));
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !zero
+    })
 }
 
 /// Paths that belong to the server, never to the app's client routes.
@@ -116,6 +142,22 @@ The API (<code>/api</code>) and live editing (<code>/sync</code>) work; the brow
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_is_sent_only_to_who_accepts_it() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+            accepts_gzip(&headers)
+        };
+        assert!(with("gzip, deflate, br, zstd"));
+        assert!(with("br;q=1.0, gzip;q=0.8"));
+        assert!(with("*"));
+        assert!(!with("br, zstd"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
 
     #[test]
     fn server_paths_are_reserved() {

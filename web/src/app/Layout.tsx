@@ -1,3 +1,4 @@
+import { useEffect } from "react"
 import { useTranslation } from "react-i18next"
 import { Link, NavLink, Outlet, useNavigate } from "react-router"
 import { LanguagePicker } from "../components/LanguagePicker"
@@ -10,6 +11,17 @@ export function Layout() {
   const me = useMe()
   const logout = useLogout()
   const navigate = useNavigate()
+  // Once the first screen is up, warm the editor (its code and automerge's wasm) while the
+  // person reads, so opening a section does not wait for them.
+  useEffect(() => {
+    const warm = () => void import("../features/editor/components/SectionPage")
+    const idle = window.requestIdleCallback?.(warm, { timeout: 3000 })
+    if (idle === undefined) {
+      const timer = window.setTimeout(warm, 1500)
+      return () => window.clearTimeout(timer)
+    }
+    return () => window.cancelIdleCallback(idle)
+  }, [])
   return (
     <div className="app">
       <a href="#main" className="skip-link">

@@ -6,6 +6,7 @@ import { SetupPage } from "../features/auth/components/SetupPage"
 import { CityPage } from "../features/city/components/CityPage"
 import { HomePage } from "../features/city/components/HomePage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
+import { VersionsPage } from "../features/versions/components/VersionsPage"
 import { Layout } from "./Layout"
 import { NotFound } from "./NotFound"
 
@@ -29,6 +30,11 @@ export const router = createBrowserRouter([
         // The editor brings automerge (and its wasm): loaded only when a section is opened.
         path: "strategies/:strategyId/sections/:sectionId",
         lazy: () => import("../features/editor/components/SectionPage").then((m) => ({ Component: m.SectionPage })),
+      },
+      { path: "strategies/:strategyId/versions", element: <VersionsPage /> },
+      {
+        path: "strategies/:strategyId/versions/:versionId",
+        lazy: () => import("../features/versions/components/VersionPage").then((m) => ({ Component: m.VersionPage })),
       },
       { path: "*", element: <NotFound /> },
     ],

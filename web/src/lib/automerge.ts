@@ -8,6 +8,7 @@ import wasmUrl from "@automerge/automerge/automerge.wasm?url"
 import { Repo, type PeerId, type StorageId } from "@automerge/automerge-repo/slim"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb"
+import { decode } from "cbor-x"
 
 let wasm: Promise<void> | undefined
 
@@ -28,11 +29,21 @@ export interface Connection {
 
 type Listener = (connection: Connection) => void
 
+/** The server's roster of a document (`{"type":"concerta-peers","peers":[…]}`): the server
+ * sends it when someone joins or leaves, often before the page has a handle to listen on,
+ * so the page keeps the latest one per document. */
+export interface Roster {
+  type: "concerta-peers"
+  peers: { peerId: string; userId: string; name: string; access: "read" | "write" }[]
+}
+
 /** The page's Repo with its observable connection to the server. */
 export interface PageRepo {
   repo: Repo
   connection(): Connection
   subscribe(listener: Listener): () => void
+  /** The latest roster the server sent for `documentId`, if any. */
+  roster(documentId: string): Roster | undefined
 }
 
 let page: { user: string; value: PageRepo } | undefined
@@ -59,7 +70,20 @@ export async function pageRepo(user: string): Promise<PageRepo> {
     set({ online: true, serverPeerId: peerId, serverStorageId: repo.getStorageIdOfPeer(peerId) })
   })
   repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => {
-    if (state.serverPeerId === peerId) set({ online: false, serverStorageId: state.serverStorageId })
+    if (state.serverPeerId === peerId) {
+      set({ online: false, serverStorageId: state.serverStorageId })
+      rosters.clear()
+    }
+  })
+  const rosters = new Map<string, Roster>()
+  repo.networkSubsystem.on("message", (message) => {
+    if (message.type !== "ephemeral" || message.senderId !== state.serverPeerId) return
+    try {
+      const data = decode(message.data) as Roster
+      if (data?.type === "concerta-peers" && Array.isArray(data.peers)) rosters.set(message.documentId, data)
+    } catch {
+      // Not CBOR we understand: not a roster.
+    }
   })
   const value: PageRepo = {
     repo,
@@ -68,7 +92,11 @@ export async function pageRepo(user: string): Promise<PageRepo> {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    roster: (documentId) => rosters.get(documentId),
   }
   page = { user, value }
+  // For the browser tests and for looking around in devtools: the page's Repo. Whoever can
+  // open devtools can reach it anyway; the server decides what a change may do.
+  ;(globalThis as { __concerta?: { repo: Repo } }).__concerta = { repo }
   return value
 }

@@ -55,11 +55,32 @@ i18n.on("languageChanged", (language) => {
   document.documentElement.lang = language
 })
 
+/** In development, `?lng=pseudo` shows every string long and accented (from English), so
+ * text left out of the catalogues and layouts that break on long words stand out. */
+const ACCENTS: Record<string, string> = { a: "á", e: "é", i: "í", o: "ö", u: "ü", A: "Å", E: "É", I: "Î", O: "Ö", U: "Û", n: "ñ", c: "ç" }
+export function pseudo(value: unknown): unknown {
+  if (typeof value === "string") {
+    // Keep {{placeholders}} as they are.
+    const parts = value.split(/({{[^}]+}})/)
+    const text = parts.map((p) => (p.startsWith("{{") ? p : p.replace(/[a-zA-Z]/g, (ch) => ACCENTS[ch] ?? ch))).join("")
+    return `⟦${text}${"·".repeat(Math.ceil(value.length * 0.4))}⟧`
+  }
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, pseudo(v)]))
+  return value
+}
+
+const devPseudo = import.meta.env.DEV && new URLSearchParams(location.search).get("lng") === "pseudo"
+
 void i18n.use(initReactI18next).init({
-  resources: { es: { translation: es }, en: { translation: en }, pt: { translation: pt } },
-  lng: chosenLanguage() ?? browserLanguage() ?? "es",
+  resources: {
+    es: { translation: es },
+    en: { translation: en },
+    pt: { translation: pt },
+    ...(devPseudo ? { pseudo: { translation: pseudo(en) as typeof en } } : {}),
+  },
+  lng: devPseudo ? "pseudo" : (chosenLanguage() ?? browserLanguage() ?? "es"),
   fallbackLng: "es",
-  supportedLngs: [...LANGUAGES],
+  supportedLngs: devPseudo ? [...LANGUAGES, "pseudo"] : [...LANGUAGES],
   interpolation: { escapeValue: false },
   returnNull: false,
 })

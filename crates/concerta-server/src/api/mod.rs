@@ -9,8 +9,11 @@ mod actors;
 mod areas;
 mod audit;
 mod cities;
+mod exports;
 mod members;
+mod presence;
 mod strategies;
+mod versions;
 
 use std::str::FromStr;
 
@@ -41,11 +44,19 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/cities/{city}/members", post(members::create).get(members::list))
         .route("/api/cities/{city}/members/{member}", patch(members::update).delete(members::delete))
         .route("/api/cities/{city}/actors", post(actors::create).get(actors::list))
+        .route("/api/cities/{city}/actors/{actor}", patch(actors::update).delete(actors::delete))
         .route("/api/cities/{city}/audit", get(audit::city))
         .route("/api/audit", get(audit::instance))
         .route("/api/cities/{city}/strategies", post(strategies::create).get(strategies::list))
         .route("/api/strategies/{id}", get(strategies::get))
+        .route("/api/strategies/{id}/presence", get(presence::get))
         .route("/api/sections/{id}/area", put(strategies::set_area))
+        .route("/api/sections/{id}/state", put(strategies::set_state))
+        .route("/api/sections/{id}/diff", get(versions::diff))
+        .route("/api/strategies/{id}/versions", post(versions::create).get(versions::list))
+        .route("/api/strategies/{id}/export", get(exports::export))
+        .route("/api/versions/{id}", get(versions::get))
+        .route("/api/versions/{id}/approve", post(versions::approve))
 }
 
 /// Checks that `user` may do `action` to a resource of `city` (a section's `area` for

@@ -1,11 +1,14 @@
-//! `/api/cities/{city}/strategies`, `/api/strategies/{id}`, `/api/sections/{id}/area`.
+//! `/api/cities/{city}/strategies`, `/api/strategies/{id}`, `/api/sections/{id}/area`,
+//! `/api/sections/{id}/state`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use concerta_core::{Action, AreaId, CityId, SectionId, Stage, StrategyId, StrategyTemplate, validate_name};
+use concerta_core::{Action, AreaId, CityId, SectionId, SectionState, Stage, StrategyId, StrategyTemplate, validate_name};
 use concerta_store::{NewStrategy, Section, Strategy};
+
+use super::versions::VersionView;
 use serde::{Deserialize, Serialize};
 
 use super::{authorize, double_option, field_enum, field_id, path_id};
@@ -14,6 +17,7 @@ use crate::error::{Error, JsonBody, Result};
 use crate::state::{AccessEvent, AppState};
 
 /// A section as the API shows it; `doc_url` is what `repo.find()` takes.
+/// `changed_since_approved` is `null` while the strategy has no approved version.
 #[derive(Serialize)]
 pub struct SectionView {
     id: SectionId,
@@ -24,10 +28,12 @@ pub struct SectionView {
     position: i32,
     area_id: Option<AreaId>,
     doc_url: String,
+    state: SectionState,
+    changed_since_approved: Option<bool>,
 }
 
-impl From<Section> for SectionView {
-    fn from(s: Section) -> Self {
+impl SectionView {
+    fn new(s: Section, changed_since_approved: Option<bool>) -> Self {
         Self {
             id: s.id,
             strategy_id: s.strategy_id,
@@ -37,11 +43,14 @@ impl From<Section> for SectionView {
             position: s.position,
             area_id: s.area_id,
             doc_url: s.doc_id.url(),
+            state: s.state,
+            changed_since_approved,
         }
     }
 }
 
-/// A strategy as the API shows it.
+/// A strategy as the API shows it, with its approved version (the one approved last) or
+/// `null`.
 #[derive(Serialize)]
 pub struct StrategyView {
     id: StrategyId,
@@ -49,26 +58,53 @@ pub struct StrategyView {
     title: String,
     template: StrategyTemplate,
     created_at: DateTime<Utc>,
+    approved_version: Option<VersionView>,
     sections: Vec<SectionView>,
 }
 
-impl From<Strategy> for StrategyView {
-    fn from(s: Strategy) -> Self {
-        Self {
-            id: s.id,
-            city_id: s.city_id,
-            title: s.title,
-            template: s.template,
-            created_at: s.created_at,
-            sections: s.sections.into_iter().map(SectionView::from).collect(),
-        }
-    }
+/// The view of `strategy`: its approved version and, per section, whether it changed since.
+pub(super) async fn strategy_view(state: &AppState, s: Strategy) -> Result<StrategyView> {
+    let approved = state.db.get_approved_version(s.id).await?;
+    let mut changed = state.content.changed_since(&state.db, &s.sections, approved.as_ref()).await?;
+    Ok(StrategyView {
+        id: s.id,
+        city_id: s.city_id,
+        title: s.title,
+        template: s.template,
+        created_at: s.created_at,
+        approved_version: approved.map(VersionView::from),
+        sections: s
+            .sections
+            .into_iter()
+            .map(|section| {
+                let c = changed.remove(&section.id).flatten();
+                SectionView::new(section, c)
+            })
+            .collect(),
+    })
+}
+
+/// The view of one section.
+pub(super) async fn section_view(state: &AppState, section: Section) -> Result<SectionView> {
+    let approved = state.db.get_approved_version(section.strategy_id).await?;
+    let changed = state
+        .content
+        .changed_since(&state.db, std::slice::from_ref(&section), approved.as_ref())
+        .await?
+        .remove(&section.id)
+        .flatten();
+    Ok(SectionView::new(section, changed))
 }
 
 #[derive(Deserialize)]
 pub(super) struct CreateStrategy {
     title: String,
     template: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct SetState {
+    state: String,
 }
 
 #[derive(Deserialize)]
@@ -92,9 +128,12 @@ pub(super) async fn create(
         Some(t) => field_enum::<StrategyTemplate>("template", t)?,
         None => StrategyTemplate::Seed,
     };
-    let strategy = state.db.create_strategy(NewStrategy { city, title, template }).await?;
+    let locale = state.db.get_city(city).await?.locale;
+    // The sections' first changes are made here, above the store.
+    let sections = crate::content::template_sections(template, locale);
+    let strategy = state.db.create_strategy(NewStrategy { city, title, template, sections }).await?;
     tracing::info!(city = %city, strategy = %strategy.id, sections = strategy.sections.len(), "strategy created");
-    Ok((StatusCode::CREATED, Json(strategy.into())))
+    Ok((StatusCode::CREATED, Json(strategy_view(&state, strategy).await?)))
 }
 
 /// `GET /api/cities/{city}/strategies` → the city's strategies.
@@ -106,8 +145,11 @@ pub(super) async fn list(
 ) -> Result<Json<Vec<StrategyView>>> {
     let city: CityId = path_id(&city)?;
     authorize(&state, &user, city, Action::ViewStrategy, None).await?;
-    let strategies = state.db.list_strategies(city).await?;
-    Ok(Json(strategies.into_iter().map(StrategyView::from).collect()))
+    let mut views = Vec::new();
+    for strategy in state.db.list_strategies(city).await? {
+        views.push(strategy_view(&state, strategy).await?);
+    }
+    Ok(Json(views))
 }
 
 /// `GET /api/strategies/{id}` → strategy.
@@ -120,7 +162,7 @@ pub(super) async fn get(
     let id: StrategyId = path_id(&id)?;
     let strategy = state.db.get_strategy(id).await?;
     authorize(&state, &user, strategy.city_id, Action::ViewStrategy, None).await?;
-    Ok(Json(strategy.into()))
+    Ok(Json(strategy_view(&state, strategy).await?))
 }
 
 /// `PUT /api/sections/{id}/area` `{"area_id": id | null}` → section. Live sessions of the
@@ -141,5 +183,23 @@ pub(super) async fn set_area(
     };
     let section = state.db.set_section_area(id, area, concerta_store::AuditActor::User(user.id)).await?;
     state.publish_access(AccessEvent::City(section.city_id));
-    Ok(Json(section.into()))
+    Ok(Json(section_view(&state, section).await?))
+}
+
+/// `PUT /api/sections/{id}/state` `{"state": "not_started"|"drafting"|"in_review"|"ready"}`
+/// → section. Editors of the section's area and coordinators.
+#[tracing::instrument(skip_all)]
+pub(super) async fn set_state(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<SetState>,
+) -> Result<Json<SectionView>> {
+    let id: SectionId = path_id(&id)?;
+    let section = state.db.get_section(id).await?;
+    authorize(&state, &user, section.city_id, Action::SetSectionState, section.area_id).await?;
+    let new_state = field_enum::<SectionState>("state", &body.state)?;
+    let section = state.db.set_section_state(id, new_state).await?;
+    tracing::info!(section = %id, state = %new_state, "section state set");
+    Ok(Json(section_view(&state, section).await?))
 }

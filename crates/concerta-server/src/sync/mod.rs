@@ -4,8 +4,16 @@
 //! JS client cannot set headers) and checks `Origin`; then each connection is two loops: one
 //! feeds incoming binary frames to the engine task ([`runtime`]), one writes what the engine
 //! sends. Both are generic over `Sink`/`Stream`, so they can be driven with channels.
+//!
+//! Files: `runtime.rs` the engine task (commands, effects performed, presence, access
+//! re-checks); `writer.rs` the storage writer (group commit); `cluster.rs` what links nodes
+//! on one Postgres (chunk notices); `access.rs` the access policy (who may read or write which
+//! document, and the schema each kind of document keeps).
 
+pub mod access;
+mod cluster;
 pub mod runtime;
+mod writer;
 
 use axum::Router;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};

@@ -6,12 +6,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use concerta_core::{Action, CityId, Principal, Resource, UserId, permit};
+use concerta_core::{CityId, UserId};
 use concerta_store::Database;
 use concerta_sync::storage::{self, StoredChunk};
 use concerta_sync::{Access, Config as EngineConfig, ConnId, DocumentId, Effect, Engine, Event, Identity, Schema};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::access::{decide, schema};
+use super::cluster::listen_to_other_nodes;
+use super::writer::{Write, storage_writer};
 use crate::state::{AccessEvent, Credential};
 
 /// How long a user whose change was refused stays read-only on that document.
@@ -134,10 +137,6 @@ struct Runtime {
     started: Instant,
 }
 
-enum Write {
-    Append { doc: DocumentId, chunk: Vec<u8>, upto: usize, started: Instant },
-    Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, replaces: Vec<i64> },
-}
 
 async fn run(
     db: Database,
@@ -499,84 +498,12 @@ impl Runtime {
     }
 }
 
-/// Follows what the other nodes store (Postgres `LISTEN`), so peers here get their edits.
-/// Never exits on an error: it reconnects and has every document in memory re-read.
-async fn listen_to_other_nodes(db: Database, node: String, tx: mpsc::Sender<Command>) {
-    let mut interrupted = false;
-    loop {
-        let mut listener = match db.doc_listener().await {
-            Ok(Some(l)) => l,
-            // SQLite: one node, nothing to follow.
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen to other nodes; retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                interrupted = true;
-                continue;
-            }
-        };
-        if interrupted && tx.send(Command::ResyncAll).await.is_err() {
-            return;
-        }
-        loop {
-            match listener.next().await {
-                Ok(None) => {
-                    tracing::warn!("notices from other nodes interrupted; re-reading documents");
-                    if tx.send(Command::ResyncAll).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(Some(notice)) if notice.node == node => {}
-                Ok(Some(notice)) => {
-                    let Ok(doc) = notice.doc.parse::<DocumentId>() else { continue };
-                    if tx.send(Command::RemoteRow { doc, row: notice.row }).await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "notices from other nodes interrupted; reconnecting");
-                    interrupted = true;
-                    break;
-                }
-            }
-        }
-    }
-}
 
-/// The access of `user` to `doc` from the roles: coordinators and editors of the section's
-/// area write, other editors and observers read, stakeholders and strangers get nothing.
-async fn decide(db: &Database, user: UserId, network_admin: bool, doc: DocumentId) -> (Access, Option<CityId>) {
-    let ctx = match db.get_doc_context(&doc.to_string()).await {
-        Ok(Some(ctx)) => ctx,
-        Ok(None) => return (Access::None, None),
-        Err(e) => {
-            tracing::error!(error = %e, %doc, "access check failed");
-            return (Access::None, None);
-        }
-    };
-    let membership = match db.get_membership(ctx.city, user).await {
-        Ok(m) => m.map(|m| m.membership()),
-        Err(e) => {
-            tracing::error!(error = %e, %doc, "membership lookup failed");
-            return (Access::None, Some(ctx.city));
-        }
-    };
-    let principal = Principal { network_admin, membership };
-    let resource = Resource { city: ctx.city, area: ctx.area };
-    let access = if permit(&principal, Action::WriteSection, &resource) {
-        Access::Write
-    } else if permit(&principal, Action::ReadSection, &resource) {
-        Access::Read
-    } else {
-        Access::None
-    };
-    (access, Some(ctx.city))
-}
 
 async fn load(db: &Database, doc: DocumentId) -> Event {
     let schema = match db.get_doc_context(&doc.to_string()).await {
-        Ok(Some(ctx)) if ctx.is_section => Schema::Section,
-        Ok(_) => Schema::Any,
+        Ok(Some(ctx)) => schema(&ctx),
+        Ok(None) => Schema::Any,
         Err(e) => {
             tracing::error!(error = %e, %doc, "loading a document failed");
             return Event::Loaded { doc, rows: None, schema: Schema::Section };
@@ -598,60 +525,3 @@ async fn load(db: &Database, doc: DocumentId) -> Event {
     }
 }
 
-/// Writes appends and compactions in order; every batch of appends waiting at once goes in
-/// one transaction (group commit). A failed write is retried until it lands: the engine
-/// relays nothing before it does. Never exits on an error.
-async fn storage_writer(db: Database, node: String, mut rx: mpsc::UnboundedReceiver<Write>, cmd_tx: mpsc::Sender<Command>) {
-    let mut backlog: Vec<Write> = Vec::new();
-    loop {
-        if backlog.is_empty() {
-            match rx.recv().await {
-                Some(w) => backlog.push(w),
-                None => return,
-            }
-        }
-        while let Ok(w) = rx.try_recv() {
-            backlog.push(w);
-        }
-        // Appends up to the first compaction go together; compactions alone.
-        let split = backlog.iter().position(|w| matches!(w, Write::Compact { .. })).unwrap_or(backlog.len());
-        if split == 0 {
-            let Write::Compact { doc, log, snapshot, replaces } = backlog.remove(0) else { unreachable!() };
-            match db.compact_doc(&doc.to_string(), log, snapshot, &replaces).await {
-                Ok(log_row) => {
-                    let _ = cmd_tx.send(Command::Event(Event::Compacted { doc, log_row: Some(log_row) })).await;
-                }
-                Err(e) => {
-                    // Nothing is lost: the rows stay, and a later compaction replaces them.
-                    tracing::warn!(error = %e, %doc, "compaction failed");
-                    let _ = cmd_tx.send(Command::Event(Event::Compacted { doc, log_row: None })).await;
-                }
-            }
-            continue;
-        }
-        let batch: Vec<Write> = backlog.drain(..split).collect();
-        let rows: Vec<(String, i16, Vec<u8>)> = batch
-            .iter()
-            .map(|w| match w {
-                Write::Append { doc, chunk, .. } => (doc.to_string(), concerta_store::CHUNK_KIND_CHANGES, chunk.clone()),
-                Write::Compact { .. } => unreachable!("split before compactions"),
-            })
-            .collect();
-        let t = Instant::now();
-        match db.append_doc_chunks(&node, &rows).await {
-            Ok(ids) => {
-                metrics::histogram!("concerta_sync_commit_seconds").record(t.elapsed().as_secs_f64());
-                for (w, row) in batch.into_iter().zip(ids) {
-                    if let Write::Append { doc, upto, started, .. } = w {
-                        let _ = cmd_tx.send(Command::Stored { doc, upto, row, started }).await;
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "storing changes failed; retrying");
-                backlog.splice(0..0, batch);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-}

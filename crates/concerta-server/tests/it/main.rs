@@ -1,7 +1,9 @@
 //! Router tests through `tower::ServiceExt::oneshot`, each on SQLite and (with
 //! `DATABASE_URL_TEST`) Postgres.
 
+mod actors;
 mod auth;
+mod content;
 mod errors;
 mod health;
 mod roles;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::{App, Auth, CityFixture};
 
 /// Every city-scoped endpoint, aimed at city `b`, with a valid body.
-fn endpoints(b: &CityFixture, b_member: &str, b_strategy: &str, b_section: &str) -> Vec<(Method, String, Option<Value>)> {
+fn endpoints(b: &CityFixture, b_member: &str, b_strategy: &str, b_section: &str, b_version: &str) -> Vec<(Method, String, Option<Value>)> {
     let area = b.areas[1].id.to_string();
     vec![
         (Method::GET, b.url(""), None),
@@ -24,6 +24,14 @@ fn endpoints(b: &CityFixture, b_member: &str, b_strategy: &str, b_section: &str)
         (Method::POST, b.url("/strategies"), Some(json!({"title": "Hostile", "template": "blank"}))),
         (Method::GET, format!("/api/strategies/{b_strategy}"), None),
         (Method::PUT, format!("/api/sections/{b_section}/area"), Some(json!({"area_id": area}))),
+        (Method::PUT, format!("/api/sections/{b_section}/state"), Some(json!({"state": "ready"}))),
+        (Method::GET, format!("/api/sections/{b_section}/diff?since={b_version}"), None),
+        (Method::POST, format!("/api/strategies/{b_strategy}/versions"), Some(json!({"name": "Hostile"}))),
+        (Method::GET, format!("/api/strategies/{b_strategy}/versions"), None),
+        (Method::GET, format!("/api/strategies/{b_strategy}/export?format=md"), None),
+        (Method::GET, format!("/api/strategies/{b_strategy}/export?format=html&version={b_version}"), None),
+        (Method::GET, format!("/api/versions/{b_version}"), None),
+        (Method::POST, format!("/api/versions/{b_version}/approve"), Some(json!({}))),
     ]
 }
 
@@ -33,15 +41,25 @@ test_both_dbs!(members_of_city_a_get_404_for_every_city_b_endpoint, |db| async m
     let b = CityFixture::new(app.db(), "beta").await;
     let strategy = app
         .db()
-        .create_strategy(NewStrategy { city: b.city.id, title: "B".to_owned(), template: StrategyTemplate::Seed })
+        .create_strategy(NewStrategy {
+            city: b.city.id,
+            title: "B".to_owned(),
+            template: StrategyTemplate::Seed,
+            sections: concerta_server::content::template_sections(StrategyTemplate::Seed, concerta_core::Locale::Es),
+        })
         .await
         .unwrap();
     let b_member = b.observer_member_id(app.db()).await;
     let b_section = strategy.sections[0].id.to_string();
+    let b_version = app
+        .post(&format!("/api/strategies/{}/versions", strategy.id), &b.coordinator.auth, json!({"name": "B1"}))
+        .await;
+    assert_eq!(b_version.status, StatusCode::CREATED, "{:?}", b_version.body);
+    let b_version = b_version.body["id"].as_str().unwrap().to_owned();
     let before = snapshot(&app, &b).await;
 
     for (who, person) in [("coordinator", &a.coordinator), ("editor", &a.editor), ("observer", &a.observer), ("stakeholder", &a.stakeholder)] {
-        for (method, uri, body) in endpoints(&b, &b_member, &strategy.id.to_string(), &b_section) {
+        for (method, uri, body) in endpoints(&b, &b_member, &strategy.id.to_string(), &b_section, &b_version) {
             let answer = app.call(method.clone(), &uri, &person.auth, body).await;
             assert_eq!(answer.status, StatusCode::NOT_FOUND, "{who} of A: {method} {uri}: {:?}", answer.body);
             assert_eq!(answer.code(), "not_found");
@@ -77,7 +95,7 @@ test_both_dbs!(anonymous_requests_get_401_for_every_city_endpoint, |db| async mo
     let b = CityFixture::new(app.db(), "beta").await;
     let b_member = b.observer_member_id(app.db()).await;
     let id = uuid::Uuid::new_v4().to_string();
-    for (method, uri, body) in endpoints(&b, &b_member, &id, &id) {
+    for (method, uri, body) in endpoints(&b, &b_member, &id, &id, &id) {
         let answer = app.call(method.clone(), &uri, &Auth::None, body).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{method} {uri}");
     }
@@ -95,7 +113,14 @@ async fn snapshot(app: &App, b: &CityFixture) -> Vec<Value> {
     for part in ["", "/areas", "/members", "/actors", "/strategies"] {
         let answer = app.get(&b.url(part), &b.coordinator.auth).await;
         assert_eq!(answer.status, StatusCode::OK);
-        out.push(answer.body);
+        out.push(answer.body.clone());
+        if part == "/strategies" {
+            for strategy in answer.body.as_array().unwrap() {
+                let versions = app.get(&format!("/api/strategies/{}/versions", strategy["id"].as_str().unwrap()), &b.coordinator.auth).await;
+                assert_eq!(versions.status, StatusCode::OK);
+                out.push(versions.body);
+            }
+        }
     }
     out
 }

@@ -72,3 +72,20 @@ test_both_dbs!(client_routes_get_the_app_and_unknown_api_paths_stay_json, |db| a
     let missing = app.get("/assets/nothing-1234.js", &Auth::None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 });
+
+test_both_dbs!(presence_lists_nobody_when_nobody_is_connected_and_only_to_who_may_see, |db| async move {
+    let app = App::new(db.clone());
+    let a = crate::CityFixture::new(&db, "rio").await;
+    let b = crate::CityFixture::new(&db, "lima").await;
+    let strategy = app.post(&a.url("/strategies"), &a.coordinator.auth, json!({"title": "Estratégia", "template": "seed"})).await;
+    let id: String = strategy.id();
+    let url = format!("/api/strategies/{id}/presence");
+    for who in [&a.coordinator.auth, &a.editor.auth, &a.observer.auth] {
+        let answer = app.get(&url, who).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.body, json!({"sections": []}));
+    }
+    assert_eq!(app.get(&url, &a.stakeholder.auth).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&url, &b.coordinator.auth).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&url, &Auth::None).await.status, StatusCode::UNAUTHORIZED);
+});

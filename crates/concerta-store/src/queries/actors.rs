@@ -64,6 +64,22 @@ pub struct NewActor {
     pub website: Option<String>,
 }
 
+/// Input for [`Database::update_actor`]: each `Some` field replaces the stored one (for the
+/// optional ones, `Some(None)` clears it).
+#[derive(Clone, Debug, Default)]
+pub struct ActorUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New sector.
+    pub sector: Option<Sector>,
+    /// New country, or none.
+    pub country: Option<Option<String>>,
+    /// New contact email, or none.
+    pub email: Option<Option<String>>,
+    /// New website, or none.
+    pub website: Option<Option<String>>,
+}
+
 impl Database {
     /// Registers an actor. [`Error::NotFound`] for an unknown city; [`Error::Conflict`] on
     /// `name` when the city already has an actor of that name.
@@ -101,5 +117,52 @@ impl Database {
             .into_iter()
             .map(Actor::try_from)
             .collect()
+    }
+
+    /// Changes an actor of `city`. [`Error::NotFound`] when `city` has no such actor;
+    /// [`Error::Conflict`] on `name` when another actor of the city has that name.
+    #[tracing::instrument(skip_all)]
+    pub async fn update_actor(&self, city: CityId, id: ActorId, update: ActorUpdate) -> Result<Actor> {
+        let update = &update;
+        self.transaction(|tx| async move {
+            let found = actor::Entity::find_by_id(id.uuid())
+                .one(&*tx)
+                .await?
+                .filter(|a| a.city_id == city.uuid())
+                .ok_or(Error::NotFound)?;
+            let mut model: actor::ActiveModel = found.into();
+            if let Some(name) = &update.name {
+                model.name = Set(name.clone());
+            }
+            if let Some(sector) = update.sector {
+                model.sector = Set(sector.as_str().to_owned());
+            }
+            if let Some(country) = &update.country {
+                model.country = Set(country.clone());
+            }
+            if let Some(email) = &update.email {
+                model.email = Set(email.clone());
+            }
+            if let Some(website) = &update.website {
+                model.website = Set(website.clone());
+            }
+            model.update(&*tx).await.map_err(conflict_on("name"))?.try_into()
+        })
+        .await
+    }
+
+    /// Removes an actor from `city`'s registry; [`Error::NotFound`] if there is no such actor
+    /// there.
+    #[tracing::instrument(skip_all)]
+    pub async fn delete_actor(&self, city: CityId, id: ActorId) -> Result<()> {
+        let result = actor::Entity::delete_many()
+            .filter(actor::Column::Id.eq(id.uuid()))
+            .filter(actor::Column::CityId.eq(city.uuid()))
+            .exec(&self.conn)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
     }
 }

@@ -9,3 +9,4 @@ pub mod members;
 pub mod strategies;
 pub mod sync;
 pub mod users;
+pub mod versions;

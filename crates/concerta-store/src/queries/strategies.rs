@@ -1,8 +1,9 @@
-//! Strategies and their sections. Each section is backed by one automerge document, created
-//! here with its first change (kind 0) so the sync engine can serve it at once.
+//! Strategies and their sections. Each section is backed by one automerge document, stored
+//! here with its first change (kind 0, made above the store) so the sync engine can serve it
+//! at once.
 
 use chrono::{DateTime, Utc};
-use concerta_core::{AreaId, AuditAction, CityId, SectionId, Stage, StrategyId, StrategyTemplate, seed_template};
+use concerta_core::{AreaId, AuditAction, CityId, SectionId, SectionState, Stage, StrategyId, StrategyTemplate};
 use concerta_sync::DocumentId;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -58,6 +59,8 @@ pub struct Section {
     pub doc_id: DocumentId,
     /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// Where its drafting stands.
+    pub state: SectionState,
 }
 
 impl TryFrom<section::Model> for Section {
@@ -70,6 +73,7 @@ impl TryFrom<section::Model> for Section {
             city_id: m.city_id.into(),
             stage: parse_stored("stage", &m.stage)?,
             doc_id: parse_stored("document id", &m.doc_id)?,
+            state: parse_stored("section state", &m.state)?,
             key: m.key,
             title: m.title,
             position: m.position,
@@ -99,45 +103,35 @@ pub struct NewStrategy {
     pub title: String,
     /// What it starts from.
     pub template: StrategyTemplate,
+    /// Its sections, in order, each with its document's first change already made (the
+    /// store builds no automerge changes; the server makes them with `concerta-content`).
+    pub sections: Vec<NewSection>,
 }
 
-/// A section about to be inserted, prepared outside the transaction (making the automerge
-/// document is CPU work that need not be repeated on retry).
-struct PreparedSection {
-    id: SectionId,
-    key: &'static str,
-    title: String,
-    stage: Stage,
-    position: i32,
-    doc_id: DocumentId,
-    first_change: Vec<u8>,
+/// A section of a new strategy, prepared above the store.
+#[derive(Clone, Debug)]
+pub struct NewSection {
+    /// The template key (`political_will`…), or empty.
+    pub key: String,
+    /// The title it is created with.
+    pub title: String,
+    /// Its stage.
+    pub stage: Stage,
+    /// Its place in the strategy.
+    pub position: i32,
+    /// The id of its new document.
+    pub doc_id: DocumentId,
+    /// The document's first change chunk (kind 0 row), as the sync engine reads it.
+    pub first_change: Vec<u8>,
 }
 
 impl Database {
-    /// Creates a strategy. With the seed template, one section per template item (titled in
-    /// the city's language), each with a new document, its `documents` row and a first
-    /// first change chunk, all in one transaction. [`Error::NotFound`] for an unknown city.
+    /// Creates a strategy with its sections, each with its `documents` row and its first
+    /// change chunk, all in one transaction. [`Error::NotFound`] for an unknown city.
     #[tracing::instrument(skip_all)]
     pub async fn create_strategy(&self, new: NewStrategy) -> Result<Strategy> {
-        let city = self.get_city(new.city).await?;
-        let prepared: Vec<PreparedSection> = match new.template {
-            StrategyTemplate::Blank => Vec::new(),
-            StrategyTemplate::Seed => seed_template()
-                .into_iter()
-                .map(|item| {
-                    let title = item.title(city.locale).to_owned();
-                    PreparedSection {
-                        id: SectionId::new(),
-                        key: item.key,
-                        first_change: concerta_sync::new_section_change(&title),
-                        title,
-                        stage: item.stage,
-                        position: item.position as i32,
-                        doc_id: DocumentId::random(),
-                    }
-                })
-                .collect(),
-        };
+        self.get_city(new.city).await?;
+        let prepared: Vec<(SectionId, &NewSection)> = new.sections.iter().map(|s| (SectionId::new(), s)).collect();
         let strategy_id = StrategyId::new();
         let (new, prepared) = (&new, &prepared);
         self.transaction(|tx| async move {
@@ -152,14 +146,14 @@ impl Database {
             .insert(&*tx)
             .await?;
             if !prepared.is_empty() {
-                document::Entity::insert_many(prepared.iter().map(|p| document::ActiveModel {
+                document::Entity::insert_many(prepared.iter().map(|(_, p)| document::ActiveModel {
                     id: Set(p.doc_id.to_string()),
                     city_id: Set(new.city.uuid()),
                     created_at: Set(now),
                 }))
                 .exec_without_returning(&*tx)
                 .await?;
-                doc_chunk::Entity::insert_many(prepared.iter().map(|p| doc_chunk::ActiveModel {
+                doc_chunk::Entity::insert_many(prepared.iter().map(|(_, p)| doc_chunk::ActiveModel {
                     doc_id: Set(p.doc_id.to_string()),
                     kind: Set(CHUNK_KIND_CHANGES),
                     data: Set(p.first_change.clone()),
@@ -168,34 +162,36 @@ impl Database {
                 }))
                 .exec_without_returning(&*tx)
                 .await?;
-                section::Entity::insert_many(prepared.iter().map(|p| section::ActiveModel {
-                    id: Set(p.id.uuid()),
+                section::Entity::insert_many(prepared.iter().map(|(id, p)| section::ActiveModel {
+                    id: Set(id.uuid()),
                     strategy_id: Set(strategy_id.uuid()),
                     city_id: Set(new.city.uuid()),
-                    key: Set(p.key.to_owned()),
+                    key: Set(p.key.clone()),
                     title: Set(p.title.clone()),
                     stage: Set(p.stage.as_str().to_owned()),
                     position: Set(p.position),
                     area_id: Set(None),
                     doc_id: Set(p.doc_id.to_string()),
                     created_at: Set(now),
+                    state: Set(SectionState::NotStarted.as_str().to_owned()),
                 }))
                 .exec_without_returning(&*tx)
                 .await?;
             }
             let sections = prepared
                 .iter()
-                .map(|p| Section {
-                    id: p.id,
+                .map(|(id, p)| Section {
+                    id: *id,
                     strategy_id,
                     city_id: new.city,
-                    key: p.key.to_owned(),
+                    key: p.key.clone(),
                     title: p.title.clone(),
                     stage: p.stage,
                     position: p.position,
                     area_id: None,
                     doc_id: p.doc_id,
                     created_at: now,
+                    state: SectionState::NotStarted,
                 })
                 .collect();
             strategy_from(model, sections)
@@ -287,6 +283,18 @@ impl Database {
                 audit::append(&*tx, &entry).await?;
             }
             Ok(section)
+        })
+        .await
+    }
+
+    /// Sets the drafting state of section `id`.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_section_state(&self, id: SectionId, state: SectionState) -> Result<Section> {
+        self.transaction(|tx| async move {
+            let found = section::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let mut model: section::ActiveModel = found.into();
+            model.state = Set(state.as_str().to_owned());
+            model.update(&*tx).await?.try_into()
         })
         .await
     }

@@ -17,3 +17,5 @@ pub mod server_meta;
 pub mod session;
 pub mod strategy;
 pub mod user;
+pub mod version;
+pub mod version_section;

@@ -16,6 +16,8 @@ pub struct Model {
     pub area_id: Option<Uuid>,
     pub doc_id: String,
     pub created_at: DateTimeUtc,
+    /// The drafting state (`concerta_core::SectionState` spelling).
+    pub state: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

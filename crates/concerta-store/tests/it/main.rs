@@ -4,9 +4,10 @@ mod accounts;
 mod cities;
 mod security;
 mod strategies;
+mod versions;
 
-use concerta_core::{Locale, Role};
-use concerta_store::{City, Database, NewCity, NewMember, NewUser, User};
+use concerta_core::{CityId, Locale, Role, StrategyTemplate, seed_template};
+use concerta_store::{City, Database, NewCity, NewMember, NewSection, NewStrategy, NewUser, User};
 
 /// Makes a city with `slug`.
 pub async fn city(db: &Database, slug: &str) -> City {
@@ -30,4 +31,21 @@ pub async fn user(db: &Database, email: &str) -> User {
 /// A `NewMember` of `city` without area.
 pub fn member(city: &City, email: &str, role: Role) -> NewMember {
     NewMember { city: city.id, email: email.to_owned(), name: "Member".to_owned(), role, area: None }
+}
+
+/// A `NewStrategy` of `city` from the seed template, its sections' first changes made as
+/// the server makes them (titles in Spanish, empty bodies).
+pub fn seed_strategy(city: CityId, title: &str) -> NewStrategy {
+    let sections = seed_template()
+        .iter()
+        .map(|item| NewSection {
+            key: item.key.to_owned(),
+            title: item.title(Locale::Es).to_owned(),
+            stage: item.stage,
+            position: item.position as i32,
+            doc_id: concerta_sync::DocumentId::random(),
+            first_change: concerta_content::new_section_change(item.title(Locale::Es), &[]),
+        })
+        .collect();
+    NewStrategy { city, title: title.to_owned(), template: StrategyTemplate::Seed, sections }
 }

@@ -2,12 +2,12 @@ use concerta_core::{Stage, StrategyTemplate, seed_template};
 use concerta_store::{AuditActor, CHUNK_KIND_CHANGES, Error, NewArea, NewStrategy, test_both_dbs};
 use sea_orm::{ConnectionTrait, Statement};
 
-use crate::city;
+use crate::{city, seed_strategy};
 
 test_both_dbs!(seed_strategy_has_a_document_per_section, |db| async move {
     let quito = city(&db, "quito").await;
     let strategy = db
-        .create_strategy(NewStrategy { city: quito.id, title: "Estrategia 2030".to_owned(), template: StrategyTemplate::Seed })
+        .create_strategy(seed_strategy(quito.id, "Estrategia 2030"))
         .await
         .unwrap();
     let template = seed_template();
@@ -17,6 +17,7 @@ test_both_dbs!(seed_strategy_has_a_document_per_section, |db| async move {
         assert_eq!(section.title, item.title_es, "the city's locale is es");
         assert_eq!(section.stage, item.stage);
         assert_eq!(section.city_id, quito.id);
+        assert_eq!(section.state, concerta_core::SectionState::NotStarted);
     }
     assert_eq!(strategy.sections[0].stage, Stage::DesignPlanning);
     assert_eq!(db.get_strategy(strategy.id).await.unwrap(), strategy);
@@ -48,12 +49,12 @@ test_both_dbs!(seed_strategy_has_a_document_per_section, |db| async move {
 test_both_dbs!(blank_strategy_has_no_sections, |db| async move {
     let quito = city(&db, "quito").await;
     let strategy = db
-        .create_strategy(NewStrategy { city: quito.id, title: "Vacía".to_owned(), template: StrategyTemplate::Blank })
+        .create_strategy(NewStrategy { city: quito.id, title: "Vacía".to_owned(), template: StrategyTemplate::Blank, sections: Vec::new() })
         .await
         .unwrap();
     assert!(strategy.sections.is_empty());
     let unknown = db
-        .create_strategy(NewStrategy { city: concerta_core::CityId::new(), title: "X".to_owned(), template: StrategyTemplate::Seed })
+        .create_strategy(seed_strategy(concerta_core::CityId::new(), "X"))
         .await;
     assert!(matches!(unknown, Err(Error::NotFound)), "{unknown:?}");
 });
@@ -64,7 +65,7 @@ test_both_dbs!(section_areas_stay_in_their_city, |db| async move {
     let culture = db.create_area(NewArea { city: quito.id, name: "Cultura".to_owned() }).await.unwrap();
     let lima_area = db.create_area(NewArea { city: lima.id, name: "Cultura".to_owned() }).await.unwrap();
     let strategy = db
-        .create_strategy(NewStrategy { city: quito.id, title: "E".to_owned(), template: StrategyTemplate::Seed })
+        .create_strategy(seed_strategy(quito.id, "E"))
         .await
         .unwrap();
     let section = &strategy.sections[0];
@@ -75,4 +76,16 @@ test_both_dbs!(section_areas_stay_in_their_city, |db| async move {
     assert!(matches!(foreign, Err(Error::Invalid { ref field, .. }) if field == "area_id"), "{foreign:?}");
     assert_eq!(db.set_section_area(section.id, None, AuditActor::System).await.unwrap().area_id, None);
     assert!(matches!(db.get_section(concerta_core::SectionId::new()).await, Err(Error::NotFound)));
+});
+
+test_both_dbs!(section_states_are_kept, |db| async move {
+    let quito = city(&db, "quito").await;
+    let strategy = db.create_strategy(seed_strategy(quito.id, "E")).await.unwrap();
+    let section = &strategy.sections[2];
+    let updated = db.set_section_state(section.id, concerta_core::SectionState::InReview).await.unwrap();
+    assert_eq!(updated.state, concerta_core::SectionState::InReview);
+    assert_eq!(db.get_strategy(strategy.id).await.unwrap().sections[2].state, concerta_core::SectionState::InReview);
+    assert_eq!(db.get_strategy(strategy.id).await.unwrap().sections[1].state, concerta_core::SectionState::NotStarted);
+    let unknown = db.set_section_state(concerta_core::SectionId::new(), concerta_core::SectionState::Ready).await;
+    assert!(matches!(unknown, Err(Error::NotFound)), "{unknown:?}");
 });

@@ -38,13 +38,16 @@ export interface PresenceSnapshot {
 
 type Listener = (snapshot: PresenceSnapshot) => void
 
-const PALETTE = ["#b4232c", "#1f6f8b", "#6a3d9a", "#2e7d32", "#c25e00", "#ad1457", "#00695c", "#5d4037"]
+/** How many person colours the stylesheet defines (`.person-color-0` …). */
+export const PERSON_COLORS = 8
 
-/** A stable colour per user (the same person has the same colour in every tab). */
+/** A stable colour per user (the same person has the same colour in every tab), as the
+ * class `person-color-N`: classes, not inline styles, so the page's CSP (`style-src 'self'`)
+ * holds. */
 export function colorFor(userId: string): string {
   let hash = 0
   for (const char of userId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0
-  return PALETTE[hash % PALETTE.length]
+  return `person-color-${hash % PERSON_COLORS}`
 }
 
 function isRoster(message: unknown): message is { type: string; peers: RosterEntry[] } {
@@ -74,6 +77,9 @@ export class SectionPresence {
     this.page = page
     this.path = path
     handle.on("ephemeral-message", this.onMessage)
+    // The roster may have come before this handle had listeners.
+    const known = page.roster(handle.documentId)
+    if (known) this.roster = known.peers
   }
 
   get self(): string {

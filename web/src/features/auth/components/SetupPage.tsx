@@ -9,6 +9,9 @@ import { ApiError } from "../../../lib/api"
 import { useInstance } from "../api/instance"
 import { useSetup } from "../api/setup"
 
+/** The command line that does the same (a command, not text to translate). */
+const CLI_COMMAND = "concerta admin create-user --email … --name … --password-stdin --network-admin"
+
 /** First-run setup: the one-time token from the server's log makes the first administrator. */
 export function SetupPage() {
   const { t } = useTranslation()
@@ -32,6 +35,7 @@ export function SetupPage() {
     error: fieldError(field),
   })
 
+  const fields = { token: bind("token"), name: bind("name"), email: bind("email"), password: bind("password") }
   return (
     <div className="auth-page">
       <header className="auth-header">
@@ -42,12 +46,12 @@ export function SetupPage() {
         <h1>{t("setup.title")}</h1>
         <p>{t("setup.intro")}</p>
         <p>{t("setup.cli")}</p>
-        <pre className="code">concerta admin create-user --email … --name … --password-stdin --network-admin</pre>
+        <pre className="code">{CLI_COMMAND}</pre>
         <form onSubmit={submit} className="card form">
-          <Field label={t("setup.token")} required autoComplete="off" hint={t("setup.tokenHint")} {...bind("token")} />
-          <Field label={t("setup.name")} required autoComplete="name" {...bind("name")} />
-          <Field label={t("setup.email")} type="email" required autoComplete="username" {...bind("email")} />
-          <Field label={t("setup.password")} type="password" required minLength={8} autoComplete="new-password" hint={t("account.passwordRule")} {...bind("password")} />
+          <Field label={t("setup.token")} required autoComplete="off" hint={t("setup.tokenHint")} {...fields.token} />
+          <Field label={t("setup.name")} required autoComplete="name" {...fields.name} />
+          <Field label={t("setup.email")} type="email" required autoComplete="username" {...fields.email} />
+          <Field label={t("setup.password")} type="password" required minLength={8} autoComplete="new-password" hint={t("account.passwordRule")} {...fields.password} />
           <ErrorMessage error={setup.error} />
           <button type="submit" className="primary" disabled={setup.isPending}>
             {t("setup.submit")}

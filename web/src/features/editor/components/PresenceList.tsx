@@ -23,7 +23,7 @@ export function PresenceList({ snapshot }: { snapshot: PresenceSnapshot | null }
         <ul>
           {[...people.values()].map((person) => (
             <li key={person.userId} data-testid="present-person">
-              <span className="swatch" style={{ backgroundColor: colorFor(person.userId) }} aria-hidden="true" />
+              <span className={`swatch ${colorFor(person.userId)}`} aria-hidden="true" />
               {person.self ? t("presence.you", { name: person.name }) : person.name}{" "}
               <span className="muted">({person.access === "write" ? t("presence.editing") : t("presence.reading")})</span>
             </li>

@@ -8,6 +8,7 @@ import type { PageRepo } from "../../../lib/automerge"
 import { amToPmIndex, bind, BODY_PATH, cursorIndex, pmToAmIndex, type SectionDoc } from "../binding"
 import { editorKeymaps } from "../commands"
 import { cursorsPlugin, setCursors, type RemoteCursor } from "../plugins/cursors"
+import { healer } from "../plugins/heal"
 import { colorFor, SectionPresence, type PresenceSnapshot } from "../presence"
 import "prosemirror-view/style/prosemirror.css"
 import { Toolbar } from "./Toolbar"
@@ -29,6 +30,7 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
   const [view, setView] = useState<EditorView | null>(null)
   const [state, setState] = useState<EditorState | null>(null)
   const [presence, setPresence] = useState<PresenceSnapshot | null>(null)
+  const [heals, setHeals] = useState(0)
 
   // The ProseMirror view lives as long as this handle and access level.
   useEffect(() => {
@@ -81,6 +83,7 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
           dispatching = false
         }
         setState(next)
+        if (tr.docChanged) heal.changed()
         if (writable && (tr.selectionSet || tr.docChanged)) {
           const doc = handle.doc()
           if (doc) {
@@ -90,6 +93,17 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
         }
       },
     })
+    // The view is checked against the automerge document after changes (see plugins/heal.ts).
+    const heal = healer(
+      () => (destroyed ? undefined : editorView),
+      () => handle.doc(),
+      BODY_PATH,
+      () => {
+        setHeals((n) => n + 1)
+        setState(editorView.state)
+        redraw()
+      },
+    )
     // Redraw other people's cursors when they move or when the text changes under them (after
     // the transaction in progress, when our own typing is what changed the text).
     const redraw = () => {
@@ -109,6 +123,7 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
     setState(editorView.state)
     return () => {
       destroyed = true
+      heal.stop()
       handle.off("change", redraw)
       unsubscribe()
       tracker.dispose()
@@ -118,7 +133,7 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
   }, [handle, page, writable, label])
 
   return (
-    <div className="editor">
+    <div className="editor" data-testid="editor" data-heals={heals}>
       <div className="editor-bar">
         <Toolbar view={view} state={state} disabled={!writable} />
         <SyncIndicator handle={handle as DocHandle<unknown>} page={page} />

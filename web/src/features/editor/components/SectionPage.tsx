@@ -11,6 +11,11 @@ import { sectionAccess } from "../../../lib/permissions"
 import { useSection } from "../api/section"
 import { useSectionHandle } from "../hooks/useSectionHandle"
 import { SectionEditor } from "./SectionEditor"
+import { loadAutomerge } from "../../../lib/automerge"
+
+// This chunk loads when a section is about to open: fetch and compile automerge's wasm now,
+// alongside the REST calls, rather than after them.
+void loadAutomerge()
 
 /** One section: its editor (or read-only view, saying why), live with everyone in it. */
 export function SectionPage() {

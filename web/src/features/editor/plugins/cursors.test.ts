@@ -15,8 +15,8 @@ describe("cursors plugin", () => {
     let state = stateWith("hello world")
     state = state.apply(
       setCursors(state.tr, [
-        { peerId: "p1", name: "Ana", color: "#aa0000", anchor: 1, head: 6 },
-        { peerId: "p2", name: "Luis", color: "#0000aa", anchor: 8, head: 8 },
+        { peerId: "p1", name: "Ana", color: "person-color-1", anchor: 1, head: 6 },
+        { peerId: "p2", name: "Luis", color: "person-color-2", anchor: 8, head: 8 },
       ]),
     )
     const found = cursorsKey.getState(state)!.find()
@@ -27,17 +27,17 @@ describe("cursors plugin", () => {
 
   it("maps carets through local typing and clamps stale positions", () => {
     let state = stateWith("abc")
-    state = state.apply(setCursors(state.tr, [{ peerId: "p1", name: "Ana", color: "#a00", anchor: 3, head: 3 }]))
+    state = state.apply(setCursors(state.tr, [{ peerId: "p1", name: "Ana", color: "person-color-3", anchor: 3, head: 3 }]))
     state = state.apply(state.tr.insertText("XY", 1))
     const caret = cursorsKey.getState(state)!.find()[0]
     expect(caret.from).toBe(5)
-    state = state.apply(setCursors(state.tr, [{ peerId: "p1", name: "Ana", color: "#a00", anchor: 999, head: 999 }]))
+    state = state.apply(setCursors(state.tr, [{ peerId: "p1", name: "Ana", color: "person-color-3", anchor: 999, head: 999 }]))
     expect(cursorsKey.getState(state)!.find()[0].from).toBe(state.doc.content.size)
   })
 
   it("removes a cursor when its peer is gone", () => {
     let state = stateWith("abc")
-    state = state.apply(setCursors(state.tr, [{ peerId: "p1", name: "Ana", color: "#a00", anchor: 1, head: 1 }]))
+    state = state.apply(setCursors(state.tr, [{ peerId: "p1", name: "Ana", color: "person-color-3", anchor: 1, head: 1 }]))
     state = state.apply(setCursors(state.tr, []))
     expect(cursorsKey.getState(state)!.find()).toEqual([])
   })

@@ -10,7 +10,7 @@ export interface RemoteCursor {
   peerId: string
   /** The person's name, from the server's roster. */
   name: string
-  /** A CSS colour. */
+  /** The class that colours this person (`person-color-N`). */
   color: string
   /** ProseMirror positions of the selection's anchor and head. */
   anchor: number
@@ -26,13 +26,11 @@ export function setCursors(tr: Transaction, cursors: RemoteCursor[]): Transactio
 
 function caret(cursor: RemoteCursor): HTMLElement {
   const caret = document.createElement("span")
-  caret.className = "remote-caret"
-  caret.style.borderColor = cursor.color
+  caret.className = `remote-caret ${cursor.color}`
   caret.setAttribute("data-peer", cursor.peerId)
   caret.setAttribute("aria-hidden", "true")
   const label = document.createElement("span")
   label.className = "remote-caret-label"
-  label.style.backgroundColor = cursor.color
   label.textContent = cursor.name
   caret.appendChild(label)
   return caret
@@ -51,7 +49,7 @@ function build(state: EditorState, cursors: RemoteCursor[]): DecorationSet {
     const to = Math.max(head, anchor)
     if (from !== to) {
       decorations.push(
-        Decoration.inline(from, to, { class: "remote-selection", style: `background-color: ${cursor.color}33` }, { peerId: cursor.peerId }),
+        Decoration.inline(from, to, { class: `remote-selection ${cursor.color}` }, { peerId: cursor.peerId }),
       )
     }
     decorations.push(Decoration.widget(head, () => caret(cursor), { key: `caret-${cursor.peerId}-${cursor.name}-${cursor.color}`, side: -1 }))

@@ -1,0 +1,54 @@
+//! Several nodes on one Postgres: each follows what the others store (`LISTEN` on the chunk
+//! channel) so that its peers get their edits.
+
+use std::time::Duration;
+
+use concerta_store::Database;
+use concerta_sync::DocumentId;
+use tokio::sync::mpsc;
+
+use super::runtime::Command;
+
+/// Follows what the other nodes store (Postgres `LISTEN`), so peers here get their edits.
+/// Never exits on an error: it reconnects and has every document in memory re-read.
+pub(super) async fn listen_to_other_nodes(db: Database, node: String, tx: mpsc::Sender<Command>) {
+    let mut interrupted = false;
+    loop {
+        let mut listener = match db.doc_listener().await {
+            Ok(Some(l)) => l,
+            // SQLite: one node, nothing to follow.
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen to other nodes; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                interrupted = true;
+                continue;
+            }
+        };
+        if interrupted && tx.send(Command::ResyncAll).await.is_err() {
+            return;
+        }
+        loop {
+            match listener.next().await {
+                Ok(None) => {
+                    tracing::warn!("notices from other nodes interrupted; re-reading documents");
+                    if tx.send(Command::ResyncAll).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Some(notice)) if notice.node == node => {}
+                Ok(Some(notice)) => {
+                    let Ok(doc) = notice.doc.parse::<DocumentId>() else { continue };
+                    if tx.send(Command::RemoteRow { doc, row: notice.row }).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "notices from other nodes interrupted; reconnecting");
+                    interrupted = true;
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+// The web app's benchmark: what a person feels.
+// - keystroke in one browser → visible in another browser, p50/p99, through the real server;
+// - opening a section until its editor is editable with the whole text in it (a fresh
+//   browser profile, so the text comes from the server, not IndexedDB);
+// on sections of 100, 2,000 and 20,000 changes, prefilled through the official JS client
+// (tests/js/client.mjs, one automerge change per edit); and the app's JavaScript, gzipped,
+// without automerge's wasm. Figures go to our own block of bench/RESULTS.md.
+import { test, expect, type Browser, type Page } from "@playwright/test"
+import { execFileSync } from "node:child_process"
+import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs"
+import { gzipSync } from "node:zlib"
+import { join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { cpus, totalmem } from "node:os"
+import { startServer, type Server } from "../e2e/support/server"
+
+const WEB = resolve(fileURLToPath(new URL(".", import.meta.url)), "..")
+const ROOT = resolve(WEB, "..")
+const SIZES = (process.env.BENCH_SIZES || "100,2000,20000").split(",").map(Number)
+const KEYSTROKES = Number(process.env.BENCH_KEYSTROKES || 100)
+const OPENS = Number(process.env.BENCH_OPENS || 3)
+const SECTIONS = ["political_will", "actor_map", "situational_awareness", "planning_tool"]
+const PASSWORD = "concerta-demo"
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + " ms"
+
+async function login(browser: Browser, server: Server, email: string) {
+  const context = await browser.newContext({ baseURL: server.url })
+  const r = await context.request.post("/api/auth/login", { data: { email, password: PASSWORD }, headers: { "x-concerta-csrf": "1" } })
+  expect(r.status()).toBe(200)
+  await context.addInitScript(() => localStorage.setItem("concerta.language", "en"))
+  return context
+}
+
+function prefill(server: Server, docUrl: string, changes: number) {
+  const token = server.cli(["admin", "token", "--email", "ori@demo.concerta"]).trim()
+  const wsUrl = server.url.replace("http://", "ws://") + `/sync?token=${token}`
+  const scenario = {
+    url: wsUrl,
+    doc: docUrl,
+    timeoutMs: 30 * 60_000,
+    actions: [{ repeat: { count: changes, intervalMs: 0, action: { splice: { path: ["body"], index: "end", text: "w{i} " } } } }],
+  }
+  const out = execFileSync("node", [join(ROOT, "tests", "js", "client.mjs"), JSON.stringify(scenario)], { encoding: "utf8", maxBuffer: 64 << 20 })
+  const last = JSON.parse(out.trim().split("\n").pop()!)
+  expect(last.ok, `prefill of ${changes} changes: ${out.slice(-500)}`).toBe(true)
+}
+
+async function sectionPath(page: Page, key: string) {
+  const cities = await page.request.get("/api/cities").then((r) => r.json())
+  const list = await page.request.get(`/api/cities/${cities[0].id}/strategies`).then((r) => r.json())
+  const s = list[0].sections.find((x: { key: string }) => x.key === key)
+  return { path: `/strategies/${s.strategy_id}/sections/${s.id}`, docUrl: s.doc_url as string }
+}
+
+const editor = (page: Page) => page.getByRole("textbox", { name: /^Text of / })
+
+function bundleSizes() {
+  const assets = join(WEB, "dist", "assets")
+  const index = readFileSync(join(WEB, "dist", "index.html"), "utf8")
+  const entry = /src="\/assets\/([^"]+\.js)"/.exec(index)?.[1]
+  let all = 0
+  let main = 0
+  for (const file of readdirSync(assets)) {
+    if (!file.endsWith(".js")) continue
+    const gz = gzipSync(readFileSync(join(assets, file)), { level: 9 }).length
+    all += gz
+    if (file === entry) main = gz
+  }
+  const wasm = readdirSync(assets).filter((f) => f.endsWith(".wasm")).map((f) => gzipSync(readFileSync(join(assets, f)), { level: 9 }).length)
+  return { main, all, wasm: wasm.reduce((a, b) => a + b, 0) }
+}
+
+function writeBlock(text: string) {
+  const file = process.env.BENCH_OUT || join(ROOT, "bench", "RESULTS.md")
+  const start = "<!-- bench:web:start -->"
+  const end = "<!-- bench:web:end -->"
+  const block = `${start}\n${text.trim()}\n${end}`
+  let current = existsSync(file) ? readFileSync(file, "utf8") : ""
+  const a = current.indexOf(start)
+  const b = current.indexOf(end)
+  if (a >= 0 && b > a) current = current.slice(0, a) + block + current.slice(b + end.length)
+  else current = current.trimEnd() + "\n\n" + block + "\n"
+  writeFileSync(file, current)
+  console.log(`wrote ${file}`)
+}
+
+test("web: keystroke to other browser, open to editable, bundle size", async ({ browser }) => {
+  const started = Date.now()
+  const server = await startServer({ demo: true })
+  const rows: string[] = []
+  try {
+    const setup = await login(browser, server, "ori@demo.concerta")
+    const setupPage = await setup.newPage()
+    for (const [i, size] of SIZES.entries()) {
+      const { path, docUrl } = await sectionPath(setupPage, SECTIONS[i])
+      const t0 = Date.now()
+      prefill(server, docUrl, size)
+      console.log(`prefilled ${size} changes in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      const last = `w${size - 1} `
+
+      // Open to editable: fresh contexts (no IndexedDB copy), the whole text present.
+      const opens: number[] = []
+      for (let run = 0; run < OPENS; run++) {
+        const context = await login(browser, server, "ori@demo.concerta")
+        const page = await context.newPage()
+        const began = Date.now()
+        await page.goto(path)
+        await expect(editor(page)).toHaveAttribute("contenteditable", "true")
+        await expect(editor(page)).toContainText(last.trim())
+        opens.push(Date.now() - began)
+        await context.close()
+      }
+
+      // Keystroke latency: A types at the start of the text; B sees each character.
+      const a = await (await login(browser, server, "ori@demo.concerta")).newPage()
+      const b = await (await login(browser, server, "concejo@demo.concerta")).newPage()
+      for (const page of [a, b]) {
+        await page.goto(path)
+        await expect(editor(page)).toContainText(last.trim())
+        await expect(page.getByTestId("sync-status")).toHaveAttribute("data-online", "true")
+      }
+      await expect(editor(a)).toHaveAttribute("contenteditable", "true")
+      await b.evaluate(() => {
+        const root = document.querySelector(".section-body")!
+        const w = window as unknown as { __target: string | null; __hit: number | null }
+        w.__target = null
+        w.__hit = null
+        new MutationObserver(() => {
+          if (w.__target && w.__hit === null && root.textContent!.includes(w.__target)) w.__hit = performance.timeOrigin + performance.now()
+        }).observe(root, { subtree: true, childList: true, characterData: true })
+      })
+      await editor(a).click()
+      await a.keyboard.press("Control+Home")
+      const mark = "§"
+      await a.keyboard.type(mark)
+      await b.waitForFunction((m) => document.querySelector(".section-body")!.textContent!.includes(m), mark)
+      const latencies: number[] = []
+      let typed = mark
+      const alphabet = "abcdefghijklmnopqrstuvwxyz"
+      for (let k = 0; k < KEYSTROKES; k++) {
+        const ch = alphabet[k % alphabet.length]
+        typed += ch
+        await b.evaluate((target) => {
+          const w = window as unknown as { __target: string | null; __hit: number | null }
+          w.__target = target
+          w.__hit = null
+        }, typed)
+        const sent = await a.evaluate(() => performance.timeOrigin + performance.now())
+        await a.keyboard.press(ch)
+        const handle = await b.waitForFunction(() => (window as unknown as { __hit: number | null }).__hit, undefined, { timeout: 60_000 })
+        latencies.push((await handle.jsonValue()) - sent)
+      }
+      await a.context().close()
+      await b.context().close()
+      const row = `| ${size.toLocaleString("en")} | ${ms(percentile(latencies, 50))} | ${ms(percentile(latencies, 99))} | ${ms(percentile(opens, 50))} (${opens.map((o) => ms(o)).join(", ")}) |`
+      console.log(row)
+      rows.push(row)
+    }
+  } finally {
+    await server.stop()
+  }
+  const sizes = bundleSizes()
+  const commit = (() => {
+    try {
+      return execFileSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()
+    } catch {
+      return "unknown"
+    }
+  })()
+  const kb = (n: number) => (n / 1024).toFixed(1) + " KB"
+  writeBlock(`
+## The web app, as a person feels it (\`cargo xtask bench-web\`)
+
+- **Date:** ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC; commit ${commit}; ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${((Date.now() - started) / 1000).toFixed(0)} s in all.
+- **Setup:** \`concerta serve --demo\` (release build, SQLite) on 127.0.0.1; Debian's chromium (headless) runs every browser; each section prefilled through the official JS client (\`tests/js\`), one automerge change per edit. Latency: ${KEYSTROKES} keystrokes typed one by one at the start of the text by the coordinator in browser A, each timed until a MutationObserver in browser B (the observer, reading) sees it (both pages share one clock). Open to editable: a fresh browser context (no IndexedDB copy) from navigation until the editor is editable and shows the last word, ${OPENS} runs.
+
+| section history (changes) | keystroke → other browser p50 | p99 | open → editable, median (runs) |
+|---|---|---|---|
+${rows.join("\n")}
+
+Targets (issue 13): p99 under 100 ms and editable under 1 s at 2,000 changes; p99 under 250 ms at 20,000 changes.
+
+JavaScript of the app, gzipped (level 9), without automerge's wasm: **${kb(sizes.main)}** for the entry chunk (login, city home, outline), **${kb(sizes.all)}** for every chunk together (the editor's chunks load when a section opens); automerge's wasm, fetched separately and cached: ${kb(sizes.wasm)} gzipped. Target: main bundle at most 500 KB gzipped.
+`)
+})
