@@ -5,9 +5,11 @@
 //! - `sync_clients`: two official JS clients and a samod client converge on one section.
 //! - `sync_access`: read-only, no-access, schema-breaking and revoked peers over `/sync`.
 //! - `sync_presence`: the server's presence rosters and ephemeral sender ids, seen by JS clients.
+//! - `content`: the demo's rich text in the real binding; a JS client's rich text in versions, diffs, exports.
 //! - `security`: `concerta audit verify` on a real log and on one altered by hand.
 //! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change.
 
+mod content;
 mod durability;
 mod foundation;
 mod security;

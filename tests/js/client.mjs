@@ -184,6 +184,22 @@ async function runAction(act) {
       break
     }
     case "updateText": handle.change(d => updateText(d, spec.path, spec.text)); break
+    case "splitBlock": { // {path, index ("end" allowed), block: {type, parents?, attrs?}}: a block marker as the binding writes it
+      handle.change(d => {
+        const index = spec.index === "end" ? A.spans(d, spec.path).reduce((n, s) => n + (s.type === "text" ? s.value.length : 1), 0) : spec.index
+        A.splitBlock(d, spec.path, index, {
+          type: new ImmutableString(spec.block.type),
+          parents: (spec.block.parents ?? []).map(p => new ImmutableString(p)),
+          attrs: spec.block.attrs ?? {},
+          isEmbed: false,
+        })
+      })
+      break
+    }
+    case "mark": // {path, start, end, name, value?, expand?}: A.mark as the binding calls it
+      handle.change(d => A.mark(d, spec.path, { start: spec.start, end: spec.end, expand: spec.expand ?? "both" }, spec.name, spec.value ?? true))
+      break
+    case "richCheck": await richCheck(spec); break
     case "set": { // {path, value, immutable?}: a string value becomes automerge text, as in `d.title = "…"`
       handle.change(d => {
         const parent = getAt(d, spec.path.slice(0, -1))
@@ -213,6 +229,41 @@ async function runAction(act) {
     }
     default: await fail(1, `unknown action ${kind}`)
   }
+}
+
+// ---- rich text as @automerge/prosemirror 0.2 reads it (loaded only when asked)
+const plainSpans = spans => spans.map(s => s.type === "text"
+  ? { text: s.value, marks: Object.fromEntries(Object.entries(s.marks ?? {}).filter(([, v]) => v != null).sort()) }
+  : { block: {
+      type: s.value.type instanceof ImmutableString ? s.value.type.val : s.value.type,
+      parents: (s.value.parents ?? []).map(p => (p instanceof ImmutableString ? p.val : p)),
+      attrs: Object.fromEntries(Object.entries(s.value.attrs ?? {}).map(([k, v]) => [k, v instanceof ImmutableString ? v.val : v])),
+      isEmbed: !!s.value.isEmbed,
+    } })
+// The binding writes a new link's title as null and reads it back as "": the same link.
+const canonical = spans => plainSpans(spans).map(s => {
+  if (!s.marks?.link) return s
+  let link = s.marks.link
+  try { const v = JSON.parse(link); link = JSON.stringify({ href: v.href ?? "", title: v.title || null }) } catch { /* kept as is */ }
+  return { ...s, marks: { ...s.marks, link } }
+})
+async function richCheck(spec) { // {path}: what the editor shows, and whether opening it would rewrite anything
+  const { basicSchemaAdapter, pmDocFromSpans, pmNodeToSpans } = await import("@automerge/prosemirror")
+  const doc = handle.doc()
+  const spans = A.spans(doc, spec.path)
+  const pmDoc = pmDocFromSpans(basicSchemaAdapter, spans)
+  const back = pmNodeToSpans(basicSchemaAdapter, pmDoc)
+  // Writing the editor's view back (what the binding does on a structural edit) must change nothing.
+  const clone = A.clone(doc)
+  const before = A.getHeads(clone).join()
+  const after = A.change(clone, d => A.updateSpans(d, spec.path, back, basicSchemaAdapter.updateSpansConfig()))
+  emit({
+    event: "rich",
+    spans: plainSpans(spans),
+    pmDoc: pmDoc.toJSON(),
+    roundTrip: JSON.stringify(canonical(back)) === JSON.stringify(canonical(spans)),
+    rewriteChanges: A.getHeads(after).join() !== before,
+  })
 }
 
 // ---- run

@@ -466,6 +466,69 @@ mod tests {
         assert_eq!(blocks, vec![Block::paragraph("hola mundo")]);
     }
 
+    fn arb_inline() -> impl proptest::strategy::Strategy<Value = Inline> {
+        use proptest::prelude::*;
+        ("[a-zñ ,.¿?]{1,6}", any::<bool>(), any::<bool>(), proptest::option::of("[a-z]{1,5}")).prop_map(
+            |(text, strong, em, link)| Inline {
+                text,
+                marks: Marks { strong, em, link: link.map(|l| Link { href: format!("https://{l}.org"), title: None }) },
+            },
+        )
+    }
+
+    fn arb_block() -> impl proptest::strategy::Strategy<Value = Block> {
+        use proptest::prelude::*;
+        let kind = prop_oneof![
+            Just(BlockType::Paragraph),
+            (1u8..=6).prop_map(BlockType::Heading),
+            Just(BlockType::BulletItem),
+            Just(BlockType::NumberedItem),
+            Just(BlockType::Blockquote),
+        ];
+        (kind, 0usize..3, proptest::collection::vec(arb_inline(), 0..4)).prop_map(|(kind, depth, inlines)| {
+            let parents = if kind.is_list_item() { vec![BlockType::BulletItem; depth] } else { Vec::new() };
+            Block { kind, parents, inlines }
+        })
+    }
+
+    /// What reading gives back: adjacent runs with equal marks merged.
+    fn normalised(blocks: &[Block]) -> Vec<Block> {
+        blocks
+            .iter()
+            .map(|b| {
+                let mut inlines: Vec<Inline> = Vec::new();
+                for i in &b.inlines {
+                    match inlines.last_mut() {
+                        Some(last) if last.marks == i.marks => last.text.push_str(&i.text),
+                        _ => inlines.push(i.clone()),
+                    }
+                }
+                Block { inlines, ..b.clone() }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+        /// Any blocks written read back the same, and rewriting a document to other blocks
+        /// (update_spans' diff) leaves exactly those.
+        #[test]
+        fn write_then_read_is_the_identity(
+            first in proptest::collection::vec(arb_block(), 1..6),
+            second in proptest::collection::vec(arb_block(), 1..6),
+        ) {
+            let mut doc = AutoCommit::new();
+            let body = doc.put_object(ROOT, "body", ObjType::Text).unwrap();
+            write_blocks(&mut doc, &body, &first).unwrap();
+            proptest::prop_assert_eq!(read_text_object(&doc, &body, None).unwrap(), normalised(&first));
+            let heads = doc.get_heads();
+            write_blocks(&mut doc, &body, &second).unwrap();
+            proptest::prop_assert_eq!(read_text_object(&doc, &body, None).unwrap(), normalised(&second));
+            proptest::prop_assert_eq!(read_text_object(&doc, &body, Some(&heads)).unwrap(), normalised(&first));
+        }
+    }
+
     #[test]
     fn malformed_markers_read_as_something_sensible() {
         let mut doc = AutoCommit::new();
