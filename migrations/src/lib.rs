@@ -19,6 +19,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20250101_000001_foundation;
 mod m20251125_000002_server_meta;
 mod m20251201_000003_versions;
+mod m20261129_000003_security;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000001_foundation::Migration),
             Box::new(m20251125_000002_server_meta::Migration),
             Box::new(m20251201_000003_versions::Migration),
+            Box::new(m20261129_000003_security::Migration),
         ]
     }
 }

@@ -20,8 +20,10 @@ mod permission;
 mod template;
 mod validate;
 
-pub use enums::{Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
-pub use ids::{ActorId, AreaId, CityId, MemberId, SectionId, StrategyId, UserId, VersionId};
+pub use enums::{AuditAction, Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
+pub use ids::{
+    ActorId, ApiTokenId, AreaId, CityId, MemberId, SectionId, SessionId, StrategyId, UserId, VersionId,
+};
 pub use permission::{Action, Membership, Principal, Resource, may_create_city, permit};
 pub use template::{SectionTemplate, seed_template};
 pub use validate::{FieldError, validate_email, validate_name, validate_slug};

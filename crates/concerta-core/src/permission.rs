@@ -80,6 +80,8 @@ pub enum Action {
     ApproveVersion,
     /// Export a strategy or a version as Markdown or HTML (reads every section).
     ExportStrategy,
+    /// Read the city's audit log.
+    ViewAudit,
 }
 
 impl Action {
@@ -100,6 +102,7 @@ impl Action {
         Action::CreateVersion,
         Action::ApproveVersion,
         Action::ExportStrategy,
+        Action::ViewAudit,
     ];
 
     /// Whether this is administration a network admin may do on any city (everything except
@@ -203,6 +206,7 @@ mod tests {
         (CreateVersion,  [true, false, false, false,  false, false, false, false, false]),
         (ApproveVersion, [true, false, false, false,  false, false, false, false, false]),
         (ExportStrategy, [true, true,  true,  true,   false, true,  false, true,  false]),
+        (ViewAudit,      [true, false, false, false,  false, false, true,  true,  false]),
     ];
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cities;
+mod security;
 mod strategies;
 mod versions;
 
