@@ -235,6 +235,35 @@ impl Store {
         String::from_utf8(out.stdout).expect("the CLI prints UTF-8")
     }
 
+    /// Runs `concerta <args> --data <dir>` on this store, whatever its exit status: the
+    /// status, stdout and stderr.
+    pub async fn cli_output(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = self.command(args);
+        cmd.env("RUST_LOG", "warn").stdin(Stdio::null());
+        tokio::time::timeout(Duration::from_secs(60), cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("concerta {args:?} did not finish within 60 s"))
+            .unwrap_or_else(|e| panic!("cannot run concerta {args:?}: {e}"))
+    }
+
+    /// Runs one SQL statement on this store's database by hand, as an operator (or an
+    /// intruder) would: `sqlite3` on the SQLite file, `psql` on Postgres.
+    pub fn sql(&self, sql: &str) {
+        match self.backend {
+            Backend::Postgres => psql(&self.database_url, sql).expect("psql runs the statement"),
+            Backend::Sqlite => {
+                let file = self.data_dir().join("concerta.db");
+                let out = std::process::Command::new("sqlite3")
+                    .arg(&file)
+                    .arg(sql)
+                    .stdin(Stdio::null())
+                    .output()
+                    .expect("running sqlite3 (install it to run this test on SQLite)");
+                assert!(out.status.success(), "sqlite3 `{sql}` failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+
     /// `concerta admin create-user` with [`PASSWORD`].
     pub async fn create_user(&self, email: &str, name: &str, network_admin: bool) {
         let mut args = vec!["admin", "create-user", "--email", email, "--name", name, "--password", PASSWORD];

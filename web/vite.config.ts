@@ -30,6 +30,13 @@ function precompress(): Plugin {
 // `npm run dev` proxies the API and the sync WebSocket to a server on 127.0.0.1:8080.
 export default defineConfig({
   plugins: [react(), precompress()],
+  resolve: {
+    // automerge-repo's CBOR library (cbor-x) probes `new Function("")` when it loads, which
+    // the server's Content-Security-Policy (no 'unsafe-eval'; see
+    // crates/concerta-server/src/security.rs) reports as a violation. Its no-eval build
+    // never calls it and decodes the same.
+    alias: [{ find: /^cbor-x$/, replacement: "cbor-x/index-no-eval" }],
+  },
   build: {
     outDir: "dist",
     assetsDir: "assets",

@@ -19,6 +19,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20250101_000001_foundation;
 mod m20251125_000002_server_meta;
 mod m20251201_000003_versions;
+mod m20261129_000003_security;
 mod m20261129_000020_evaluation;
 
 /// Every migration of the schema, in order.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000001_foundation::Migration),
             Box::new(m20251125_000002_server_meta::Migration),
             Box::new(m20251201_000003_versions::Migration),
+            Box::new(m20261129_000003_security::Migration),
             Box::new(m20261129_000020_evaluation::Migration),
         ]
     }

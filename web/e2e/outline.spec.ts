@@ -14,6 +14,13 @@ test.describe("outline", () => {
     }
     const row = ana.page.getByRole("listitem").filter({ has: ana.page.getByRole("link", { name: "Porcentaje del presupuesto municipal para la acción internacional" }) })
     await expect(row).toContainText("Responsible area: Desarrollo Económico")
+    // The coordinator moves the section to review; it stays so.
+    const state = ana.page.getByLabel("State of Porcentaje del presupuesto municipal para la acción internacional")
+    await state.selectOption("in_review")
+    await expect.poll(async () => {
+      const s = await ana.page.request.get(`${server.url}/api/strategies/${section.strategy_id}`).then((r) => r.json())
+      return s.sections.find((x: { id: string }) => x.id === section.id).state
+    }).toBe("in_review")
 
     // Two people open the section (one reads): the outline shows both, polled.
     await openSection(eco, server.url, "budget_share")

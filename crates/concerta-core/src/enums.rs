@@ -142,6 +142,35 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What an audit log entry records. Writes worth auditing append one entry, in the same
+    /// transaction as the write, through the store's audit API.
+    AuditAction, "audit action" {
+        /// A member was added to a city.
+        MemberAdded = "member_added",
+        /// A member was removed from a city.
+        MemberRemoved = "member_removed",
+        /// A member's role or government area changed.
+        MemberChanged = "member_changed",
+        /// A section's responsible government area changed.
+        SectionAreaChanged = "section_area_changed",
+        /// A named version of a strategy was approved.
+        VersionApproved = "version_approved",
+        /// A strategy, a version or a report was exported.
+        Exported = "exported",
+        /// An API token was issued.
+        TokenIssued = "token_issued",
+        /// An API token was revoked.
+        TokenRevoked = "token_revoked",
+        /// A login failed (wrong password or unknown account).
+        LoginFailed = "login_failed",
+        /// Browser sessions were ended (by their user, or by a password change).
+        SessionsEnded = "sessions_ended",
+        /// A user changed their password.
+        PasswordChanged = "password_changed",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +194,9 @@ mod tests {
         assert_eq!(states, ["not_started", "drafting", "in_review", "ready"]);
         for state in SectionState::ALL {
             assert_eq!(state.as_str().parse::<SectionState>().unwrap(), *state);
+        }
+        for action in AuditAction::ALL {
+            assert_eq!(action.as_str().parse::<AuditAction>().unwrap(), *action);
         }
     }
 

@@ -97,6 +97,14 @@ id_type!(
     /// A named version of a strategy (every section's heads at one moment).
     VersionId
 );
+id_type!(
+    /// A browser session (not its secret).
+    SessionId
+);
+id_type!(
+    /// An API token (not the token itself).
+    ApiTokenId
+);
 
 id_type!(
     /// An indicator of a strategy's evaluation framework.

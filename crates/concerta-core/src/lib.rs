@@ -20,10 +20,10 @@ mod permission;
 mod template;
 mod validate;
 
-pub use enums::{Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
+pub use enums::{AuditAction, Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
 pub use ids::{
-    ActorId, AreaId, BaselineResponseId, CapacityId, CityId, EvidenceId, IndicatorId, MeasurementId, MemberId,
-    NetworkId, QuestionId, QuestionnaireId, SectionId, StrategyId, UserId, VersionId,
+    ActorId, ApiTokenId, AreaId, BaselineResponseId, CapacityId, CityId, EvidenceId, IndicatorId, MeasurementId, MemberId,
+    NetworkId, QuestionId, QuestionnaireId, SectionId, SessionId, StrategyId, UserId, VersionId,
 };
 pub use permission::{Action, Membership, Principal, Resource, may_create_city, permit};
 pub use template::{SectionTemplate, seed_template};

@@ -80,6 +80,8 @@ pub enum Action {
     ApproveVersion,
     /// Export a strategy or a version as Markdown or HTML (reads every section).
     ExportStrategy,
+    /// Read the city's audit log.
+    ViewAudit,
     /// See the evaluation framework: indicators, measurements, capacities, the baseline
     /// questionnaire's results for the city.
     ViewEvaluation,
@@ -113,6 +115,7 @@ impl Action {
         Action::CreateVersion,
         Action::ApproveVersion,
         Action::ExportStrategy,
+        Action::ViewAudit,
         Action::ViewEvaluation,
         Action::ManageIndicators,
         Action::ReportMeasurement,
@@ -225,6 +228,7 @@ mod tests {
         (CreateVersion,  [true, false, false, false,  false, false, false, false, false]),
         (ApproveVersion, [true, false, false, false,  false, false, false, false, false]),
         (ExportStrategy, [true, true,  true,  true,   false, true,  false, true,  false]),
+        (ViewAudit,      [true, false, false, false,  false, false, true,  true,  false]),
         (ViewEvaluation, [true, true,  true,  true,   false, true,  true,  true,  false]),
         (ManageIndicators, [true, false, false, false, false, false, true, true,  false]),
         (ReportMeasurement, [true, true, false, false, false, false, true, true,  false]),

@@ -1,17 +1,22 @@
 //! Accounts on the wire: argon2id passwords, session cookies, API tokens, and the
-//! [`CurrentUser`] extractor.
+//! [`CurrentUser`] and [`Authenticated`] extractors.
 //!
 //! Secrets (session cookies, API tokens) are 32 random bytes, base64url; the database keeps
-//! only their SHA-256, so a leaked database does not leak live credentials.
+//! only their SHA-256, so a leaked database does not leak live credentials. Every request
+//! looks its credential up again (no cache): a session ended or a token revoked or expired is
+//! refused by the very next request.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
-use axum::extract::{FromRequestParts, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::{Duration, Utc};
-use concerta_store::User;
+use concerta_core::{ApiTokenId, AuditAction, SessionId};
+use concerta_store::{AuditActor, NewAuditEntry, NewSession, User};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,6 +30,8 @@ pub const SESSION_COOKIE: &str = "concerta_session";
 pub const SESSION_DAYS: i64 = 30;
 /// The shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
+/// The longest password accepted.
+pub const MAX_PASSWORD_LEN: usize = 1024;
 
 /// A new random secret: 32 bytes, base64url without padding.
 pub fn new_secret() -> String {
@@ -83,10 +90,24 @@ fn dummy_hash() -> String {
 
 /// Checks a new password's length, naming the field `password`.
 pub fn validate_password(password: &str) -> Result<()> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+    validate_new_password("password", password)
+}
+
+/// Checks a new password's length, naming `field`.
+pub fn validate_new_password(field: &str, password: &str) -> Result<()> {
+    let len = password.chars().count();
+    if len < MIN_PASSWORD_LEN {
+        return Err(Error::invalid(field, format!("must be at least {MIN_PASSWORD_LEN} characters")));
+    }
+    if len > MAX_PASSWORD_LEN {
+        return Err(Error::invalid(field, format!("must be at most {MAX_PASSWORD_LEN} characters")));
     }
     Ok(())
+}
+
+/// Whether the request carries a (non-empty) session cookie.
+pub fn has_session_cookie(headers: &HeaderMap) -> bool {
+    session_cookie(headers).is_some()
 }
 
 /// The session secret in the request's cookies, if any.
@@ -102,33 +123,75 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The credential a request authenticated with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// A browser session (the session cookie).
+    Session(SessionId),
+    /// An API token (`Authorization: Bearer`, or `?token=` on `/sync`).
+    Token(ApiTokenId),
+}
+
+/// A user and the credential they authenticated with. As an extractor, it rejects with 401
+/// when the request has no valid credential.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    /// Who.
+    pub user: User,
+    /// With what.
+    pub credential: Credential,
+}
+
 /// Who is making a request, from (in order) `Authorization: Bearer <api token>`,
 /// `query_token` (the `?token=` of a WebSocket upgrade, an API token) or the session cookie.
 ///
 /// `Ok(None)`: no credentials at all (or only a stale session cookie). `Err(Unauthorized)`:
-/// a bearer or query token was given and is wrong, or the Authorization header is not Bearer.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap, query_token: Option<&str>) -> Result<Option<User>> {
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| Error::Unauthorized)?;
-        let (scheme, token) = value.trim().split_once(' ').ok_or(Error::Unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(Error::Unauthorized);
+/// a bearer or query token was given and is wrong, revoked or expired, or the Authorization
+/// header is not Bearer.
+pub async fn authenticate_credential(
+    state: &AppState,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<Option<Authenticated>> {
+    let now = Utc::now();
+    let token = match headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            let value = value.to_str().map_err(|_| Error::Unauthorized)?;
+            let (scheme, token) = value.trim().split_once(' ').ok_or(Error::Unauthorized)?;
+            if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+                return Err(Error::Unauthorized);
+            }
+            Some(token.trim())
         }
-        return match state.db.get_api_token_user(&hash_secret(token.trim())).await? {
-            Some(user) => Ok(Some(user)),
-            None => Err(Error::Unauthorized),
-        };
-    }
-    if let Some(token) = query_token {
-        return match state.db.get_api_token_user(&hash_secret(token)).await? {
-            Some(user) => Ok(Some(user)),
+        None => query_token,
+    };
+    if let Some(token) = token {
+        return match state.db.get_api_token(&hash_secret(token), now).await? {
+            Some((user, token)) => Ok(Some(Authenticated { user, credential: Credential::Token(token.id) })),
             None => Err(Error::Unauthorized),
         };
     }
     if let Some(secret) = session_cookie(headers) {
-        return Ok(state.db.get_session_user(&hash_secret(secret), Utc::now()).await?);
+        return Ok(state
+            .db
+            .get_session(&hash_secret(secret), now)
+            .await?
+            .map(|(user, session)| Authenticated { user, credential: Credential::Session(session.id) }));
     }
     Ok(None)
+}
+
+/// [`authenticate_credential`], the user only.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap, query_token: Option<&str>) -> Result<Option<User>> {
+    Ok(authenticate_credential(state, headers, query_token).await?.map(|a| a.user))
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        authenticate_credential(state, &parts.headers, None).await?.ok_or(Error::Unauthorized)
+    }
 }
 
 /// The authenticated user of a request; rejects with 401 when there is none.
@@ -138,7 +201,43 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        authenticate(state, &parts.headers, None).await?.map(CurrentUser).ok_or(Error::Unauthorized)
+        Authenticated::from_request_parts(parts, state).await.map(|a| CurrentUser(a.user))
+    }
+}
+
+/// The client's address: the socket's peer, or, when the server is configured to trust a
+/// proxy (`CONCERTA_TRUST_PROXY`), the last address of `X-Forwarded-For` (the one the proxy
+/// added; earlier ones come from the client and prove nothing). `None` when unknown (tests
+/// calling the router directly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl ClientAddress {
+    /// Works the address out of a request's parts.
+    pub fn of(state: &AppState, parts: &Parts) -> Self {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        if state.config.trust_proxy {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+                .last();
+            if forwarded.is_some() {
+                return Self(forwarded);
+            }
+        }
+        Self(peer)
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(state, parts))
     }
 }
 
@@ -164,8 +263,9 @@ impl From<&User> for UserView {
     }
 }
 
-/// The `Set-Cookie` value of a session cookie (`value` empty and `max_age_secs` 0 clear it).
-pub(crate) fn session_cookie_header(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+/// The `Set-Cookie` value of the session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` when
+/// the public URL is https); an empty `value` with `max_age_secs` 0 clears it.
+pub fn session_cookie_header(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
     let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}"
@@ -173,9 +273,15 @@ pub(crate) fn session_cookie_header(state: &AppState, value: &str, max_age_secs:
     .expect("a cookie of base64url characters is a valid header value")
 }
 
-/// `POST /api/auth/login {"email","password"}` → the user, and a session cookie.
+/// `POST /api/auth/login {"email","password"}` → the user, and a session cookie. A failure
+/// is audited and answers the same whether or not the account exists.
 #[tracing::instrument(skip_all)]
-pub async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<LoginBody>) -> Result<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Response> {
     let found = state.db.get_user_credentials(&body.email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -184,13 +290,82 @@ pub async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<Login
     let verified = verify_password(body.password, hash.clone()).await;
     let user = match (user, hash, verified) {
         (Some(user), Some(_), true) => user,
-        _ => return Err(Error::InvalidCredentials),
+        (user, ..) => {
+            let mut entry = NewAuditEntry::new(AuditAction::LoginFailed, AuditActor::Anonymous).details(
+                serde_json::json!({
+                    "email": body.email.trim().to_lowercase(),
+                    "client_address": address.map(|a| a.to_string()),
+                }),
+            );
+            if let Some(user) = &user {
+                entry = entry.target("user", user.id);
+            }
+            state.db.record_audit(entry).await?;
+            tracing::info!(client = ?address, "login failed");
+            return Err(Error::InvalidCredentials);
+        }
     };
-    let secret = new_secret();
-    state.db.create_session(user.id, hash_secret(&secret), Utc::now() + Duration::days(SESSION_DAYS)).await?;
-    tracing::info!(user = %user.id, "logged in");
+    let (secret, session) = start_session(&state, &user, &headers, address).await?;
+    tracing::info!(user = %user.id, session = %session, "logged in");
     let cookie = session_cookie_header(&state, &secret, SESSION_DAYS * 24 * 3600);
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(UserView::from(&user))).into_response())
+}
+
+/// Starts a browser session for `user` (after a login, or a password set from an
+/// invitation); returns the cookie secret and the session's id. Put the secret in the
+/// response with [`session_cookie_header`].
+pub async fn start_session(
+    state: &AppState,
+    user: &User,
+    headers: &HeaderMap,
+    address: Option<IpAddr>,
+) -> Result<(String, SessionId)> {
+    let secret = new_secret();
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let session = state
+        .db
+        .start_session(NewSession {
+            user: user.id,
+            token_hash: hash_secret(&secret),
+            expires_at: Utc::now() + Duration::days(SESSION_DAYS),
+            user_agent,
+            client_address: address.map(|a| a.to_string()),
+        })
+        .await?;
+    Ok((secret, session.id))
+}
+
+/// `POST /api/me/password` body.
+#[derive(Deserialize)]
+pub struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/me/password {"current_password","new_password"}` → 204. Ends the user's other
+/// browser sessions (all of them when called with an API token); the current session and
+/// the user's API tokens stay valid. A wrong current password is 422 on
+/// `current_password`.
+#[tracing::instrument(skip_all)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> Result<StatusCode> {
+    validate_new_password("new_password", &body.new_password)?;
+    let user = &auth.user;
+    let hash = state.db.get_user_credentials(&user.email).await?.and_then(|(_, hash)| hash);
+    if !verify_password(body.current_password, hash).await {
+        return Err(Error::invalid("current_password", "is not your current password"));
+    }
+    let new_hash = hash_password(body.new_password).await?;
+    let keep = match auth.credential {
+        Credential::Session(id) => Some(id),
+        Credential::Token(_) => None,
+    };
+    let ended = state.db.change_password(user.id, new_hash, keep, AuditActor::User(user.id)).await?;
+    tracing::info!(user = %user.id, sessions_ended = ended, "password changed");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/auth/logout` → 204; ends the session of the cookie, if any, and clears it.
@@ -211,7 +386,8 @@ pub async fn create_token(State(state): State<AppState>, CurrentUser(user): Curr
     Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "token": token }))).into_response())
 }
 
-/// Makes and records a new API token of `user`; returns the secret.
+/// Makes and records a new API token of `user` (no name, no expiry), audited as issued by
+/// the user; returns the secret.
 pub async fn issue_api_token(db: &concerta_store::Database, user: &User) -> Result<String> {
     let token = new_secret();
     db.create_api_token(user.id, hash_secret(&token)).await?;

@@ -8,7 +8,7 @@ use concerta_store::{Database, NewUser};
 use tokio::net::TcpListener;
 
 use crate::auth::{hash_password, issue_api_token, validate_password};
-use crate::config::{AdminCommand, Cli, Command, Config, CreateUser, Serve};
+use crate::config::{AdminCommand, AuditCommand, Cli, Command, Config, CreateUser, Serve};
 use crate::state::AppState;
 
 /// Runs a parsed command line.
@@ -32,6 +32,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let token = issue_api_token(&db, &user).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => audit_verify(&config).await,
+    }
+}
+
+/// `concerta audit verify`: one line per whole chain on stdout; the first broken entry as
+/// the error (so the exit status is non-zero).
+async fn audit_verify(config: &Config) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    let report = db.verify_audit().await?;
+    for chain in &report.chains {
+        println!("ok {} entries={} head={}", chain.chain, chain.entries, chain.head_hash);
+    }
+    match report.broken {
+        None => {
+            println!("audit log verified: {} chain(s)", report.chains.len());
+            Ok(())
+        }
+        Some(broken) => {
+            let id = broken.id.map(|id| format!(" (id {id})")).unwrap_or_default();
+            bail!("audit log broken: chain {} entry {}{id}: {}", broken.chain, broken.seq, broken.reason)
         }
     }
 }

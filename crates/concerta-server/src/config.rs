@@ -31,6 +31,17 @@ pub enum Command {
     /// Administration of accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `concerta audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every chain of the audit log: exit 0 when whole (printing each chain's head, to
+    /// keep elsewhere), else non-zero naming the first broken entry.
+    Verify,
 }
 
 /// `concerta serve`
@@ -98,6 +109,11 @@ pub struct Config {
     /// Sender address of outgoing mail.
     #[arg(long, env = "CONCERTA_MAIL_FROM", default_value = "concerta@localhost", global = true)]
     pub mail_from: String,
+    /// Take the client's address from the last entry of `X-Forwarded-For` (the one a proxy in
+    /// front adds) for login throttling and the audit log. Set it only when clients can reach
+    /// the server through that proxy alone.
+    #[arg(long, env = "CONCERTA_TRUST_PROXY", global = true)]
+    pub trust_proxy: bool,
     /// Seconds between two looks for measurements that are due and missing (reminders).
     #[arg(long, env = "CONCERTA_REMINDER_INTERVAL", default_value_t = 60, global = true)]
     pub reminder_interval: u64,
@@ -113,6 +129,7 @@ impl Config {
             public_url: None,
             smtp_url: None,
             mail_from: "concerta@localhost".to_owned(),
+            trust_proxy: false,
             reminder_interval: 60,
         }
     }
@@ -161,6 +178,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
             .field("mail_from", &self.mail_from)
+            .field("trust_proxy", &self.trust_proxy)
             .finish()
     }
 }

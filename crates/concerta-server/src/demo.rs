@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use automerge::Automerge;
 use concerta_core::{Locale, Role, SectionId, SectionState, StrategyTemplate};
-use concerta_store::{Database, NewArea, NewCity, NewMember, NewStrategy, NewUser, NewVersion, Strategy, VersionSection};
+use concerta_store::{AuditActor, Database, NewArea, NewCity, NewMember, NewStrategy, NewUser, NewVersion, Strategy, VersionSection};
 use serde::Serialize;
 
 use crate::auth::hash_password;
@@ -106,7 +106,8 @@ pub async fn load(db: &Database) -> anyhow::Result<Loaded> {
         }
         let role: Role = demo.role.parse().map_err(|e| anyhow::anyhow!("demo role {}: {e:?}", demo.role))?;
         let area = demo.area.and_then(area_named);
-        db.create_member(NewMember { city: city.id, email: user.email, name: demo.name.to_owned(), role, area }).await?;
+        db.create_member(NewMember { city: city.id, email: user.email, name: demo.name.to_owned(), role, area }, AuditActor::System)
+            .await?;
     }
     // Sections hold rich text from their first change (made here, above the store).
     let sections = crate::content::template_sections_with(StrategyTemplate::Seed, city.locale, |key| {
@@ -130,7 +131,7 @@ pub async fn load(db: &Database) -> anyhow::Result<Loaded> {
             "thematic_areas" | "consultation_communication" => Some(areas[2].id),
             _ => Some(areas[0].id),
         };
-        db.set_section_area(section.id, area).await?;
+        db.set_section_area(section.id, area, AuditActor::System).await?;
     }
 
     // A first draft named, more text, a version approved by the mayor, and later drafts:

@@ -45,6 +45,9 @@ pub enum Error {
     /// Authenticated but not allowed (403 `forbidden`).
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// A cookie-authenticated write (or a login) sent from another site (403 `cross_site`).
+    #[error("this request came from another site and was refused")]
+    CrossSite,
     /// Unknown, or not visible to this user (404 `not_found`).
     #[error("not found")]
     NotFound,
@@ -57,6 +60,9 @@ pub enum Error {
         /// The field whose value is taken.
         field: String,
     },
+    /// The change would leave a city without a coordinator (409 `last_coordinator`).
+    #[error("a city needs at least one coordinator: make another member coordinator first")]
+    LastCoordinator,
     /// The body is over the limit (413 `payload_too_large`).
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -86,9 +92,11 @@ impl Error {
             Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Error::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::CrossSite => (StatusCode::FORBIDDEN, "cross_site"),
             Error::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Error::LastCoordinator => (StatusCode::CONFLICT, "last_coordinator"),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -131,6 +139,7 @@ impl From<concerta_store::Error> for Error {
             S::NotFound => Error::NotFound,
             S::Conflict { field } => Error::Conflict { field },
             S::Invalid { field, message } => Error::InvalidField { field, message },
+            S::LastCoordinator => Error::LastCoordinator,
             S::Row { row, field, message } => Error::Row { row, field, message },
             other => Error::Internal(other.into()),
         }

@@ -8,6 +8,8 @@
 //! `tower::ServiceExt::oneshot`, or call [`serve`] on a port-0 listener.
 //!
 //! Invariants:
+//! - Every response carries the security headers, and a cookie-authenticated write from
+//!   another site is refused before any handler runs ([`security`]).
 //! - Only this crate knows HTTP. Handlers parse, authorize with `concerta_core::permit`,
 //!   call one store method and map the result; all errors go through [`Error`], whose 5xx
 //!   bodies are generic (the detail is logged).
@@ -30,6 +32,7 @@ pub mod evaluation;
 pub mod instance;
 pub mod public;
 pub mod reminders;
+pub mod security;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
@@ -67,6 +70,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), security::csrf_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(middleware::from_fn(telemetry::track_metrics))
         .layer(telemetry::trace_layer())
         .with_state(state)
@@ -93,7 +98,9 @@ pub async fn serve_state(
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
     let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    // The peer address feeds login throttling and the audit log (`auth::ClientAddress`).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     reminders.abort();
     tracing::info!("server stopped");

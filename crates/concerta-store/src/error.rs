@@ -23,6 +23,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The change would leave a city without a coordinator (nobody could administer it).
+    #[error("a city needs at least one coordinator: make another member coordinator first")]
+    LastCoordinator,
     /// A row of an imported file is wrong; nothing of the file was written.
     #[error("row {row}, column {field}: {message}")]
     Row {

@@ -3,7 +3,7 @@
 //! Workflow: [`Database::connect`] opens SQLite (the default, a file in the data directory, WAL)
 //! or Postgres (when the URL says `postgres://`), [`Database::migrate`] applies
 //! `concerta-migrations`, and the `impl Database` blocks in `queries/` (one file per area:
-//! users, auth, cities, areas, members, actors, strategies, versions, sync, indicators,
+//! users, auth, audit, cities, areas, members, actors, strategies, versions, sync, indicators,
 //! capacities, baseline) read and write. Entities live in
 //! `tables/` and stay private; the public API speaks `concerta-core` ids and the plain structs
 //! re-exported here.
@@ -37,6 +37,10 @@ use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, Transacti
 pub use error::{Error, Result};
 pub use queries::actors::{Actor, ActorUpdate, NewActor};
 pub use queries::areas::{Area, NewArea};
+pub use queries::audit::{
+    AuditActor, AuditEntry, AuditReport, BrokenEntry, ChainHead, INSTANCE_CHAIN, NewAuditEntry, city_chain,
+};
+pub use queries::auth::{ApiToken, ApiTokenId, NewApiToken, NewSession, Session, SessionId};
 pub use queries::baseline::{
     BaselineResponse, Comparison, Network, NewQuestion, Question, QuestionComparison, Questionnaire, SharedAnswer, Viewer,
 };
@@ -45,7 +49,6 @@ pub use queries::indicators::{
     EvidenceFile, EvidenceInfo, ImportSummary, Indicator, IndicatorFields, Measurement, NewEvidence, NewMeasurement,
     QueuedReminder, StatusOverride,
 };
-pub use queries::auth::ApiTokenId;
 pub use queries::cities::{City, NewCity};
 pub use queries::members::{Member, MemberUpdate, NewMember};
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewSection, NewStrategy, Section, Strategy};

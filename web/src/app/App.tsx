@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query"
 import { RouterProvider } from "react-router"
 import { ApiError, setUnauthorizedHandler } from "../lib/api"
-import { meKey } from "../lib/me"
+import { fetchMe, meKey } from "../lib/me"
 import { router } from "./router"
 
 const queryClient = new QueryClient({
@@ -13,6 +13,9 @@ const queryClient = new QueryClient({
     },
   },
 })
+
+// Who is logged in is the first question of every page: ask it while the route loads.
+void queryClient.prefetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 60_000 })
 
 // A 401 anywhere means the session ended: forget the user, and the routes send them to log in.
 setUnauthorizedHandler(() => {

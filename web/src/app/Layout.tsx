@@ -14,7 +14,7 @@ export function Layout() {
   // Once the first screen is up, warm the editor (its code and automerge's wasm) while the
   // person reads, so opening a section does not wait for them.
   useEffect(() => {
-    const warm = () => void import("../features/editor/components/SectionPage")
+    const warm = () => void import("../features/editor/components/SectionEditor").then(() => import("../lib/automerge")).then((m) => m.loadAutomerge())
     const idle = window.requestIdleCallback?.(warm, { timeout: 3000 })
     if (idle === undefined) {
       const timer = window.setTimeout(warm, 1500)

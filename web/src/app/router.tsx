@@ -8,6 +8,7 @@ import { HomePage } from "../features/city/components/HomePage"
 import { BaselinePage, NetworksPage } from "../features/evaluation/components/BaselinePage"
 import { EvaluationPage } from "../features/evaluation/components/EvaluationPage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
+import { SectionPage } from "../features/editor/components/SectionPage"
 import { VersionsPage } from "../features/versions/components/VersionsPage"
 import { Layout } from "./Layout"
 import { NotFound } from "./NotFound"
@@ -28,11 +29,9 @@ export const router = createBrowserRouter([
       { path: "account", element: <AccountPage /> },
       { path: "cities/:cityId", element: <CityPage /> },
       { path: "strategies/:strategyId", element: <OutlinePage /> },
-      {
-        // The editor brings automerge (and its wasm): loaded only when a section is opened.
-        path: "strategies/:strategyId/sections/:sectionId",
-        lazy: () => import("../features/editor/components/SectionPage").then((m) => ({ Component: m.SectionPage })),
-      },
+      // The page itself is small and asks the server at once; the editor (automerge and its
+      // wasm, ProseMirror) loads from it in parallel.
+      { path: "strategies/:strategyId/sections/:sectionId", element: <SectionPage /> },
       { path: "strategies/:strategyId/versions", element: <VersionsPage /> },
       { path: "strategies/:strategyId/evaluation", element: <EvaluationPage /> },
       {

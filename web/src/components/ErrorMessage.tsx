@@ -16,10 +16,12 @@ export function useErrorText(): (error: unknown) => string {
   }
 }
 
-/** An error shown in an alert region (announced when it appears). */
-export function ErrorMessage({ error }: { error: unknown }) {
+/** An error shown in an alert region (announced when it appears). With `fieldsShown`, an
+ * error about one field is left to that field's own message. */
+export function ErrorMessage({ error, fieldsShown }: { error: unknown; fieldsShown?: string[] }) {
   const text = useErrorText()
   if (!error) return null
+  if (fieldsShown && error instanceof ApiError && error.field && fieldsShown.includes(error.field)) return null
   return (
     <p role="alert" className="error">
       {text(error)}

@@ -9,7 +9,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use concerta_content::export::{Export, ExportSection, ExportVersion, PRINT_CSS, to_html, to_markdown};
-use concerta_core::{Action, StrategyId, VersionId};
+use concerta_core::{Action, AuditAction, StrategyId, VersionId};
+use concerta_store::{AuditActor, NewAuditEntry};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -106,6 +107,16 @@ pub(super) async fn export(
         Format::Html => (to_html(&export), "text/html; charset=utf-8", format!("inline; filename=\"{name}.html\"")),
     };
     tracing::info!(strategy = %id, version = ?version.as_ref().map(|v| v.id), user = %user.id, "strategy exported");
+    let entry = NewAuditEntry::new(AuditAction::Exported, AuditActor::User(user.id))
+        .city(strategy.city_id)
+        .target("strategy", id)
+        .details(serde_json::json!({
+            "title": strategy.title,
+            "format": match format { Format::Markdown => "md", Format::Html => "html" },
+            "version_id": version.as_ref().map(|v| v.id),
+            "version": version.as_ref().map(|v| v.name.clone()),
+        }));
+    state.db.record_audit(entry).await?;
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

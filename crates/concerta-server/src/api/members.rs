@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use concerta_core::{Action, AreaId, CityId, MemberId, Role, validate_email, validate_name};
-use concerta_store::{Member, MemberUpdate, NewMember};
+use concerta_store::{AuditActor, Member, MemberUpdate, NewMember};
 use serde::Deserialize;
 
 use super::{authorize, double_option, field_enum, field_id, path_id};
@@ -45,7 +45,7 @@ pub(super) async fn create(
         role: field_enum::<Role>("role", &body.role)?,
         area: body.area_id.as_deref().map(|a| field_id::<AreaId>("area_id", a)).transpose()?,
     };
-    let member = state.db.create_member(new).await?;
+    let member = state.db.create_member(new, AuditActor::User(user.id)).await?;
     // A user who already had a live connection to the city's documents gains access now.
     state.publish_access(AccessEvent::City(city));
     tracing::info!(city = %city, member = %member.id, role = %member.role, "member added");
@@ -65,7 +65,8 @@ pub(super) async fn list(
 }
 
 /// `PATCH /api/cities/{city}/members/{member}` `{"role"?, "area_id"?}` → member. Live
-/// sessions of the city re-check their access.
+/// sessions of the city re-check their access. 409 `last_coordinator` for demoting the city's
+/// only coordinator.
 #[tracing::instrument(skip_all)]
 pub(super) async fn update(
     State(state): State<AppState>,
@@ -83,13 +84,13 @@ pub(super) async fn update(
             .map(|area| area.as_deref().map(|a| field_id::<AreaId>("area_id", a)).transpose())
             .transpose()?,
     };
-    let member = state.db.update_member(city, member, update).await?;
+    let member = state.db.update_member(city, member, update, AuditActor::User(user.id)).await?;
     state.publish_access(AccessEvent::City(city));
     Ok(Json(member))
 }
 
 /// `DELETE /api/cities/{city}/members/{member}` → 204. Live sessions of the city re-check
-/// their access.
+/// their access. 409 `last_coordinator` for the city's only coordinator.
 #[tracing::instrument(skip_all)]
 pub(super) async fn delete(
     State(state): State<AppState>,
@@ -99,7 +100,7 @@ pub(super) async fn delete(
     let city: CityId = path_id(&city)?;
     let member: MemberId = path_id(&member)?;
     authorize(&state, &user, city, Action::ManageMembers, None).await?;
-    state.db.delete_member(city, member).await?;
+    state.db.delete_member(city, member, AuditActor::User(user.id)).await?;
     state.publish_access(AccessEvent::City(city));
     tracing::info!(city = %city, member = %member, "member removed");
     Ok(StatusCode::NO_CONTENT)

@@ -7,6 +7,7 @@
 
 mod actors;
 mod areas;
+mod audit;
 mod baseline;
 mod capacities;
 mod cities;
@@ -40,6 +41,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/me", get(me))
         .route("/api/me/tokens", post(auth::create_token))
+        .route("/api/me/password", post(auth::change_password))
         .route("/api/cities", post(cities::create).get(cities::list))
         .route("/api/cities/{city}", get(cities::get))
         .route("/api/cities/{city}/areas", post(areas::create).get(areas::list))
@@ -47,6 +49,8 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/cities/{city}/members/{member}", patch(members::update).delete(members::delete))
         .route("/api/cities/{city}/actors", post(actors::create).get(actors::list))
         .route("/api/cities/{city}/actors/{actor}", patch(actors::update).delete(actors::delete))
+        .route("/api/cities/{city}/audit", get(audit::city))
+        .route("/api/audit", get(audit::instance))
         .route("/api/cities/{city}/strategies", post(strategies::create).get(strategies::list))
         .route("/api/strategies/{id}", get(strategies::get))
         .route("/api/strategies/{id}/presence", get(presence::get))

@@ -181,7 +181,7 @@ pub(super) async fn set_area(
         None => return Err(Error::invalid("area_id", "missing field `area_id` (use null to unassign)")),
         Some(area) => area.as_deref().map(|a| field_id::<AreaId>("area_id", a)).transpose()?,
     };
-    let section = state.db.set_section_area(id, area).await?;
+    let section = state.db.set_section_area(id, area, concerta_store::AuditActor::User(user.id)).await?;
     state.publish_access(AccessEvent::City(section.city_id));
     Ok(Json(section_view(&state, section).await?))
 }

@@ -8,6 +8,7 @@ mod errors;
 mod evaluation;
 mod health;
 mod roles;
+mod security;
 mod sync;
 mod tenancy;
 mod web;
@@ -17,7 +18,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use concerta_core::{AreaId, Role};
 use concerta_server::{AppState, Config, auth::issue_api_token, router};
-use concerta_store::{Area, City, Database, NewArea, NewCity, NewMember, NewUser, User};
+use concerta_store::{Area, AuditActor, City, Database, NewArea, NewCity, NewMember, NewUser, User};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -93,6 +94,11 @@ impl App {
             None => req.body(Body::empty()),
         }
         .unwrap();
+        self.send(req).await
+    }
+
+    /// Sends a request built by the test.
+    pub async fn send(&self, req: Request<Body>) -> Answer {
         let response = self.router.clone().oneshot(req).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -166,7 +172,9 @@ impl CityFixture {
             let email = format!("{role}@{slug}.example.org");
             async move {
                 let person = person(&db, &email, false).await;
-                db.create_member(NewMember { city, email, name: "M".to_owned(), role, area }).await.unwrap();
+                db.create_member(NewMember { city, email, name: "M".to_owned(), role, area }, AuditActor::System)
+                    .await
+                    .unwrap();
                 person
             }
         };

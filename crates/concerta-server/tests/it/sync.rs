@@ -204,9 +204,13 @@ test_both_dbs!(an_ended_credential_cuts_its_live_connections_within_a_second, |d
 
     // A re-check of a user whose credential is fine keeps the connection and re-decides
     // access: the coordinator is demoted to observer and becomes read-only.
+    // (A city keeps a coordinator: the observer, not connected, takes over first.)
+    let observer = app.db().get_membership(city.city.id, city.observer.user.id).await.unwrap().unwrap();
+    let promote = MemberUpdate { role: Some(Role::Coordinator), area: None };
+    app.db().update_member(city.city.id, observer.id, promote, concerta_store::AuditActor::System).await.unwrap();
     let member = app.db().get_membership(city.city.id, city.coordinator.user.id).await.unwrap().unwrap();
     let update = MemberUpdate { role: Some(Role::Observer), area: None };
-    app.db().update_member(city.city.id, member.id, update).await.unwrap();
+    app.db().update_member(city.city.id, member.id, update, concerta_store::AuditActor::System).await.unwrap();
     app.state.publish_access(AccessEvent::User(city.coordinator.user.id));
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {

@@ -3,12 +3,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use concerta_core::{AreaId, CityId, MemberId, Membership, Role, UserId};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use concerta_core::{AreaId, AuditAction, CityId, MemberId, Membership, Role, UserId};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::error::{conflict_on, parse_stored};
 use crate::queries::areas::check_area;
+use crate::queries::audit::{self, AuditActor, NewAuditEntry};
 use crate::queries::users::get_or_create_by_email;
 use crate::tables::{city, member, user};
 use crate::{Database, Error, Result};
@@ -90,9 +95,9 @@ impl Database {
     /// Adds a member to a city, creating the user (without a password) when the email is new.
     /// [`Error::NotFound`] for an unknown city; [`Error::Invalid`] on `area_id` for an area of
     /// another city or an editor without area; [`Error::Conflict`] on `email` when the user
-    /// is already a member.
+    /// is already a member. Audited as done by `actor`.
     #[tracing::instrument(skip_all)]
-    pub async fn create_member(&self, new: NewMember) -> Result<Member> {
+    pub async fn create_member(&self, new: NewMember, actor: AuditActor) -> Result<Member> {
         let new = &new;
         self.transaction(|tx| async move {
             city::Entity::find_by_id(new.city.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
@@ -110,7 +115,13 @@ impl Database {
             .insert(&*tx)
             .await
             .map_err(conflict_on("email"))?;
-            Member::from_models(model, &user)
+            let member = Member::from_models(model, &user)?;
+            let entry = NewAuditEntry::new(AuditAction::MemberAdded, actor)
+                .city(new.city)
+                .target("member", member.id)
+                .details(json!({ "email": member.email, "role": member.role, "area_id": member.area_id }));
+            audit::append(&*tx, &entry).await?;
+            Ok(member)
         })
         .await
     }
@@ -179,42 +190,95 @@ impl Database {
     }
 
     /// Changes a member's role and/or area. Same checks as [`Database::create_member`] on the
-    /// resulting role and area.
+    /// resulting role and area; [`Error::LastCoordinator`] when it would leave the city
+    /// without a coordinator. Audited (when something changed) as done by `actor`.
     #[tracing::instrument(skip_all)]
-    pub async fn update_member(&self, city: CityId, id: MemberId, update: MemberUpdate) -> Result<Member> {
+    pub async fn update_member(
+        &self,
+        city: CityId,
+        id: MemberId,
+        update: MemberUpdate,
+        actor: AuditActor,
+    ) -> Result<Member> {
         let update = &update;
         self.transaction(|tx| async move {
+            lock_city(&*tx, city).await?;
             let found = member_of_city(&*tx, city, id).await?;
-            let role = match update.role {
-                Some(role) => role,
-                None => parse_stored("role", &found.role)?,
-            };
-            let area = update.area.unwrap_or(found.area_id.map(AreaId::from));
+            let old_role: Role = parse_stored("role", &found.role)?;
+            let old_area = found.area_id.map(AreaId::from);
+            let role = update.role.unwrap_or(old_role);
+            let area = update.area.unwrap_or(old_area);
             check_role_area(role, area)?;
             check_area(&*tx, city, area).await?;
+            if old_role == Role::Coordinator && role != Role::Coordinator {
+                check_not_last_coordinator(&*tx, city).await?;
+            }
             let user = user::Entity::find_by_id(found.user_id).one(&*tx).await?.ok_or(Error::NotFound)?;
             let mut model: member::ActiveModel = found.into();
             model.role = Set(role.as_str().to_owned());
             model.area_id = Set(area.map(AreaId::uuid));
             let model = model.update(&*tx).await?;
-            Member::from_models(model, &user)
+            let member = Member::from_models(model, &user)?;
+            if role != old_role || area != old_area {
+                let entry = NewAuditEntry::new(AuditAction::MemberChanged, actor)
+                    .city(city)
+                    .target("member", id)
+                    .details(json!({
+                        "email": member.email,
+                        "role": { "from": old_role, "to": role },
+                        "area_id": { "from": old_area, "to": area },
+                    }));
+                audit::append(&*tx, &entry).await?;
+            }
+            Ok(member)
         })
         .await
     }
 
-    /// Removes a member from `city`; [`Error::NotFound`] if there is no such member there.
+    /// Removes a member from `city`; [`Error::NotFound`] if there is no such member there,
+    /// [`Error::LastCoordinator`] for the city's only coordinator. Audited as done by `actor`.
     #[tracing::instrument(skip_all)]
-    pub async fn delete_member(&self, city: CityId, id: MemberId) -> Result<()> {
-        let result = member::Entity::delete_many()
-            .filter(member::Column::Id.eq(id.uuid()))
-            .filter(member::Column::CityId.eq(city.uuid()))
-            .exec(&self.conn)
-            .await?;
-        if result.rows_affected == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+    pub async fn delete_member(&self, city: CityId, id: MemberId, actor: AuditActor) -> Result<()> {
+        self.transaction(|tx| async move {
+            lock_city(&*tx, city).await?;
+            let found = member_of_city(&*tx, city, id).await?;
+            let role: Role = parse_stored("role", &found.role)?;
+            if role == Role::Coordinator {
+                check_not_last_coordinator(&*tx, city).await?;
+            }
+            let email = user::Entity::find_by_id(found.user_id).one(&*tx).await?.map(|u| u.email);
+            member::Entity::delete_by_id(found.id).exec(&*tx).await?;
+            let entry = NewAuditEntry::new(AuditAction::MemberRemoved, actor)
+                .city(city)
+                .target("member", id)
+                .details(json!({ "email": email, "role": role, "area_id": found.area_id }));
+            audit::append(&*tx, &entry).await?;
+            Ok(())
+        })
+        .await
     }
+}
+
+/// Locks `city`'s row for the rest of the transaction (`FOR UPDATE` on Postgres; SQLite
+/// serializes writers anyway), so two concurrent demotions cannot both see another
+/// coordinator left. [`Error::NotFound`] for an unknown city.
+async fn lock_city(conn: &impl ConnectionTrait, city: CityId) -> Result<()> {
+    city::Entity::find_by_id(city.uuid()).lock_exclusive().one(conn).await?.ok_or(Error::NotFound)?;
+    Ok(())
+}
+
+/// [`Error::LastCoordinator`] unless `city` has at least two coordinators (the caller is
+/// about to remove or demote one).
+async fn check_not_last_coordinator(conn: &impl ConnectionTrait, city: CityId) -> Result<()> {
+    let coordinators = member::Entity::find()
+        .filter(member::Column::CityId.eq(city.uuid()))
+        .filter(member::Column::Role.eq(Role::Coordinator.as_str()))
+        .count(conn)
+        .await?;
+    if coordinators < 2 {
+        return Err(Error::LastCoordinator);
+    }
+    Ok(())
 }
 
 async fn member_of_city(conn: &impl ConnectionTrait, city: CityId, id: MemberId) -> Result<member::Model> {

@@ -2,6 +2,7 @@
 
 pub mod actors;
 pub mod areas;
+pub mod audit;
 pub mod baseline;
 pub mod capacities;
 pub mod auth;

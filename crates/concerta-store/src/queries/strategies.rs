@@ -3,12 +3,13 @@
 //! at once.
 
 use chrono::{DateTime, Utc};
-use concerta_core::{AreaId, CityId, SectionId, SectionState, Stage, StrategyId, StrategyTemplate};
+use concerta_core::{AreaId, AuditAction, CityId, SectionId, SectionState, Stage, StrategyId, StrategyTemplate};
 use concerta_sync::DocumentId;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::parse_stored;
 use crate::queries::areas::check_area;
+use crate::queries::audit::{self, AuditActor, NewAuditEntry};
 use crate::tables::{doc_chunk, document, section, strategy};
 use crate::{Database, Error, Result};
 
@@ -259,15 +260,29 @@ impl Database {
     }
 
     /// Makes `area` (or nobody) responsible for section `id`. [`Error::Invalid`] on `area_id`
-    /// for an area of another city.
+    /// for an area of another city. Audited (when the area changes) as done by `actor`.
     #[tracing::instrument(skip_all)]
-    pub async fn set_section_area(&self, id: SectionId, area: Option<AreaId>) -> Result<Section> {
+    pub async fn set_section_area(&self, id: SectionId, area: Option<AreaId>, actor: AuditActor) -> Result<Section> {
         self.transaction(|tx| async move {
             let found = section::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
-            check_area(&*tx, found.city_id.into(), area).await?;
+            let city: CityId = found.city_id.into();
+            check_area(&*tx, city, area).await?;
+            let old_area = found.area_id.map(AreaId::from);
             let mut model: section::ActiveModel = found.into();
             model.area_id = Set(area.map(AreaId::uuid));
-            model.update(&*tx).await?.try_into()
+            let section: Section = model.update(&*tx).await?.try_into()?;
+            if old_area != area {
+                let entry = NewAuditEntry::new(AuditAction::SectionAreaChanged, actor)
+                    .city(city)
+                    .target("section", id)
+                    .details(serde_json::json!({
+                        "title": section.title,
+                        "strategy_id": section.strategy_id,
+                        "area_id": { "from": old_area, "to": area },
+                    }));
+                audit::append(&*tx, &entry).await?;
+            }
+            Ok(section)
         })
         .await
     }

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use concerta_core::{CityId, SectionId, StrategyId, UserId, VersionId};
+use concerta_core::{AuditAction, CityId, SectionId, StrategyId, UserId, VersionId};
 use concerta_sync::DocumentId;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::{conflict_on, parse_stored};
+use crate::queries::audit::{self, AuditActor, NewAuditEntry};
 use crate::tables::{doc_chunk, strategy, user, version, version_section};
 use crate::{Database, Error, Result};
 
@@ -228,9 +229,9 @@ impl Database {
         }
     }
 
-    /// Marks version `id` approved by `by`, now. Approving an approved version changes
-    /// nothing (the first approval stands). Returns the version and whether this call
-    /// approved it.
+    /// Marks version `id` approved by `by`, now, and audits it on the city's chain.
+    /// Approving an approved version changes nothing (the first approval stands). Returns the
+    /// version and whether this call approved it.
     #[tracing::instrument(skip_all)]
     pub async fn approve_version(&self, id: VersionId, by: UserId) -> Result<(Version, bool)> {
         self.transaction(|tx| async move {
@@ -241,7 +242,13 @@ impl Database {
                 let mut model: version::ActiveModel = found.into();
                 model.approved_at = Set(Some(crate::now()));
                 model.approved_by = Set(Some(by.uuid()));
-                (model.update(&*tx).await?, true)
+                let model = model.update(&*tx).await?;
+                let entry = NewAuditEntry::new(AuditAction::VersionApproved, AuditActor::User(by))
+                    .city(model.city_id.into())
+                    .target("version", id)
+                    .details(serde_json::json!({ "name": model.name, "strategy_id": model.strategy_id }));
+                audit::append(&*tx, &entry).await?;
+                (model, true)
             };
             let version = assemble(&*tx, vec![model]).await?.pop().ok_or(Error::NotFound)?;
             Ok((version, approved_now))

@@ -4,6 +4,8 @@
 //! The schema itself is defined by `concerta-migrations`; these mirror it.
 
 pub mod api_token;
+pub mod audit_chain;
+pub mod audit_entry;
 pub mod area;
 pub mod actor;
 pub mod city;

@@ -1,5 +1,5 @@
 use concerta_core::{Role, Sector, permit, Action, Principal, Resource};
-use concerta_store::{Error, MemberUpdate, NewActor, NewArea, NewCity, test_both_dbs};
+use concerta_store::{AuditActor, Error, MemberUpdate, NewActor, NewArea, NewCity, test_both_dbs};
 
 use crate::{city, member, user};
 
@@ -16,7 +16,7 @@ test_both_dbs!(city_slugs_are_unique, |db| async move {
     assert!(matches!(db.get_city(concerta_core::CityId::new()).await, Err(Error::NotFound)));
 
     let ana = user(&db, "ana@example.org").await;
-    db.create_member(member(&lima, "ana@example.org", Role::Observer)).await.unwrap();
+    db.create_member(member(&lima, "ana@example.org", Role::Observer), AuditActor::System).await.unwrap();
     let mine: Vec<_> = db.list_cities_of_user(ana.id).await.unwrap().into_iter().map(|c| c.id).collect();
     assert_eq!(mine, [lima.id]);
 });
@@ -44,25 +44,25 @@ test_both_dbs!(members_are_scoped_to_their_city, |db| async move {
     // A new email creates a user without password.
     let mut new = member(&quito, "Editor@Quito.ec", Role::Editor);
     new.area = Some(quito_culture.id);
-    let editor = db.create_member(new).await.unwrap();
+    let editor = db.create_member(new, AuditActor::System).await.unwrap();
     assert_eq!(editor.email, "editor@quito.ec");
     assert_eq!(editor.area_id, Some(quito_culture.id));
     let editor_user = db.get_user(editor.user_id).await.unwrap();
     assert!(!editor_user.has_password);
 
     // Editors need an area of this city.
-    let no_area = db.create_member(member(&quito, "e2@quito.ec", Role::Editor)).await;
+    let no_area = db.create_member(member(&quito, "e2@quito.ec", Role::Editor), AuditActor::System).await;
     assert!(matches!(no_area, Err(Error::Invalid { ref field, .. }) if field == "area_id"), "{no_area:?}");
     let mut foreign = member(&quito, "e3@quito.ec", Role::Editor);
     foreign.area = Some(lima_culture.id);
-    let foreign = db.create_member(foreign).await;
+    let foreign = db.create_member(foreign, AuditActor::System).await;
     assert!(matches!(foreign, Err(Error::Invalid { ref field, .. }) if field == "area_id"), "{foreign:?}");
     assert!(db.get_user_by_email("e3@quito.ec").await.unwrap().is_none(), "nothing was written");
 
     // The same user may be a member of another city, but only once per city.
-    let in_lima = db.create_member(member(&lima, "editor@quito.ec", Role::Observer)).await.unwrap();
+    let in_lima = db.create_member(member(&lima, "editor@quito.ec", Role::Observer), AuditActor::System).await.unwrap();
     assert_eq!(in_lima.user_id, editor.user_id);
-    let dup = db.create_member(member(&lima, "editor@quito.ec", Role::Coordinator)).await;
+    let dup = db.create_member(member(&lima, "editor@quito.ec", Role::Coordinator), AuditActor::System).await;
     assert!(matches!(dup, Err(Error::Conflict { ref field }) if field == "email"), "{dup:?}");
 
     assert_eq!(db.list_members(quito.id).await.unwrap(), std::slice::from_ref(&editor));
@@ -78,17 +78,17 @@ test_both_dbs!(members_are_scoped_to_their_city, |db| async move {
 
     // Updates obey the same rules, and only through the member's own city.
     let to_observer = MemberUpdate { role: Some(Role::Observer), area: Some(None) };
-    assert!(matches!(db.update_member(lima.id, editor.id, to_observer.clone()).await, Err(Error::NotFound)));
-    let bad = db.update_member(quito.id, editor.id, MemberUpdate { role: None, area: Some(None) }).await;
+    assert!(matches!(db.update_member(lima.id, editor.id, to_observer.clone(), AuditActor::System).await, Err(Error::NotFound)));
+    let bad = db.update_member(quito.id, editor.id, MemberUpdate { role: None, area: Some(None) }, AuditActor::System).await;
     assert!(matches!(bad, Err(Error::Invalid { .. })), "{bad:?}");
-    let observer = db.update_member(quito.id, editor.id, to_observer).await.unwrap();
+    let observer = db.update_member(quito.id, editor.id, to_observer, AuditActor::System).await.unwrap();
     assert_eq!((observer.role, observer.area_id), (Role::Observer, None));
 
     // Deleting goes through the city too.
-    assert!(matches!(db.delete_member(lima.id, editor.id).await, Err(Error::NotFound)));
-    db.delete_member(quito.id, editor.id).await.unwrap();
+    assert!(matches!(db.delete_member(lima.id, editor.id, AuditActor::System).await, Err(Error::NotFound)));
+    db.delete_member(quito.id, editor.id, AuditActor::System).await.unwrap();
     assert!(db.get_membership(quito.id, editor.user_id).await.unwrap().is_none());
-    assert!(matches!(db.delete_member(quito.id, editor.id).await, Err(Error::NotFound)));
+    assert!(matches!(db.delete_member(quito.id, editor.id, AuditActor::System).await, Err(Error::NotFound)));
 });
 
 test_both_dbs!(actors_registry, |db| async move {

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cities;
+mod security;
 mod evaluation;
 mod strategies;
 mod versions;

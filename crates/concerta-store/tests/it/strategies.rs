@@ -1,5 +1,5 @@
 use concerta_core::{Stage, StrategyTemplate, seed_template};
-use concerta_store::{CHUNK_KIND_CHANGES, Error, NewArea, NewStrategy, test_both_dbs};
+use concerta_store::{AuditActor, CHUNK_KIND_CHANGES, Error, NewArea, NewStrategy, test_both_dbs};
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::{city, seed_strategy};
@@ -69,12 +69,12 @@ test_both_dbs!(section_areas_stay_in_their_city, |db| async move {
         .await
         .unwrap();
     let section = &strategy.sections[0];
-    let assigned = db.set_section_area(section.id, Some(culture.id)).await.unwrap();
+    let assigned = db.set_section_area(section.id, Some(culture.id), AuditActor::System).await.unwrap();
     assert_eq!(assigned.area_id, Some(culture.id));
     assert_eq!(db.get_section(section.id).await.unwrap().area_id, Some(culture.id));
-    let foreign = db.set_section_area(section.id, Some(lima_area.id)).await;
+    let foreign = db.set_section_area(section.id, Some(lima_area.id), AuditActor::System).await;
     assert!(matches!(foreign, Err(Error::Invalid { ref field, .. }) if field == "area_id"), "{foreign:?}");
-    assert_eq!(db.set_section_area(section.id, None).await.unwrap().area_id, None);
+    assert_eq!(db.set_section_area(section.id, None, AuditActor::System).await.unwrap().area_id, None);
     assert!(matches!(db.get_section(concerta_core::SectionId::new()).await, Err(Error::NotFound)));
 });
 

@@ -71,7 +71,7 @@ export function AccountPage() {
           onChange={(e) => setRepeat(e.target.value)}
           error={mismatch ? t("account.mismatch") : undefined}
         />
-        <ErrorMessage error={change.error} />
+        <ErrorMessage error={change.error} fieldsShown={["current_password", "new_password"]} />
         {change.isSuccess && (
           <p role="status" className="success">
             {t("account.changed")}

@@ -52,7 +52,7 @@ export function SetupPage() {
           <Field label={t("setup.name")} required autoComplete="name" {...fields.name} />
           <Field label={t("setup.email")} type="email" required autoComplete="username" {...fields.email} />
           <Field label={t("setup.password")} type="password" required minLength={8} autoComplete="new-password" hint={t("account.passwordRule")} {...fields.password} />
-          <ErrorMessage error={setup.error} />
+          <ErrorMessage error={setup.error} fieldsShown={["token", "name", "email", "password"]} />
           <button type="submit" className="primary" disabled={setup.isPending}>
             {t("setup.submit")}
           </button>

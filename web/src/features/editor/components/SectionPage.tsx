@@ -1,4 +1,4 @@
-import { useEffect } from "react"
+import { lazy, Suspense, useEffect } from "react"
 import { useTranslation } from "react-i18next"
 import { Link, useParams } from "react-router"
 import { ErrorMessage } from "../../../components/ErrorMessage"
@@ -10,12 +10,12 @@ import { useMe } from "../../../lib/me"
 import { sectionAccess } from "../../../lib/permissions"
 import { useSection } from "../api/section"
 import { useSectionHandle } from "../hooks/useSectionHandle"
-import { SectionEditor } from "./SectionEditor"
-import { loadAutomerge } from "../../../lib/automerge"
 
-// This chunk loads when a section is about to open: fetch and compile automerge's wasm now,
-// alongside the REST calls, rather than after them.
-void loadAutomerge()
+// The editor and automerge start loading with this page, in parallel with its REST calls
+// and the document's sync.
+let editorModule: Promise<typeof import("./SectionEditor")> | undefined
+const loadEditor = () => (editorModule ??= import("./SectionEditor"))
+const SectionEditor = lazy(() => loadEditor().then((m) => ({ default: m.SectionEditor })))
 
 /** One section: its editor (or read-only view, saying why), live with everyone in it. */
 export function SectionPage() {
@@ -27,6 +27,13 @@ export function SectionPage() {
   const city = useCity(cityId, { enabled: !!cityId })
   const areas = useAreas(cityId, { enabled: !!cityId })
   const handle = useSectionHandle(me.data?.id, section?.doc_url)
+  // Connect to the server (and load automerge's wasm) as soon as we know who is asking,
+  // while the strategy is still on its way.
+  useEffect(() => {
+    void loadEditor()
+    const user = me.data?.id
+    if (user) void import("../../../lib/automerge").then((m) => m.pageRepo(user))
+  }, [me.data?.id])
   useEffect(() => {
     if (city.data) applyCityLanguage(city.data.locale)
   }, [city.data])
@@ -68,13 +75,15 @@ export function SectionPage() {
       ) : handle.status === "deleted" ? (
         <p role="alert">{t("editor.deleted")}</p>
       ) : (
-        <SectionEditor
-          handle={handle.handle}
-          page={handle.page}
-          writable={access.kind === "write"}
-          readOnlyReason={reason}
-          label={t("editor.bodyLabel", { title: section.title })}
-        />
+        <Suspense fallback={<Loading label={t("editor.opening")} />}>
+          <SectionEditor
+            handle={handle.handle}
+            page={handle.page}
+            writable={access.kind === "write"}
+            readOnlyReason={reason}
+            label={t("editor.bodyLabel", { title: section.title })}
+          />
+        </Suspense>
       )}
     </>
   )

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react"
 import type { DocHandle } from "@automerge/automerge-repo/slim"
-import { pageRepo, type PageRepo } from "../../../lib/automerge"
+import type { PageRepo } from "../../../lib/automerge"
 import type { SectionDoc } from "../binding"
 
 export type SectionHandleState =
@@ -21,6 +21,7 @@ export function useSectionHandle(user: string | undefined, url: string | undefin
     setState({ status: "loading" })
     ;(async () => {
       try {
+        const { pageRepo } = await import("../../../lib/automerge")
         const page = await pageRepo(user)
         const handle = await page.repo.find<SectionDoc>(url as never, { signal: controller.signal })
         if (cancelled) return
