@@ -89,7 +89,7 @@ test_both_dbs!(coordinator_frames_area_reports_coordinator_reviews, |db| async m
             name: "Eco".to_owned(),
             role: concerta_core::Role::Editor,
             area: Some(city.areas[1].id),
-        })
+        }, concerta_store::AuditActor::System)
         .await
         .unwrap();
     let other = app.post(&uri, &other_editor.auth, json!({"measured_on": "2025-02-01", "value": 16})).await;

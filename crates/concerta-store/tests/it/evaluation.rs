@@ -182,7 +182,9 @@ concerta_store::test_both_dbs!(one_reminder_per_due_date, |db: Database| async m
         ("ori@brasilia.example.org", Role::Coordinator, None),
         ("eco@brasilia.example.org", Role::Editor, Some(area.id)),
     ] {
-        db.create_member(NewMember { city: c.id, email: email.to_owned(), name: "M".to_owned(), role, area }).await.unwrap();
+        db.create_member(NewMember { city: c.id, email: email.to_owned(), name: "M".to_owned(), role, area }, concerta_store::AuditActor::System)
+            .await
+            .unwrap();
     }
     let mut with_area = fields("R-1");
     with_area.area_id = Some(area.id);
