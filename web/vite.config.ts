@@ -31,6 +31,14 @@ function precompress(): Plugin {
 export default defineConfig({
   plugins: [react(), precompress()],
   resolve: {
+    alias: [
+      // cbor-x (automerge-repo's wire format) probes `new Function` at load, which the page's
+      // Content-Security-Policy (no 'unsafe-eval') reports as a violation; its no-eval build
+      // is the same decoder without the compiled fast path.
+      { find: /^cbor-x$/, replacement: "cbor-x/index-no-eval" },
+    ],
+  },
+  resolve: {
     // automerge-repo's CBOR library (cbor-x) probes `new Function("")` when it loads, which
     // the server's Content-Security-Policy (no 'unsafe-eval'; see
     // crates/concerta-server/src/security.rs) reports as a violation. Its no-eval build
