@@ -38,13 +38,6 @@ export default defineConfig({
       { find: /^cbor-x$/, replacement: "cbor-x/index-no-eval" },
     ],
   },
-  resolve: {
-    // automerge-repo's CBOR library (cbor-x) probes `new Function("")` when it loads, which
-    // the server's Content-Security-Policy (no 'unsafe-eval'; see
-    // crates/concerta-server/src/security.rs) reports as a violation. Its no-eval build
-    // never calls it and decodes the same.
-    alias: [{ find: /^cbor-x$/, replacement: "cbor-x/index-no-eval" }],
-  },
   build: {
     outDir: "dist",
     assetsDir: "assets",
