@@ -168,6 +168,12 @@ text_enum!(
         SessionsEnded = "sessions_ended",
         /// A user changed their password.
         PasswordChanged = "password_changed",
+        /// An indicator's status was set by hand (with a reason), or given back to the rule.
+        IndicatorStatusSet = "indicator_status_set",
+        /// A measurement was accepted or returned.
+        MeasurementReviewed = "measurement_reviewed",
+        /// Indicators or measurements were imported from a file.
+        Imported = "imported",
     }
 );
 

@@ -258,7 +258,7 @@ pub(super) async fn set_override(
     if reason.is_empty() {
         return Err(Error::invalid("reason", "is required: say why the computed status does not apply"));
     }
-    let indicator = state.db.set_status_override(indicator.id, Some((status, reason, user.id))).await?;
+    let indicator = state.db.set_status_override(indicator.id, Some((status, reason)), user.id).await?;
     Ok(Json(detail(&state, indicator).await?))
 }
 
@@ -270,7 +270,7 @@ pub(super) async fn clear_override(
     Path(id): Path<String>,
 ) -> Result<Json<IndicatorDetail>> {
     let indicator = load(&state, &user, &id, Action::ManageIndicators).await?;
-    let indicator = state.db.set_status_override(indicator.id, None).await?;
+    let indicator = state.db.set_status_override(indicator.id, None, user.id).await?;
     Ok(Json(detail(&state, indicator).await?))
 }
 
@@ -500,6 +500,16 @@ fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
     (headers, bytes).into_response()
 }
 
+/// Records a CSV export in the city's audit log (exports are audited, like the strategy's).
+async fn audit_export(state: &AppState, user: &User, city: CityId, strategy: StrategyId, file: &str) -> Result<()> {
+    let entry = concerta_store::NewAuditEntry::new(concerta_core::AuditAction::Exported, concerta_store::AuditActor::User(user.id))
+        .city(city)
+        .target("strategy", strategy)
+        .details(serde_json::json!({ "file": file }));
+    state.db.record_audit(entry).await?;
+    Ok(())
+}
+
 /// Turns an import's row error into the API's answer: 422 with `row` and `field`.
 fn import_error(e: csv_io::CsvError) -> Error {
     Error::Row { row: e.row, field: e.field, message: e.message }
@@ -546,7 +556,9 @@ pub(super) async fn export_indicators(
             f.public.to_string(),
         ]
     });
-    Ok(csv_response("indicators.csv", csv_io::write(INDICATOR_COLUMNS, rows)))
+    let body = csv_io::write(INDICATOR_COLUMNS, rows);
+    audit_export(&state, &user, strategy.city_id, id, "indicators.csv").await?;
+    Ok(csv_response("indicators.csv", body))
 }
 
 /// `GET /api/strategies/{id}/measurements.csv` → every measurement of the framework.
@@ -573,7 +585,9 @@ pub(super) async fn export_measurements(
             m.reported_at.to_rfc3339(),
         ]
     });
-    Ok(csv_response("measurements.csv", csv_io::write(MEASUREMENT_COLUMNS, rows)))
+    let body = csv_io::write(MEASUREMENT_COLUMNS, rows);
+    audit_export(&state, &user, city, id, "measurements.csv").await?;
+    Ok(csv_response("measurements.csv", body))
 }
 
 async fn csv_body(body: Bytes) -> Result<Bytes> {
@@ -596,7 +610,7 @@ pub(super) async fn import_indicators(
     let city = strategy_city(&state, id).await?;
     authorize(&state, &user, city, Action::ManageIndicators, None).await?;
     let rows = csv_io::parse_indicators(&csv_body(body).await?).map_err(import_error)?;
-    Ok(Json(state.db.import_indicators(id, rows).await?))
+    Ok(Json(state.db.import_indicators(id, rows, user.id).await?))
 }
 
 /// `POST /api/strategies/{id}/measurements.csv` → `{"created","updated"}`, all pending

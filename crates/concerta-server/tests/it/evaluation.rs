@@ -122,6 +122,11 @@ test_both_dbs!(coordinator_frames_area_reports_coordinator_reviews, |db| async m
     assert_eq!(over.body["assessment"]["status"], "on_track", "the computed status stays visible");
     let cleared = app.call(Method::DELETE, &over_uri, &city.coordinator.auth, None).await;
     assert_eq!(cleared.body["status"], "on_track");
+    // Reviews and overrides are in the city's audit log.
+    let log = app.get(&city.url("/audit"), &city.coordinator.auth).await;
+    let actions: Vec<&str> = log.body["entries"].as_array().or(log.body.as_array()).unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "measurement_reviewed").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "indicator_status_set").count(), 2, "{actions:?}");
 });
 
 test_both_dbs!(bad_input_names_the_field, |db| async move {

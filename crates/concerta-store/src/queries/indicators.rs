@@ -17,6 +17,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, 
 use serde::Serialize;
 
 use crate::error::{conflict_on, parse_stored};
+use crate::queries::audit::{AuditActor, NewAuditEntry, append};
 use crate::queries::areas::check_area;
 use crate::tables::{
     area, evidence_file, indicator, indicator_sdg, indicator_section, measurement, measurement_reminder, member, section,
@@ -549,16 +550,27 @@ impl Database {
         .await
     }
 
-    /// Sets (or with `None` clears) the manual status override of indicator `id`.
+    /// Sets (or with `None` clears) the manual status override of indicator `id`, by `by`;
+    /// the city's audit log records it in the same transaction.
     #[tracing::instrument(skip_all)]
-    pub async fn set_status_override(&self, id: IndicatorId, over: Option<(Status, String, UserId)>) -> Result<Indicator> {
+    pub async fn set_status_override(&self, id: IndicatorId, over: Option<(Status, String)>, by: UserId) -> Result<Indicator> {
         let over = &over;
         self.transaction(|tx| async move {
             let found = indicator::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let entry = NewAuditEntry::new(concerta_core::AuditAction::IndicatorStatusSet, AuditActor::User(by))
+                .city(found.city_id.into())
+                .target("indicator", id)
+                .details(serde_json::json!({
+                    "code": found.code,
+                    "status": over.as_ref().map(|(s, _)| s.as_str()),
+                    "reason": over.as_ref().map(|(_, r)| r),
+                    "previous": found.status_override,
+                }));
+            append(&*tx, &entry).await?;
             let mut model: indicator::ActiveModel = found.into();
             let now = crate::now();
             match over {
-                Some((status, reason, by)) => {
+                Some((status, reason)) => {
                     model.status_override = Set(Some(status.as_str().to_owned()));
                     model.override_reason = Set(Some(reason.clone()));
                     model.override_by = Set(Some(by.uuid()));
@@ -708,6 +720,17 @@ impl Database {
         let reason = &reason;
         self.transaction(|tx| async move {
             let found = measurement::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let entry = NewAuditEntry::new(concerta_core::AuditAction::MeasurementReviewed, AuditActor::User(by))
+                .city(found.city_id.into())
+                .target("measurement", id)
+                .details(serde_json::json!({
+                    "indicator_id": found.indicator_id,
+                    "measured_on": found.measured_on,
+                    "value": found.value,
+                    "review": review.as_str(),
+                    "reason": reason,
+                }));
+            append(&*tx, &entry).await?;
             let mut model: measurement::ActiveModel = found.into();
             model.review = Set(review.as_str().to_owned());
             model.review_reason = Set(if review == ReviewState::Returned { reason.clone() } else { None });
@@ -749,7 +772,7 @@ impl Database {
     /// template key or title (both ignoring case). All or nothing: the first row that does
     /// not fit is [`Error::Row`] and nothing is written.
     #[tracing::instrument(skip_all)]
-    pub async fn import_indicators(&self, strategy: StrategyId, rows: Vec<IndicatorRow>) -> Result<ImportSummary> {
+    pub async fn import_indicators(&self, strategy: StrategyId, rows: Vec<IndicatorRow>, by: UserId) -> Result<ImportSummary> {
         let rows = &rows;
         self.transaction(|tx| async move {
             let city = strategy_city(&*tx, strategy).await?;
@@ -824,6 +847,11 @@ impl Database {
                     }
                 }
             }
+            let entry = NewAuditEntry::new(concerta_core::AuditAction::Imported, AuditActor::User(by))
+                .city(city)
+                .target("strategy", strategy)
+                .details(serde_json::json!({ "kind": "indicators", "created": summary.created, "updated": summary.updated }));
+            append(&*tx, &entry).await?;
             Ok(summary)
         })
         .await
@@ -876,6 +904,12 @@ impl Database {
             for chunk in models.chunks(200) {
                 measurement::Entity::insert_many(chunk.to_vec()).exec_without_returning(&*tx).await?;
             }
+            let city = strategy_city(&*tx, strategy).await?;
+            let entry = NewAuditEntry::new(concerta_core::AuditAction::Imported, AuditActor::User(by))
+                .city(city)
+                .target("strategy", strategy)
+                .details(serde_json::json!({ "kind": "measurements", "created": created }));
+            append(&*tx, &entry).await?;
             Ok(ImportSummary { created, updated: 0 })
         })
         .await

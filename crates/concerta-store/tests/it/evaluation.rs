@@ -88,10 +88,12 @@ concerta_store::test_both_dbs!(indicators_are_edited, |db: Database| async move 
     assert_eq!(updated.fields, changed);
 
     let who = user(&db, "ori@lima.example.org").await;
-    let over = db.set_status_override(ind.id, Some((Status::OnTrack, "survey not yet published".to_owned(), who.id))).await.unwrap();
+    let over = db.set_status_override(ind.id, Some((Status::OnTrack, "survey not yet published".to_owned())), who.id).await.unwrap();
     let o = over.status_override.unwrap();
     assert_eq!((o.status, o.reason.as_str(), o.by), (Status::OnTrack, "survey not yet published", Some(who.id)));
-    assert!(db.set_status_override(ind.id, None).await.unwrap().status_override.is_none());
+    assert!(db.set_status_override(ind.id, None, who.id).await.unwrap().status_override.is_none());
+    let log = db.list_audit(Some(c.id), None, 10).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "indicator_status_set").count(), 2, "both in the audit log");
 
     db.delete_indicator(ind.id).await.unwrap();
     assert!(matches!(db.get_indicator(ind.id).await, Err(Error::NotFound)));
@@ -146,17 +148,17 @@ concerta_store::test_both_dbs!(csv_imports_are_all_or_nothing, |db: Database| as
     let good = "code,name,level,unit,direction,frequency,area,baseline_value,baseline_date,target_value,target_date,sections,sdg,public\n\
         ORI-1,Compromisos,office,count,higher_is_better,annual,relaciones internacionales,2,2024-01-01,6,2027-01-01,political_will,16.6,true\n\
         TER-1,Emisiones,territory,number,lower_is_better,annual,,100,2024-01-01,50,2030-01-01,,13,\n";
-    let summary = db.import_indicators(s.id, parse_indicators(good.as_bytes()).unwrap()).await.unwrap();
+    let summary = db.import_indicators(s.id, parse_indicators(good.as_bytes()).unwrap(), who.id).await.unwrap();
     assert_eq!((summary.created, summary.updated), (2, 0));
     // A file whose third row names an unknown area imports nothing, the update of row 2 included.
     let bad = good.replace("Compromisos", "Compromisos firmados").replace(",,100,", ",Nadie,100,");
-    let err = db.import_indicators(s.id, parse_indicators(bad.as_bytes()).unwrap()).await.unwrap_err();
+    let err = db.import_indicators(s.id, parse_indicators(bad.as_bytes()).unwrap(), who.id).await.unwrap_err();
     assert!(matches!(&err, Error::Row { row: 3, field, .. } if field == "area"), "{err:?}");
     let listed = db.list_indicators(s.id).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].fields.name, "Compromisos", "nothing of the broken file was written");
     // Re-importing updates by code.
-    let summary = db.import_indicators(s.id, parse_indicators(good.replace("Emisiones", "Emisiones de CO2").as_bytes()).unwrap()).await.unwrap();
+    let summary = db.import_indicators(s.id, parse_indicators(good.replace("Emisiones", "Emisiones de CO2").as_bytes()).unwrap(), who.id).await.unwrap();
     assert_eq!((summary.created, summary.updated), (0, 2));
 
     let today = d("2026-06-01");
