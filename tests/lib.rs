@@ -319,8 +319,16 @@ impl Server {
     /// Starts `concerta serve --addr 127.0.0.1:0` on `store` and waits until it logged its
     /// address and `/healthz` answers 200.
     pub async fn start(store: &Store) -> Server {
+        Self::start_with_env(store, &[]).await
+    }
+
+    /// [`Server::start`] with extra environment variables (`CONCERTA_REMINDER_INTERVAL`…).
+    pub async fn start_with_env(store: &Store, env: &[(&str, &str)]) -> Server {
         let started = Instant::now();
         let mut cmd = store.command(&["serve", "--addr", "127.0.0.1:0"]);
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         cmd.env("RUST_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", concerta_bin().display()));
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -7,11 +7,13 @@
 //! - `sync_presence`: the server's presence rosters and ephemeral sender ids, seen by JS clients.
 //! - `content`: the demo's rich text in the real binding; a JS client's rich text in versions, diffs, exports.
 //! - `security`: `concerta audit verify` on a real log and on one altered by hand.
+//! - `reminders`: one reminder per due date across two nodes on Postgres and a restart.
 //! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change.
 
 mod content;
 mod durability;
 mod foundation;
+mod reminders;
 mod security;
 mod sync_access;
 mod sync_clients;

@@ -3,6 +3,9 @@
 //! `(indicator, due date)` makes the reminder once per due date however many nodes run
 //! this loop and however often they restart; the email itself goes through the outbox.
 //!
+//! Metrics: `concerta_reminder_runs_total` (looks taken) and
+//! `concerta_measurement_reminders_total` (reminders this node wrote).
+//!
 //! Invariant: the loop never exits on an error; it logs and tries again next time.
 
 use std::time::Duration;
@@ -18,6 +21,7 @@ pub async fn run(state: AppState, interval: Duration) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        metrics::counter!("concerta_reminder_runs_total").increment(1);
         match state.db.queue_measurement_reminders(crate::evaluation::today()).await {
             Ok(queued) if queued.is_empty() => {}
             Ok(queued) => {
