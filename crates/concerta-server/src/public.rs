@@ -252,6 +252,17 @@ fn words(lang: Locale) -> std::collections::BTreeMap<&'static str, &'static str>
     WORDS.iter().map(|(k, ..)| (*k, word(lang, k))).collect()
 }
 
+/// The chart's words in `lang`.
+pub(crate) fn chart_labels(lang: Locale) -> ChartLabels {
+    ChartLabels {
+        baseline: word(lang, "baseline").to_owned(),
+        target: word(lang, "target").to_owned(),
+        measurements: word(lang, "measurements").to_owned(),
+        provisional: word(lang, "not_reviewed").to_owned(),
+        empty: word(lang, "no_measurements").to_owned(),
+    }
+}
+
 fn percent(v: f64) -> String {
     format!("{}%", format_value(v * 100.0))
 }
@@ -278,13 +289,7 @@ fn rule_rows(lang: Locale) -> Vec<serde_json::Value> {
 pub async fn gather(state: &AppState, city: &City, lang: Locale) -> Result<PublicData> {
     let areas = state.db.list_areas(city.id).await?;
     let mut indicators = Vec::new();
-    let labels = ChartLabels {
-        baseline: word(lang, "baseline").to_owned(),
-        target: word(lang, "target").to_owned(),
-        measurements: word(lang, "measurements").to_owned(),
-        provisional: word(lang, "not_reviewed").to_owned(),
-        empty: word(lang, "no_measurements").to_owned(),
-    };
+    let labels = chart_labels(lang);
     let mut strategies = Vec::new();
     for strategy in state.db.list_strategies(city.id).await? {
         if let Some(version) = state.db.get_approved_version(strategy.id).await? {
@@ -375,13 +380,7 @@ fn point_text(lang: Locale, p: Option<concerta_evaluation::Point>, unit_label: &
 
 /// Renders the page.
 fn render(data: &PublicData, lang: Locale) -> Result<String> {
-    let labels = ChartLabels {
-        baseline: word(lang, "baseline").to_owned(),
-        target: word(lang, "target").to_owned(),
-        measurements: word(lang, "measurements").to_owned(),
-        provisional: word(lang, "not_reviewed").to_owned(),
-        empty: word(lang, "no_measurements").to_owned(),
-    };
+    let labels = chart_labels(lang);
     let statuses: Vec<_> = Status::ALL.iter().map(|s| serde_json::json!({ "label": word(lang, s.as_str()) })).collect();
     let indicators: Vec<serde_json::Value> = data
         .indicators

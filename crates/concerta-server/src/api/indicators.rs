@@ -629,6 +629,37 @@ pub(super) async fn import_measurements(
     Ok(Json(state.db.import_measurements(id, rows, user.id, today()).await?))
 }
 
+/// `GET /api/indicators/{id}/chart.svg` → the indicator's chart as a standalone SVG (the
+/// renderer of the public page), for reports and exports; its `<title>` and `<desc>` carry
+/// the text alternative. Measurements not reviewed yet are drawn hollow.
+#[tracing::instrument(skip_all)]
+pub(super) async fn chart_svg(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let indicator = load(&state, &user, &id, Action::ViewEvaluation).await?;
+    let measurements = state.db.list_measurements(indicator.id).await?;
+    let points = crate::evaluation::chart_points(indicator.id, &measurements, Counting::Reported);
+    let city = state.db.get_city(indicator.city_id).await?;
+    let labels = crate::public::chart_labels(city.locale);
+    let f = &indicator.fields;
+    let svg = concerta_evaluation::chart::svg(&concerta_evaluation::chart::Chart {
+        id: &format!("chart-{}", indicator.id),
+        title: &f.name,
+        unit_label: &f.unit_label,
+        baseline: f.baseline,
+        target: f.target,
+        points: &points,
+        labels: &labels,
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"));
+    Ok((headers, svg).into_response())
+}
+
 /// `GET /api/sdg` (no login) → the SDG goals and targets shipped with the product.
 pub(super) async fn sdg() -> Response {
     let mut response = Json(concerta_evaluation::sdg::catalogue()).into_response();

@@ -77,6 +77,7 @@ pub fn api_routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(indicators::MAX_CSV_BYTES + 1024)),
         )
         .route("/api/indicators/{id}", get(indicators::get).put(indicators::update).delete(indicators::delete))
+        .route("/api/indicators/{id}/chart.svg", get(indicators::chart_svg))
         .route("/api/indicators/{id}/status-override", put(indicators::set_override).delete(indicators::clear_override))
         .route(
             "/api/indicators/{id}/measurements",

@@ -80,6 +80,11 @@ test_both_dbs!(coordinator_frames_area_reports_coordinator_reviews, |db| async m
     assert_eq!(read.body["status"], "on_track", "{:?}", read.body);
     assert_eq!(read.body["provisional"], true);
     assert_eq!(read.body["measurements"].as_array().unwrap().len(), 1);
+    let svg = app.raw(Method::GET, &format!("/api/indicators/{id}/chart.svg"), &city.observer.auth, None).await;
+    assert_eq!((svg.status, svg.headers["content-type"].to_str().unwrap()), (StatusCode::OK, "image/svg+xml; charset=utf-8"));
+    let stranger = CityFixture::new(app.db(), "quito-stranger").await;
+    let svg = app.raw(Method::GET, &format!("/api/indicators/{id}/chart.svg"), &stranger.coordinator.auth, None).await;
+    assert_eq!(svg.status, StatusCode::NOT_FOUND);
     // An editor of another area may not report on it.
     let other_editor = person(app.db(), "eco@quito.example.org", false).await;
     app.db()
