@@ -46,6 +46,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub use concerta_sync;
 
+pub mod mail_sink;
+
 /// The password of every account the tests create.
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -9,10 +9,13 @@
 //! - `security`: `concerta audit verify` on a real log and on one altered by hand.
 //! - `reminders`: one reminder per due date across two nodes on Postgres and a restart.
 //! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change.
+//! - `mail`: email through a real SMTP server (aiosmtpd): MIME, retries, two nodes, `kill -9`,
+//!   `.eml` files, account invitations, measurement reminders.
 
 mod content;
 mod durability;
 mod foundation;
+mod mail;
 mod reminders;
 mod security;
 mod sync_access;

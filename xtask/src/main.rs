@@ -77,6 +77,10 @@ commands:
                   release builds, then the same load against Concerta, the npm JS sync
                   server, automerge-repo 2.x and samod; writes bench/RESULTS.md (~25 min;
                   --quick: a few minutes)
+  bench-mail [--postgres]
+                  1,000 account invitations through a release server to a local SMTP sink
+                  (aiosmtpd): API time to enqueue, time until all delivered, messages/s;
+                  writes its block of bench/RESULTS.md (a few minutes plus the release build)
   help            this text
 
 environment read by `ci`:
@@ -126,6 +130,10 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "bench" => bench(&root, rest),
+        "bench-mail" => {
+            bench_mail(&root, rest)?;
+            Ok(ExitCode::SUCCESS)
+        }
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -387,7 +395,7 @@ fn elapsed(d: Duration) -> String {
 }
 
 fn ci(root: &Path) -> Result<()> {
-    let mut steps = Steps::new(9);
+    let mut steps = Steps::new(10);
     let in_ci = env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
 
     steps.step("check-deps: boundaries and markers", || check_deps(root))?;
@@ -433,11 +441,18 @@ fn ci(root: &Path) -> Result<()> {
             .current_dir(&js))
     })?;
 
+    let smtp_python = steps.step("aiosmtpd: the SMTP server of the mail e2e tests (a venv in the cache)", || {
+        smtp_python(in_ci)
+    })?;
+
     steps.step("test: cargo test --workspace", || {
         let mut cmd = cargo(root);
         cmd.args(["test", "--workspace"])
             .env("CONCERTA_BIN", &bin)
             .env("SAMOD_CLIENT", &samod_client);
+        if let Some(python) = &smtp_python {
+            cmd.env("CONCERTA_SMTP_PYTHON", python);
+        }
         if let Some(url) = &database_url_test {
             cmd.env("DATABASE_URL_TEST", url);
         }
@@ -750,4 +765,69 @@ fn bench(root: &Path, rest: &[String]) -> Result<ExitCode> {
     run(&mut cmd)?;
     println!("bench: wrote {}", bench_dir.join("RESULTS.md").display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A Python with aiosmtpd for the mail e2e tests: a venv under `~/.cache/concerta-smtp-venv`
+/// (made and filled with `pip install aiosmtpd==1.4.6` when missing). Returns its `python`.
+/// Outside CI a failure is reported and the mail tests skip themselves; in CI it is an error.
+fn smtp_python(in_ci: bool) -> Result<Option<PathBuf>> {
+    let home = env::var_os("HOME").map(PathBuf::from).unwrap_or_else(env::temp_dir);
+    let venv = home.join(".cache").join("concerta-smtp-venv");
+    let python = venv.join("bin").join("python");
+    let has_aiosmtpd = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if has_aiosmtpd(&python) {
+        println!("aiosmtpd: {}", python.display());
+        return Ok(Some(python));
+    }
+    let made = run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+        .and_then(|()| run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "aiosmtpd==1.4.6"])));
+    match made {
+        Ok(()) if has_aiosmtpd(&python) => {
+            println!("aiosmtpd installed: {}", python.display());
+            Ok(Some(python))
+        }
+        Ok(()) | Err(_) if in_ci => bail!("could not install aiosmtpd into {}", venv.display()),
+        Ok(()) => Ok(None),
+        Err(e) => {
+            println!("aiosmtpd could not be installed ({e:#}); the mail e2e tests will skip themselves");
+            Ok(None)
+        }
+    }
+}
+
+/// `cargo xtask bench-mail [--postgres]`: the release server, the bench client
+/// (`tests/bench_mail.rs`, debug) and aiosmtpd, then 1,000 invitations; the client writes the
+/// `notify` block of `bench/RESULTS.md`.
+fn bench_mail(root: &Path, args: &[String]) -> Result<()> {
+    let mut postgres = false;
+    for arg in args {
+        match arg.as_str() {
+            "--postgres" => postgres = true,
+            other => bail!("`cargo xtask bench-mail`: unknown argument `{other}` (--postgres)"),
+        }
+    }
+    let target = target_dir(root)?;
+    let python = smtp_python(false)?.context("aiosmtpd could not be installed: the benchmark needs it")?;
+    web::build(root)?;
+    run(cargo(root).args(["build", "--release", "--package", "concerta-server"]))?;
+    run(cargo(root).args(["build", "--package", "concerta-e2e", "--bin", "bench-mail"]))?;
+    let bin = target.join("release").join(format!("concerta{}", env::consts::EXE_SUFFIX));
+    let client = target.join("debug").join(format!("bench-mail{}", env::consts::EXE_SUFFIX));
+    let mut cmd = Command::new(client);
+    cmd.env("CONCERTA_BIN", &bin)
+        .env("CONCERTA_SMTP_PYTHON", &python)
+        .env("BENCH_OUT", root.join("bench").join("RESULTS.md"))
+        .current_dir(root);
+    if postgres {
+        let url = postgres_for_tests(false)?.context("--postgres: no Postgres reachable (DATABASE_URL_TEST)")?;
+        cmd.arg("--postgres").env("DATABASE_URL_TEST", url);
+    }
+    run(&mut cmd)
 }

@@ -138,6 +138,14 @@ id_type!(
     /// One city's answers to a baseline questionnaire for one period.
     BaselineResponseId
 );
+id_type!(
+    /// One email in the outbox (not its `Message-ID` header, which is a string).
+    OutboxMessageId
+);
+id_type!(
+    /// An invitation to make an account, sent to a member added without one.
+    AccountInvitationId
+);
 
 #[cfg(test)]
 mod tests {

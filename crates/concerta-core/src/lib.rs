@@ -22,7 +22,7 @@ mod validate;
 
 pub use enums::{AuditAction, Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
 pub use ids::{
-    ActorId, ApiTokenId, AreaId, BaselineResponseId, CapacityId, CityId, EvidenceId, IndicatorId, MeasurementId, MemberId,
+    AccountInvitationId, ActorId, ApiTokenId, AreaId, BaselineResponseId, OutboxMessageId, CapacityId, CityId, EvidenceId, IndicatorId, MeasurementId, MemberId,
     NetworkId, QuestionId, QuestionnaireId, SectionId, SessionId, StrategyId, UserId, VersionId,
 };
 pub use permission::{Action, Membership, Principal, Resource, may_create_city, permit};

@@ -117,6 +117,14 @@ pub struct Config {
     /// Seconds between two looks for measurements that are due and missing (reminders).
     #[arg(long, env = "CONCERTA_REMINDER_INTERVAL", default_value_t = 60, global = true)]
     pub reminder_interval: u64,
+    /// Seconds a mail worker holds a message it is sending; a worker killed mid-send leaves
+    /// it to be sent by another (or the restarted one) after this.
+    #[arg(long, env = "CONCERTA_MAIL_LEASE", default_value_t = 300, global = true)]
+    pub mail_lease: u64,
+    /// Milliseconds before the first retry of a message that failed for a passing reason
+    /// (doubling with each attempt, with jitter, up to an hour).
+    #[arg(long, env = "CONCERTA_MAIL_RETRY_MS", default_value_t = 30_000, global = true)]
+    pub mail_retry_ms: u64,
 }
 
 impl Config {
@@ -131,7 +139,19 @@ impl Config {
             mail_from: "concerta@localhost".to_owned(),
             trust_proxy: false,
             reminder_interval: 60,
+            mail_lease: 300,
+            mail_retry_ms: 30_000,
         }
+    }
+
+    /// How long a mail worker's claim lasts (at least two seconds).
+    pub fn mail_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.mail_lease.max(2))
+    }
+
+    /// The delay before the first retry of a deferred message (at least 100 ms).
+    pub fn mail_retry_base(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.mail_retry_ms.max(100))
     }
 
     /// How often the reminder loop runs (at least once a second).
@@ -179,6 +199,8 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
             .field("mail_from", &self.mail_from)
             .field("trust_proxy", &self.trust_proxy)
+            .field("mail_lease", &self.mail_lease)
+            .field("mail_retry_ms", &self.mail_retry_ms)
             .finish()
     }
 }

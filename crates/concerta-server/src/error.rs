@@ -69,6 +69,11 @@ pub enum Error {
     /// A dependency is down (503 `unavailable`).
     #[error("the service is not ready")]
     Unavailable,
+    /// An invitation link that does not work (404 `invitation_invalid`, 410
+    /// `invitation_used` / `invitation_revoked` / `invitation_expired`, 409
+    /// `invitation_has_password`).
+    #[error("invitation link: {0:?}")]
+    InvitationLink(concerta_store::LinkProblem),
     /// Anything else (500 `internal`); the detail is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -99,8 +104,29 @@ impl Error {
             Error::LastCoordinator => (StatusCode::CONFLICT, "last_coordinator"),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Error::InvitationLink(problem) => {
+                use concerta_store::LinkProblem as P;
+                match problem {
+                    P::Invalid => (StatusCode::NOT_FOUND, "invitation_invalid"),
+                    P::Used => (StatusCode::GONE, "invitation_used"),
+                    P::Revoked => (StatusCode::GONE, "invitation_revoked"),
+                    P::Expired => (StatusCode::GONE, "invitation_expired"),
+                    P::HasPassword => (StatusCode::CONFLICT, "invitation_has_password"),
+                }
+            }
             Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
+    }
+}
+
+fn link_problem_message(problem: concerta_store::LinkProblem) -> &'static str {
+    use concerta_store::LinkProblem as P;
+    match problem {
+        P::Invalid => "this invitation link is not valid (it may have been replaced by a newer one)",
+        P::Used => "this invitation link was used already: log in with your password",
+        P::Revoked => "this invitation was withdrawn",
+        P::Expired => "this invitation link has expired: ask for a new one",
+        P::HasPassword => "this account has a password already: log in",
     }
 }
 
@@ -115,6 +141,9 @@ impl IntoResponse for Error {
             Error::Row { row, field, .. } => {
                 error["field"] = json!(field);
                 error["row"] = json!(row);
+            }
+            Error::InvitationLink(problem) => {
+                error["message"] = json!(link_problem_message(*problem));
             }
             Error::Internal(detail) => {
                 tracing::error!(error = format!("{detail:#}"), "internal error");

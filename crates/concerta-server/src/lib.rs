@@ -30,7 +30,9 @@ pub mod demo;
 pub mod error;
 pub mod evaluation;
 pub mod instance;
+pub mod invites;
 pub mod public;
+pub mod mail;
 pub mod reminders;
 pub mod security;
 pub mod state;
@@ -95,6 +97,7 @@ pub async fn serve_state(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let mailer = tokio::spawn(mail::worker(&state)?.run());
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
     let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
@@ -103,6 +106,7 @@ pub async fn serve_state(
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     reminders.abort();
+    mailer.abort();
     tracing::info!("server stopped");
     Ok(result?)
 }

@@ -5,7 +5,8 @@
 //! **Cross-site requests.** A session cookie rides along with any request a browser makes to
 //! us, whichever site asked for it (`SameSite=Lax` still lets top-level form POSTs through
 //! from a sibling subdomain, and older browsers ignore it). So a request that may change
-//! state (any method but GET, HEAD, OPTIONS) and carries the session cookie, and every login,
+//! state (any method but GET, HEAD, OPTIONS) and carries the session cookie, and every login
+//! (`/api/auth/login`, an invitation's `/api/invitations/{token}/accept`),
 //! is refused with 403 `cross_site` when the browser says it came from another site: an
 //! `Origin` that is not this server's (the public URL's, or the `Host` the request was sent
 //! to), or `Sec-Fetch-Site: cross-site`. It is refused before any handler runs, so it
@@ -108,7 +109,9 @@ fn needs_same_site(req: &Request) -> bool {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
-    if req.uri().path() == "/api/auth/login" {
+    // Logins, and the invitation link's password form (it logs in too).
+    let path = req.uri().path();
+    if path == "/api/auth/login" || (path.starts_with("/api/invitations/") && path.ends_with("/accept")) {
         return true;
     }
     !req.headers().contains_key(header::AUTHORIZATION) && crate::auth::has_session_cookie(req.headers())

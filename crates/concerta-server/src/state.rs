@@ -57,6 +57,9 @@ pub struct AppState {
     pub content: Content,
     /// First-run setup and demo facts for the login page.
     pub instance: Arc<Instance>,
+    /// The key that signs invitation links, read from the database on first use
+    /// ([`crate::invites::signer`]).
+    pub invite_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             sync,
             content: Content::new(),
             instance: Arc::new(Instance::default()),
+            invite_key: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 

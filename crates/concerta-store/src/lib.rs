@@ -4,7 +4,7 @@
 //! or Postgres (when the URL says `postgres://`), [`Database::migrate`] applies
 //! `concerta-migrations`, and the `impl Database` blocks in `queries/` (one file per area:
 //! users, auth, audit, cities, areas, members, actors, strategies, versions, sync, indicators,
-//! capacities, baseline) read and write. Entities live in
+//! capacities, baseline, outbox) read and write. Entities live in
 //! `tables/` and stay private; the public API speaks `concerta-core` ids and the plain structs
 //! re-exported here.
 //!
@@ -28,6 +28,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use concerta_migrations::{Migrator, MigratorTrait};
@@ -47,10 +48,15 @@ pub use queries::baseline::{
 pub use queries::capacities::{Capacity, CapacityUpdate};
 pub use queries::indicators::{
     EvidenceFile, EvidenceInfo, ImportSummary, Indicator, IndicatorFields, Measurement, NewEvidence, NewMeasurement,
-    QueuedReminder, StatusOverride,
+    MEASUREMENT_REMINDER_KIND, QueuedReminder, StatusOverride,
 };
 pub use queries::cities::{City, NewCity};
+pub use queries::invitations::{
+    self as invitations, ACCOUNT_INVITATION_KIND, AccountInvitation, InvitationClaim, InvitationPreview, InvitationState, InviteLinks,
+    LinkProblem, NewInvitation,
+};
 pub use queries::members::{Member, MemberUpdate, NewMember};
+pub use queries::outbox::{self as outbox, Delivery, MailPart, NewMessage, OutboxMessage, PartDisposition, Recipient, Subject};
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewSection, NewStrategy, Section, Strategy};
 pub use queries::sync::{CHUNK_KIND_LOG, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk};
 pub use queries::users::{NewUser, User};
@@ -64,6 +70,9 @@ const TRANSACTION_ATTEMPTS: u32 = 4;
 #[derive(Clone, Debug)]
 pub struct Database {
     conn: DatabaseConnection,
+    /// Woken after the commit of every transaction that enqueued an email, so this process's
+    /// outbox worker sends it at once ([`Database::outbox_wakeups`]).
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 /// A transaction handed to the body of [`Database::transaction`].
@@ -71,13 +80,24 @@ pub struct Database {
 /// It is an owned handle (not a borrow) so that the body's future needs no higher-ranked
 /// lifetime; the body must not keep a clone of it past its end.
 #[derive(Clone)]
-pub struct TransactionHandle(Arc<DatabaseTransaction>);
+pub struct TransactionHandle {
+    tx: Arc<DatabaseTransaction>,
+    /// Set by [`outbox::enqueue`]: the commit wakes the outbox worker.
+    enqueued: Arc<AtomicBool>,
+}
+
+impl TransactionHandle {
+    /// Marks this transaction as one that queued email (the worker is woken after commit).
+    pub(crate) fn mark_enqueued(&self) {
+        self.enqueued.store(true, Ordering::Relaxed);
+    }
+}
 
 impl Deref for TransactionHandle {
     type Target = DatabaseTransaction;
 
     fn deref(&self) -> &DatabaseTransaction {
-        &self.0
+        &self.tx
     }
 }
 
@@ -122,7 +142,13 @@ impl Database {
         let conn = sea_orm::Database::connect(options)
             .await
             .map_err(|e| Error::Connect(e.to_string()))?;
-        Ok(Self { conn })
+        Ok(Self { conn, outbox_wake: Arc::new(tokio::sync::Notify::new()) })
+    }
+
+    /// What the outbox worker waits on: notified after the commit of every transaction of
+    /// this process that enqueued an email. (Other nodes' messages are found by polling.)
+    pub fn outbox_wakeups(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake.clone()
     }
 
     /// Applies every pending migration.
@@ -173,14 +199,23 @@ impl Database {
     {
         let mut attempt = 1;
         loop {
-            let tx = TransactionHandle(Arc::new(self.conn.begin().await?));
-            let result = body(tx.clone()).await;
-            let tx = Arc::try_unwrap(tx.0).map_err(|_| {
+            let handle = TransactionHandle {
+                tx: Arc::new(self.conn.begin().await?),
+                enqueued: Arc::new(AtomicBool::new(false)),
+            };
+            let result = body(handle.clone()).await;
+            let enqueued = handle.enqueued.load(Ordering::Relaxed);
+            let tx = Arc::try_unwrap(handle.tx).map_err(|_| {
                 Error::Internal("a transaction handle outlived its transaction body".to_owned())
             })?;
             let error = match result {
                 Ok(value) => match tx.commit().await {
-                    Ok(()) => return Ok(value),
+                    Ok(()) => {
+                        if enqueued {
+                            self.outbox_wake.notify_one();
+                        }
+                        return Ok(value);
+                    }
                     Err(e) => Error::from(e),
                 },
                 Err(e) => {

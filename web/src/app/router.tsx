@@ -1,5 +1,6 @@
 import { createBrowserRouter } from "react-router"
 import { AccountPage } from "../features/auth/components/AccountPage"
+import { InvitePage } from "../features/auth/components/InvitePage"
 import { LoginPage } from "../features/auth/components/LoginPage"
 import { RequireAuth } from "../features/auth/components/RequireAuth"
 import { SetupPage } from "../features/auth/components/SetupPage"
@@ -18,6 +19,8 @@ import { NotFound } from "./NotFound"
 export const router = createBrowserRouter([
   { path: "/login", element: <LoginPage /> },
   { path: "/setup", element: <SetupPage /> },
+  // An account invitation's link: set a password, land on the city's home (no login needed).
+  { path: "/invite/:token", element: <InvitePage /> },
   {
     element: (
       <RequireAuth>

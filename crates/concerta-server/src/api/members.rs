@@ -3,9 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use concerta_core::{Action, AreaId, CityId, MemberId, Role, validate_email, validate_name};
-use concerta_store::{AuditActor, Member, MemberUpdate, NewMember};
-use serde::Deserialize;
+use concerta_core::{AccountInvitationId, Action, AreaId, CityId, MemberId, Role, validate_email, validate_name};
+use concerta_store::{AccountInvitation, AuditActor, Member, MemberUpdate, NewMember};
+use serde::{Deserialize, Serialize};
 
 use super::{authorize, double_option, field_enum, field_id, path_id};
 use crate::auth::CurrentUser;
@@ -27,15 +27,16 @@ pub(super) struct UpdateMember {
     area_id: Option<Option<String>>,
 }
 
-/// `POST /api/cities/{city}/members` → 201 member. A new email becomes a user without a
-/// password; editors need an `area_id` of this city.
+/// `POST /api/cities/{city}/members` → 201 member (with `invitation`). A new email becomes a
+/// user without a password, who is sent an account invitation in the same transaction;
+/// editors need an `area_id` of this city.
 #[tracing::instrument(skip_all)]
 pub(super) async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(city): Path<String>,
     JsonBody(body): JsonBody<CreateMember>,
-) -> Result<(StatusCode, Json<Member>)> {
+) -> Result<(StatusCode, Json<MemberCreated>)> {
     let city: CityId = path_id(&city)?;
     authorize(&state, &user, city, Action::ManageMembers, None).await?;
     let new = NewMember {
@@ -45,11 +46,24 @@ pub(super) async fn create(
         role: field_enum::<Role>("role", &body.role)?,
         area: body.area_id.as_deref().map(|a| field_id::<AreaId>("area_id", a)).transpose()?,
     };
-    let member = state.db.create_member(new, AuditActor::User(user.id)).await?;
+    let signer = crate::invites::signer(&state).await?;
+    let links = move |id: AccountInvitationId, generation: u32| signer.link(id, generation);
+    let (member, invitation) = state
+        .db
+        .create_member_invited(new, AuditActor::User(user.id), user.name.clone(), crate::invites::valid_for(), &links)
+        .await?;
     // A user who already had a live connection to the city's documents gains access now.
     state.publish_access(AccessEvent::City(city));
-    tracing::info!(city = %city, member = %member.id, role = %member.role, "member added");
-    Ok((StatusCode::CREATED, Json(member)))
+    tracing::info!(city = %city, member = %member.id, role = %member.role, invited = invitation.is_some(), "member added");
+    Ok((StatusCode::CREATED, Json(MemberCreated { member, invitation })))
+}
+
+/// A new member, with the account invitation sent when their email had no account.
+#[derive(Serialize)]
+pub(super) struct MemberCreated {
+    #[serde(flatten)]
+    member: Member,
+    invitation: Option<AccountInvitation>,
 }
 
 /// `GET /api/cities/{city}/members` → the city's members.

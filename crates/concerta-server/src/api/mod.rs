@@ -14,6 +14,7 @@ mod cities;
 pub(crate) mod exports;
 mod indicators;
 mod members;
+mod messages;
 mod presence;
 mod strategies;
 mod versions;
@@ -50,6 +51,12 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/cities/{city}/actors", post(actors::create).get(actors::list))
         .route("/api/cities/{city}/actors/{actor}", patch(actors::update).delete(actors::delete))
         .route("/api/cities/{city}/audit", get(audit::city))
+        .route("/api/cities/{city}/messages", get(messages::list))
+        .route("/api/cities/{city}/invitations", get(crate::invites::list))
+        .route("/api/cities/{city}/invitations/{id}/resend", post(crate::invites::resend))
+        .route("/api/cities/{city}/invitations/{id}/revoke", post(crate::invites::revoke))
+        .route("/api/invitations/{token}", get(crate::invites::preview))
+        .route("/api/invitations/{token}/accept", post(crate::invites::accept))
         .route("/api/audit", get(audit::instance))
         .route("/api/cities/{city}/strategies", post(strategies::create).get(strategies::list))
         .route("/api/strategies/{id}", get(strategies::get))

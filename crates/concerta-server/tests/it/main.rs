@@ -7,6 +7,7 @@ mod content;
 mod errors;
 mod evaluation;
 mod health;
+mod invitations;
 mod roles;
 mod security;
 mod sync;

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::error::{conflict_on, parse_stored};
 use crate::queries::audit::{AuditActor, NewAuditEntry, append};
 use crate::queries::areas::check_area;
+use crate::queries::outbox::{self, NewMessage, Recipient, Subject};
 use crate::tables::{
     area, evidence_file, indicator, indicator_sdg, indicator_section, measurement, measurement_reminder, member, section,
     strategy, user,
@@ -955,7 +956,8 @@ impl Database {
             let ind = &ind;
             let written = self
                 .transaction(|tx| async move {
-                    let recipients = reminder_recipients(&*tx, ind.city_id.into(), ind.area_id.map(AreaId::from)).await?;
+                    let people = reminder_recipients(&*tx, ind.city_id.into(), ind.area_id.map(AreaId::from)).await?;
+                    let recipients: Vec<String> = people.iter().map(|u| u.email.clone()).collect();
                     let inserted = measurement_reminder::Entity::insert(measurement_reminder::ActiveModel {
                         id: Set(uuid::Uuid::now_v7()),
                         indicator_id: Set(ind.id),
@@ -970,7 +972,27 @@ impl Database {
                     )
                     .exec_without_returning(&*tx)
                     .await?;
-                    Ok((inserted == 1).then_some(recipients))
+                    if inserted != 1 {
+                        return Ok(None);
+                    }
+                    // The emails commit with the reminder row: once per due date, none lost.
+                    for person in &people {
+                        let message = NewMessage {
+                            kind: MEASUREMENT_REMINDER_KIND.to_owned(),
+                            city: Some(ind.city_id.into()),
+                            recipient: Recipient { email: person.email.clone(), name: person.name.clone(), locale: None },
+                            payload: serde_json::json!({
+                                "indicator": ind.name,
+                                "code": ind.code,
+                                "due_on": due_on.to_string(),
+                                "path": format!("/indicators/{}", ind.id),
+                            }),
+                            parts: Vec::new(),
+                            subject: Some(Subject { kind: "indicator".to_owned(), id: ind.id }),
+                        };
+                        outbox::enqueue(&tx, &message).await?;
+                    }
+                    Ok(Some(recipients))
                 })
                 .await?;
             if let Some(recipients) = written {
@@ -995,7 +1017,10 @@ impl Database {
 }
 
 /// The email addresses a reminder about an indicator of `city` with `area` goes to.
-async fn reminder_recipients(conn: &impl ConnectionTrait, city: CityId, area: Option<AreaId>) -> Result<Vec<String>> {
+/// The message kind of a measurement reminder (templates in `concerta-notify`).
+pub const MEASUREMENT_REMINDER_KIND: &str = "measurement_reminder";
+
+async fn reminder_recipients(conn: &impl ConnectionTrait, city: CityId, area: Option<AreaId>) -> Result<Vec<user::Model>> {
     let members = member::Entity::find().filter(member::Column::CityId.eq(city.uuid())).all(conn).await?;
     let editors: Vec<uuid::Uuid> = members
         .iter()
@@ -1007,13 +1032,7 @@ async fn reminder_recipients(conn: &impl ConnectionTrait, city: CityId, area: Op
     } else {
         editors
     };
-    let mut emails: Vec<String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(chosen))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|u| u.email)
-        .collect();
-    emails.sort();
-    Ok(emails)
+    let mut people = user::Entity::find().filter(user::Column::Id.is_in(chosen)).all(conn).await?;
+    people.sort_by(|a, b| a.email.cmp(&b.email));
+    Ok(people)
 }

@@ -16,7 +16,7 @@ use crate::queries::areas::check_area;
 use crate::queries::audit::{self, AuditActor, NewAuditEntry};
 use crate::queries::users::get_or_create_by_email;
 use crate::tables::{city, member, user};
-use crate::{Database, Error, Result};
+use crate::{Database, Error, Result, TransactionHandle};
 
 /// A member of a city, with the user's email and name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -99,31 +99,7 @@ impl Database {
     #[tracing::instrument(skip_all)]
     pub async fn create_member(&self, new: NewMember, actor: AuditActor) -> Result<Member> {
         let new = &new;
-        self.transaction(|tx| async move {
-            city::Entity::find_by_id(new.city.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
-            check_role_area(new.role, new.area)?;
-            check_area(&*tx, new.city, new.area).await?;
-            let user = get_or_create_by_email(&*tx, &new.email, &new.name).await?;
-            let model = member::ActiveModel {
-                id: Set(MemberId::new().uuid()),
-                city_id: Set(new.city.uuid()),
-                user_id: Set(user.id),
-                role: Set(new.role.as_str().to_owned()),
-                area_id: Set(new.area.map(AreaId::uuid)),
-                created_at: Set(crate::now()),
-            }
-            .insert(&*tx)
-            .await
-            .map_err(conflict_on("email"))?;
-            let member = Member::from_models(model, &user)?;
-            let entry = NewAuditEntry::new(AuditAction::MemberAdded, actor)
-                .city(new.city)
-                .target("member", member.id)
-                .details(json!({ "email": member.email, "role": member.role, "area_id": member.area_id }));
-            audit::append(&*tx, &entry).await?;
-            Ok(member)
-        })
-        .await
+        self.transaction(|tx| async move { create_member_tx(&tx, new, actor).await }).await
     }
 
     /// The member `id` of `city`; [`Error::NotFound`] if it belongs to another city.
@@ -287,4 +263,31 @@ async fn member_of_city(conn: &impl ConnectionTrait, city: CityId, id: MemberId)
         .await?
         .filter(|m| m.city_id == city.uuid())
         .ok_or(Error::NotFound)
+}
+
+/// [`Database::create_member`] inside the caller's transaction (for writes that add a member
+/// and do more in the same transaction, such as inviting them).
+pub(crate) async fn create_member_tx(tx: &TransactionHandle, new: &NewMember, actor: AuditActor) -> Result<Member> {
+    city::Entity::find_by_id(new.city.uuid()).one(&**tx).await?.ok_or(Error::NotFound)?;
+    check_role_area(new.role, new.area)?;
+    check_area(&**tx, new.city, new.area).await?;
+    let user = get_or_create_by_email(&**tx, &new.email, &new.name).await?;
+    let model = member::ActiveModel {
+        id: Set(MemberId::new().uuid()),
+        city_id: Set(new.city.uuid()),
+        user_id: Set(user.id),
+        role: Set(new.role.as_str().to_owned()),
+        area_id: Set(new.area.map(AreaId::uuid)),
+        created_at: Set(crate::now()),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(conflict_on("email"))?;
+    let member = Member::from_models(model, &user)?;
+    let entry = NewAuditEntry::new(AuditAction::MemberAdded, actor)
+        .city(new.city)
+        .target("member", member.id)
+        .details(json!({ "email": member.email, "role": member.role, "area_id": member.area_id }));
+    audit::append(&**tx, &entry).await?;
+    Ok(member)
 }

@@ -4,6 +4,8 @@ mod accounts;
 mod cities;
 mod security;
 mod evaluation;
+mod invitations;
+mod outbox;
 mod strategies;
 mod versions;
 

@@ -32,7 +32,10 @@ export function useCreateMember(city: string) {
   const client = useQueryClient()
   return useMutation({
     mutationFn: (input: NewMember) => api<Member>("POST", `/api/cities/${city}/members`, input),
-    onSuccess: () => client.invalidateQueries({ queryKey: membersKey(city) }),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: membersKey(city) })
+      void client.invalidateQueries({ queryKey: ["cities", city, "invitations"] })
+    },
   })
 }
 

@@ -5,6 +5,7 @@ import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
 import { ROLES, type Role } from "../../../lib/types"
 import { useAreas, type Area } from "../../../lib/areas"
+import { useInvitations, useResendInvitation, useRevokeInvitation, type AccountInvitation } from "../api/invitations"
 import { useCreateMember, useMembers, useRemoveMember, useUpdateMember, type Member } from "../api/members"
 
 export function MembersPanel({ city, admin }: { city: string; admin: boolean }) {
@@ -13,6 +14,10 @@ export function MembersPanel({ city, admin }: { city: string; admin: boolean }) 
   const areas = useAreas(city)
   const update = useUpdateMember(city)
   const remove = useRemoveMember(city)
+  const invitations = useInvitations(city, admin)
+  const resend = useResendInvitation(city)
+  const revoke = useRevokeInvitation(city)
+  const invitationOf = (member: Member) => invitations.data?.find((i) => i.member_id === member.id)
   const areaName = (id: string | null) => areas.data?.find((a) => a.id === id)?.name ?? t("city.noArea")
   return (
     <section id="members" aria-labelledby="members-heading" className="panel">
@@ -30,6 +35,7 @@ export function MembersPanel({ city, admin }: { city: string; admin: boolean }) 
               <th scope="col">{t("city.memberEmail")}</th>
               <th scope="col">{t("city.memberRole")}</th>
               <th scope="col">{t("city.memberArea")}</th>
+              {admin && <th scope="col">{t("invitations.column")}</th>}
               {admin && <th scope="col">{t("common.actions")}</th>}
             </tr>
           </thead>
@@ -64,6 +70,17 @@ export function MembersPanel({ city, admin }: { city: string; admin: boolean }) 
                 </td>
                 {admin && (
                   <td>
+                    <InvitationStatus
+                      member={member}
+                      invitation={invitationOf(member)}
+                      onResend={(id) => resend.mutate(id)}
+                      onRevoke={(id) => revoke.mutate(id)}
+                      busy={resend.isPending || revoke.isPending}
+                    />
+                  </td>
+                )}
+                {admin && (
+                  <td>
                     <button
                       type="button"
                       className="danger"
@@ -80,9 +97,56 @@ export function MembersPanel({ city, admin }: { city: string; admin: boolean }) 
           </tbody>
         </table>
       )}
-      <ErrorMessage error={update.error ?? remove.error} />
+      <ErrorMessage error={update.error ?? remove.error ?? resend.error ?? revoke.error} />
       {admin && <AddMember city={city} areas={areas.data ?? []} />}
     </section>
+  )
+}
+
+/** A member's account invitation: its state, its email's delivery (with the server's reason when
+ * it failed), and resend / revoke. Members who had an account when added show "has an account". */
+function InvitationStatus({
+  member,
+  invitation,
+  onResend,
+  onRevoke,
+  busy,
+}: {
+  member: Member
+  invitation: AccountInvitation | undefined
+  onResend: (id: string) => void
+  onRevoke: (id: string) => void
+  busy: boolean
+}) {
+  const { t } = useTranslation()
+  if (!invitation) return <span className="muted">{t("invitations.none")}</span>
+  return (
+    <div className="invitation-status" data-testid={`invitation-${member.email}`}>
+      <span>{t(`invitations.state.${invitation.state}`)}</span>
+      {invitation.state !== "accepted" && invitation.delivery && (
+        <span className={invitation.delivery === "failed" ? "error" : "muted"}>
+          {" · "}
+          {t(`invitations.delivery.${invitation.delivery}`)}
+          {invitation.delivery_error ? ` (${invitation.delivery_error})` : ""}
+        </span>
+      )}
+      {invitation.state !== "accepted" && (
+        <span className="invitation-actions">
+          {" "}
+          <button type="button" className="link-button" disabled={busy} onClick={() => onResend(invitation.id)}>
+            {t("invitations.resend", { name: member.name })}
+          </button>
+          {invitation.state === "pending" && (
+            <>
+              {" "}
+              <button type="button" className="link-button" disabled={busy} onClick={() => onRevoke(invitation.id)}>
+                {t("invitations.revoke", { name: member.name })}
+              </button>
+            </>
+          )}
+        </span>
+      )}
+    </div>
   )
 }
 
