@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react"
 import { useTranslation } from "react-i18next"
 import { Link, useParams } from "react-router"
-import { ErrorMessage } from "../../../components/ErrorMessage"
+import { ErrorMessage, useFieldError } from "../../../components/ErrorMessage"
 import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
 import { ApiError } from "../../../lib/api"
@@ -91,12 +91,9 @@ export function IndicatorPage() {
   )
 }
 
-function fieldError(error: unknown, field: string): string | undefined {
-  return error instanceof ApiError && error.field === field ? error.message : undefined
-}
-
 function ReportForm({ indicator }: { indicator: IndicatorDetail }) {
   const { t } = useTranslation()
+  const fieldError = useFieldError()
   const report = useReportMeasurement(indicator)
   const [key, setKey] = useState(0)
   return (
@@ -227,6 +224,7 @@ function Measurements({ indicator, admin }: { indicator: IndicatorDetail; admin:
 
 function OverrideForm({ indicator }: { indicator: IndicatorDetail }) {
   const { t } = useTranslation()
+  const fieldError = useFieldError()
   const override = useOverride(indicator)
   const [status, setStatus] = useState<Status>(indicator.status_override?.status ?? indicator.assessment.status)
   const [reason, setReason] = useState(indicator.status_override?.reason ?? "")
@@ -261,6 +259,7 @@ function OverrideForm({ indicator }: { indicator: IndicatorDetail }) {
 
 function EditForm({ indicator }: { indicator: IndicatorDetail }) {
   const { t } = useTranslation()
+  const fieldError = useFieldError()
   const update = useUpdateIndicator(indicator)
   const areas = useAreas(indicator.city_id)
   const [body, setBody] = useState<IndicatorBody>(() => bodyOf(indicator))
