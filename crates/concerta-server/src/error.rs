@@ -229,7 +229,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reason {
     /// The code: `required`, `empty`, `too_long`, `too_short`, `email`, `control_characters`,
-    /// `date`, `number`, `url`, `one_of`, `wrong_password`, `setup_token`, `invalid_id`.
+    /// `date`, `number`, `url`, `one_of`, `wrong_password`, `setup_token`, `invalid_id`,
+    /// `code` (an indicator's code), `percentage`, `count`, `amount`.
     pub code: &'static str,
     /// The number in "at most / at least N characters".
     pub limit: Option<u64>,
@@ -266,6 +267,10 @@ pub fn reason(message: &str) -> Option<Reason> {
         }
         m if m.starts_with("must be one of: ") => plain("one_of"),
         m if m.starts_with("is not this server's setup token") => plain("setup_token"),
+        m if m.starts_with("must be 1 to 20 letters, digits") => plain("code"),
+        m if m.starts_with("is a percentage:") => plain("percentage"),
+        m if m.starts_with("is a count:") => plain("count"),
+        m if m.starts_with("is an amount:") => plain("amount"),
         _ => None,
     }
 }
@@ -320,6 +325,14 @@ mod tests {
         assert_eq!(reason("must be at least 8 characters"), Some(Reason { code: "too_short", limit: Some(8) }));
         assert_eq!(code("must be a date written YYYY-MM-DD"), Some("date"));
         assert_eq!(code("must be one of: es, en, pt"), Some("one_of"));
+        let bad_code = concerta_evaluation::validate::validate_code("code", "").unwrap_err();
+        assert_eq!(code(&bad_code.message), Some("code"));
+        let percent = concerta_evaluation::validate::check_value("value", concerta_evaluation::Unit::Percent, 120.0).unwrap_err();
+        assert_eq!(code(&percent.message), Some("percentage"));
+        let count = concerta_evaluation::validate::check_value("value", concerta_evaluation::Unit::Count, 1.5).unwrap_err();
+        assert_eq!(code(&count.message), Some("count"));
+        let amount = concerta_evaluation::validate::check_value("value", concerta_evaluation::Unit::Currency, -1.0).unwrap_err();
+        assert_eq!(code(&amount.message), Some("amount"));
         // Anything else has no reason (the app shows its generic words), never a wrong one.
         assert_eq!(code("lists a section that is not part of this strategy"), None);
         assert_eq!(code("must be at most 20 MiB"), None);
