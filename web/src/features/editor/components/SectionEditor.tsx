@@ -35,6 +35,12 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
   const [heals, setHeals] = useState(0)
   // The range the link dialog works on while it is open.
   const [linking, setLinking] = useState<{ from: number; to: number; href?: string } | null>(null)
+  // Once the dialog is gone (a modal dialog keeps focus inside while open), back to the text.
+  const wasLinking = useRef(false)
+  useEffect(() => {
+    if (wasLinking.current && !linking) view?.focus()
+    wasLinking.current = !!linking
+  }, [linking, view])
 
   // The ProseMirror view lives as long as this handle and access level.
   useEffect(() => {
@@ -172,17 +178,12 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
           onApply={(href) => {
             setLink(view.state.schema, href, linking)(view.state, view.dispatch)
             setLinking(null)
-            view.focus()
           }}
           onRemove={() => {
             setLink(view.state.schema, null, linking)(view.state, view.dispatch)
             setLinking(null)
-            view.focus()
           }}
-          onClose={() => {
-            setLinking(null)
-            view.focus()
-          }}
+          onClose={() => setLinking(null)}
         />
       )}
       <PresenceList snapshot={presence} />
