@@ -90,7 +90,7 @@ test.describe("evaluation", () => {
     await eco.page.getByLabel("Date measured").fill("2023-06-01")
     await eco.page.getByLabel(/^Value/).fill("4")
     await eco.page.getByRole("button", { name: "Report", exact: true }).click()
-    await expect(eco.page.getByText(/must not be before the baseline date/)).toBeVisible()
+    await expect(eco.page.getByText("The date cannot be before the baseline date.")).toBeVisible()
 
     // The coordinator reviews and accepts it.
     await ana.page.reload()

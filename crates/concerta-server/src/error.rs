@@ -230,7 +230,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 pub struct Reason {
     /// The code: `required`, `empty`, `too_long`, `too_short`, `email`, `control_characters`,
     /// `date`, `number`, `url`, `one_of`, `wrong_password`, `setup_token`, `invalid_id`,
-    /// `code` (an indicator's code), `percentage`, `count`, `amount`.
+    /// `code` (an indicator's code), `percentage`, `count`, `amount`, `before_baseline`,
+    /// `after_baseline`, `future`.
     pub code: &'static str,
     /// The number in "at most / at least N characters".
     pub limit: Option<u64>,
@@ -271,6 +272,9 @@ pub fn reason(message: &str) -> Option<Reason> {
         m if m.starts_with("is a percentage:") => plain("percentage"),
         m if m.starts_with("is a count:") => plain("count"),
         m if m.starts_with("is an amount:") => plain("amount"),
+        m if m.starts_with("must not be before the baseline date") => plain("before_baseline"),
+        "must be after the baseline date" => plain("after_baseline"),
+        "must not be in the future" => plain("future"),
         _ => None,
     }
 }
@@ -333,6 +337,9 @@ mod tests {
         assert_eq!(code(&count.message), Some("count"));
         let amount = concerta_evaluation::validate::check_value("value", concerta_evaluation::Unit::Currency, -1.0).unwrap_err();
         assert_eq!(code(&amount.message), Some("amount"));
+        assert_eq!(code("must not be before the baseline date (2024-01-01)"), Some("before_baseline"));
+        assert_eq!(code("must be after the baseline date"), Some("after_baseline"));
+        assert_eq!(code("must not be in the future"), Some("future"));
         // Anything else has no reason (the app shows its generic words), never a wrong one.
         assert_eq!(code("lists a section that is not part of this strategy"), None);
         assert_eq!(code("must be at most 20 MiB"), None);
