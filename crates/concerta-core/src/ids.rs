@@ -146,6 +146,18 @@ id_type!(
     /// An invitation to make an account, sent to a member added without one.
     AccountInvitationId
 );
+id_type!(
+    /// A consultation: stakeholders comment on (part of) a strategy between two dates.
+    ConsultationId
+);
+id_type!(
+    /// A stakeholder's invitation to one consultation.
+    ConsultationInviteeId
+);
+id_type!(
+    /// A comment in a consultation (or a reply in its thread).
+    CommentId
+);
 
 #[cfg(test)]
 mod tests {
