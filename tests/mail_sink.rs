@@ -51,7 +51,7 @@ pub fn smtp_python() -> Option<String> {
     found
 }
 
-pub /// A port nothing listens on (yet).
+/// A port nothing listens on (yet).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("address").port()
 }
