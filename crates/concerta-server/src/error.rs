@@ -70,6 +70,17 @@ pub enum Error {
         /// How long until one more attempt is allowed.
         retry_after: std::time::Duration,
     },
+    /// The request is understood but refused in the resource's current state, with its own
+    /// code and a message for the user (e.g. 409 `consultation_closed`, 403 `not_invited`).
+    #[error("{message}")]
+    Refused {
+        /// The status.
+        status: StatusCode,
+        /// The machine-readable code.
+        code: &'static str,
+        /// What happened, for the user.
+        message: String,
+    },
     /// The body is over the limit (413 `payload_too_large`).
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -110,6 +121,7 @@ impl Error {
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Error::LastCoordinator => (StatusCode::CONFLICT, "last_coordinator"),
             Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Error::Refused { status, code, .. } => (*status, code),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
