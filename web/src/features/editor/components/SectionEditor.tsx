@@ -140,6 +140,7 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
     handle.on("change", redraw)
     setView(editorView)
     setState(editorView.state)
+    performance.mark("concerta:editor")
     return () => {
       destroyed = true
       heal.stop()
