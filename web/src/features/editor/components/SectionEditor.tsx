@@ -6,7 +6,8 @@ import { history } from "prosemirror-history"
 import type { DocHandle } from "@automerge/automerge-repo/slim"
 import type { PageRepo } from "../../../lib/automerge"
 import { amToPmIndex, bind, BODY_PATH, cursorIndex, pmToAmIndex, type SectionDoc } from "../binding"
-import { editorKeymaps } from "../commands"
+import { editorKeymaps, setLink } from "../commands"
+import { linkRange, normaliseHref } from "../link"
 import { cursorsPlugin, setCursors, type RemoteCursor } from "../plugins/cursors"
 import { commentsPlugin, setCommentRanges, type CommentRange } from "../plugins/comments"
 import { useSectionComments, type SectionComment } from "../api/comments"
@@ -14,6 +15,7 @@ import { CommentsAside } from "./CommentsAside"
 import { healer } from "../plugins/heal"
 import { colorFor, SectionPresence, type PresenceSnapshot } from "../presence"
 import "prosemirror-view/style/prosemirror.css"
+import { LinkDialog } from "./LinkDialog"
 import { Toolbar } from "./Toolbar"
 import { PresenceList } from "./PresenceList"
 import { SyncIndicator } from "./SyncIndicator"
@@ -42,6 +44,14 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
   const [state, setState] = useState<EditorState | null>(null)
   const [presence, setPresence] = useState<PresenceSnapshot | null>(null)
   const [heals, setHeals] = useState(0)
+  // The range the link dialog works on while it is open.
+  const [linking, setLinking] = useState<{ from: number; to: number; href?: string } | null>(null)
+  // Once the dialog is gone (a modal dialog keeps focus inside while open), back to the text.
+  const wasLinking = useRef(false)
+  useEffect(() => {
+    if (wasLinking.current && !linking) view?.focus()
+    wasLinking.current = !!linking
+  }, [linking, view])
 
   // The ProseMirror view lives as long as this handle and access level.
   useEffect(() => {
@@ -87,7 +97,17 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
       state: EditorState.create({
         schema: binding.schema,
         doc: binding.doc,
-        plugins: [binding.plugin, history(), ...editorKeymaps(binding.schema), cursorsPlugin(), commentsPlugin()],
+        plugins: [
+          binding.plugin,
+          history(),
+          ...editorKeymaps(binding.schema, (state) => {
+            const range = writable ? linkRange(state) : undefined
+            if (range) setLinking(range)
+            return !!range
+          }),
+          cursorsPlugin(),
+          commentsPlugin(),
+        ],
       }),
       editable: () => writable,
       attributes: {
@@ -173,7 +193,15 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
   return (
     <div className="editor" data-testid="editor" data-heals={heals}>
       <div className="editor-bar">
-        <Toolbar view={view} state={state} disabled={!writable} />
+        <Toolbar
+          view={view}
+          state={state}
+          disabled={!writable}
+          onLink={() => {
+            const range = view && linkRange(view.state)
+            if (range) setLinking(range)
+          }}
+        />
         <SyncIndicator handle={handle as DocHandle<unknown>} page={page} />
       </div>
       {!writable && readOnlyReason && (
@@ -182,6 +210,21 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
         </p>
       )}
       <div ref={mount} className={writable ? "editor-mount" : "editor-mount read-only"} aria-describedby={!writable ? "read-only-reason" : undefined} />
+      {linking && view && (
+        <LinkDialog
+          current={linking.href}
+          check={normaliseHref}
+          onApply={(href) => {
+            setLink(view.state.schema, href, linking)(view.state, view.dispatch)
+            setLinking(null)
+          }}
+          onRemove={() => {
+            setLink(view.state.schema, null, linking)(view.state, view.dispatch)
+            setLinking(null)
+          }}
+          onClose={() => setLinking(null)}
+        />
+      )}
       <PresenceList snapshot={presence} />
       <CommentsAside
         sectionId={sectionId}
