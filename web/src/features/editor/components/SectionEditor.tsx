@@ -171,6 +171,7 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
     handle.on("change", redraw)
     setView(editorView)
     setState(editorView.state)
+    performance.mark("concerta:editor")
     return () => {
       destroyed = true
       redrawRef.current = () => {}
