@@ -39,6 +39,7 @@ pub mod security;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod throttle;
 pub mod web;
 
 use std::future::Future;
@@ -101,12 +102,14 @@ pub async fn serve_state(
 ) -> anyhow::Result<()> {
     let mailer = tokio::spawn(mail::worker(&state)?.run());
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
+    let forgetter = tokio::spawn(forget_idle_login_allowances(state.clone()));
     let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // The peer address feeds login throttling and the audit log (`auth::ClientAddress`).
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    forgetter.abort();
     reminders.abort();
     mailer.abort();
     tracing::info!("server stopped");
@@ -123,5 +126,15 @@ async fn sweep_sessions(state: AppState) {
             Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
         }
+    }
+}
+
+/// Drops the login allowances that have refilled, every minute, so a flood of distinct
+/// emails or addresses leaves no lasting state ([`throttle::LoginThrottle::forget_idle`]).
+async fn forget_idle_login_allowances(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        state.login_throttle.forget_idle();
     }
 }
