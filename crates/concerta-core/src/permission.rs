@@ -95,6 +95,12 @@ pub enum Action {
     UpdateCapacity,
     /// Answer the baseline questionnaire for the city and choose whether to share it.
     AnswerBaseline,
+    /// See the city's roundtables, their invitations, answers and minutes.
+    ViewRoundtables,
+    /// Convene a roundtable: create, change, cancel and close it, invite and resend.
+    ConveneRoundtable,
+    /// Co-edit a roundtable's live minutes.
+    WriteMinutes,
 }
 
 impl Action {
@@ -122,6 +128,9 @@ impl Action {
         Action::ReviewMeasurement,
         Action::UpdateCapacity,
         Action::AnswerBaseline,
+        Action::ViewRoundtables,
+        Action::ConveneRoundtable,
+        Action::WriteMinutes,
     ];
 
     /// Whether this is administration a network admin may do on any city (everything except
@@ -136,6 +145,7 @@ impl Action {
                 | Action::CreateVersion
                 | Action::ApproveVersion
                 | Action::ExportStrategy
+                | Action::WriteMinutes
         )
     }
 }
@@ -146,7 +156,9 @@ impl Action {
 /// - Coordinator: everything. Observer: view the city, members, actors, strategies, the
 ///   evaluation, read sections and export them. Editor: the same, plus writing a section
 ///   whose responsible area is the editor's own and setting its state, reporting a
-///   measurement or updating a capacity of that area. Stakeholder: view the city only.
+///   measurement or updating a capacity of that area, and co-editing roundtable minutes.
+///   Stakeholder: view the city only (they answer roundtables through their RSVP link).
+///   Convening roundtables is the coordinator's (and a network admin's, as administration).
 ///   Naming and approving versions is the coordinator's alone.
 /// - A network admin may do all administration on every city, but not read or write section
 ///   content unless a membership grants it.
@@ -162,10 +174,11 @@ pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> boo
         Role::Coordinator => true,
         Role::Observer => matches!(
             action,
-            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation | ViewRoundtables
         ),
         Role::Editor => match action {
-            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation => true,
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation
+            | ViewRoundtables | WriteMinutes => true,
             WriteSection | SetSectionState | ReportMeasurement | UpdateCapacity => {
                 resource.area.is_some() && resource.area == membership.area
             }
@@ -235,6 +248,9 @@ mod tests {
         (ReviewMeasurement, [true, false, false, false, false, false, true, true,  false]),
         (UpdateCapacity, [true, true,  false, false,  false, false, true,  true,  false]),
         (AnswerBaseline, [true, false, false, false,  false, false, true,  true,  false]),
+        (ViewRoundtables, [true, true, true,  true,   false, true,  true,  true,  false]),
+        (ConveneRoundtable, [true, false, false, false, false, false, true, true,  false]),
+        (WriteMinutes,   [true, true,  true,  true,   false, false, false, false, false]),
     ];
 
     #[test]
