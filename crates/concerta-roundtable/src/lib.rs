@@ -22,3 +22,39 @@ pub mod token;
 pub mod validate;
 
 pub use validate::{Details, DetailsPatch, Schedule, validate_details, validate_patch, validate_timezone};
+
+/// Where a roundtable stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Convened; invitations go out, answers come in.
+    Scheduled,
+    /// Called off: invitees got `METHOD:CANCEL`.
+    Cancelled,
+    /// Held and closed: the minutes went to the attendees, the agreements are recorded.
+    Closed,
+}
+
+impl Status {
+    /// The stored and JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "scheduled",
+            Status::Cancelled => "cancelled",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "scheduled" => Ok(Status::Scheduled),
+            "cancelled" => Ok(Status::Cancelled),
+            "closed" => Ok(Status::Closed),
+            other => Err(format!("unknown roundtable status `{other}`")),
+        }
+    }
+}

@@ -32,6 +32,8 @@ pub mod evaluation;
 pub mod instance;
 pub mod public;
 pub mod reminders;
+pub mod roundtables;
+pub mod rsvp;
 pub mod security;
 pub mod state;
 pub mod sync;
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(telemetry::metrics))
         .route("/public/_/style.css", get(public::style))
         .route("/public/{slug}", get(public::page))
+        .route("/rsvp/{token}", get(rsvp::page).post(rsvp::answer))
         .route("/public/{slug}/strategies/{id}", get(public::approved_version))
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
@@ -97,12 +100,14 @@ pub async fn serve_state(
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
     let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
+    let roundtable_reminders = tokio::spawn(roundtables::run_reminders(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // The peer address feeds login throttling and the audit log (`auth::ClientAddress`).
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     reminders.abort();
+    roundtable_reminders.abort();
     tracing::info!("server stopped");
     Ok(result?)
 }

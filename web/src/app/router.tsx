@@ -8,6 +8,8 @@ import { HomePage } from "../features/city/components/HomePage"
 import { BaselinePage, NetworksPage } from "../features/evaluation/components/BaselinePage"
 import { EvaluationPage } from "../features/evaluation/components/EvaluationPage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
+import { RoundtablePage } from "../features/roundtables/components/RoundtablePage"
+import { RoundtablesPage } from "../features/roundtables/components/RoundtablesPage"
 import { SectionPage } from "../features/editor/components/SectionPage"
 import { VersionsPage } from "../features/versions/components/VersionsPage"
 import { Layout } from "./Layout"
@@ -41,6 +43,8 @@ export const router = createBrowserRouter([
       },
       { path: "cities/:cityId/baseline", element: <BaselinePage /> },
       { path: "networks", element: <NetworksPage /> },
+      { path: "cities/:cityId/roundtables", element: <RoundtablesPage /> },
+      { path: "roundtables/:roundtableId", element: <RoundtablePage /> },
       {
         path: "strategies/:strategyId/versions/:versionId",
         lazy: () => import("../features/versions/components/VersionPage").then((m) => ({ Component: m.VersionPage })),

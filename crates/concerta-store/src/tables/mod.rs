@@ -32,3 +32,7 @@ pub mod questionnaire;
 pub mod baseline_question;
 pub mod baseline_response;
 pub mod baseline_answer;
+pub mod roundtable;
+pub mod roundtable_invitation;
+pub mod roundtable_reminder;
+pub mod roundtable_agreement;

@@ -35,6 +35,7 @@ export function CityPage() {
         {seesPeople && <a href="#members">{t("city.members")}</a>}
         {seesPeople && <a href="#actors">{t("city.actors")}</a>}
         {seesPeople && <Link to={`/cities/${cityId}/baseline`}>{t("city.baseline")}</Link>}
+        {seesPeople && <Link to={`/cities/${cityId}/roundtables`}>{t("city.roundtables")}</Link>}
         <a href={`/public/${city.data.slug}`}>{t("city.publicPage")}</a>
       </nav>
       <StrategiesPanel city={cityId} admin={admin} />
