@@ -36,7 +36,7 @@ pub fn new_minutes_change() -> Vec<u8> {
 
 fn string_at<D: ReadDoc>(doc: &D, obj: &automerge::ObjId, key: &str) -> Option<String> {
     match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => s.to_str().map(str::to_owned),
+        (Value::Scalar(s), _) => s.as_str().map(str::to_owned),
         (Value::Object(ObjType::Text), id) => doc.text(&id).ok(),
         _ => None,
     }

@@ -249,5 +249,5 @@ pub(crate) async fn answer(
         Some(l) if l.parse::<Locale>().is_ok() => format!("/rsvp/{token_text}?lang={l}&saved=1"),
         _ => format!("/rsvp/{token_text}?saved=1"),
     };
-    Ok(Redirect::see_other(&back).into_response())
+    Ok(Redirect::to(&back).into_response())
 }

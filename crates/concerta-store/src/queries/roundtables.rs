@@ -225,7 +225,7 @@ async fn invitations_of(conn: &impl ConnectionTrait, id: RoundtableId) -> Result
     roundtable_invitation::Entity::find()
         .filter(roundtable_invitation::Column::RoundtableId.eq(id.uuid()))
         .order_by_asc(roundtable_invitation::Column::CreatedAt)
-        .order_by_asc(roundtable_invitation::Column::Email)
+        .order_by_asc(roundtable_invitation::Column::Id)
         .all(conn)
         .await?
         .into_iter()
@@ -454,9 +454,14 @@ impl Database {
             let now = crate::now();
             let mut fresh = Vec::new();
             let mut answer = Vec::new();
+            // The answer lists the invitations in the order the invitees were given.
+            let mut order: Vec<uuid::Uuid> = Vec::new();
             for new in invitees {
                 if let Some(inv) = existing.get(&new.email) {
-                    answer.push(inv.clone());
+                    if !order.contains(&inv.id.uuid()) {
+                        order.push(inv.id.uuid());
+                        answer.push(inv.clone());
+                    }
                     continue;
                 }
                 if answer.iter().chain(fresh.iter()).any(|i: &Invitation| i.email == new.email) {
@@ -486,6 +491,7 @@ impl Database {
                 .insert(&*tx)
                 .await
                 .map_err(conflict_on("email"))?;
+                order.push(model.id);
                 fresh.push(Invitation::try_from(model)?);
             }
             mail_all(&tx, mailer, &rt, &fresh, MailKind::Invitation).await?;
@@ -497,15 +503,14 @@ impl Database {
                 audit::append(&*tx, &entry).await?;
             }
             // Read back: the message ids were set by the mailing.
-            let ids: Vec<uuid::Uuid> = answer.iter().chain(fresh.iter()).map(|i| i.id.uuid()).collect();
             let mut all: Vec<Invitation> = roundtable_invitation::Entity::find()
-                .filter(roundtable_invitation::Column::Id.is_in(ids))
+                .filter(roundtable_invitation::Column::Id.is_in(order.clone()))
                 .all(&*tx)
                 .await?
                 .into_iter()
                 .map(Invitation::try_from)
                 .collect::<Result<_>>()?;
-            all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.email.cmp(&b.email)));
+            all.sort_by_key(|i| order.iter().position(|o| *o == i.id.uuid()));
             Ok(all)
         })
         .await
