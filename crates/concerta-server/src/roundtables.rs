@@ -3,7 +3,8 @@
 //! transaction, the delivery status of invitations read from the outbox, and the reminder
 //! loop.
 //!
-//! Metrics: `concerta_roundtable_reminders_total` (reminders this node wrote).
+//! Metrics: `concerta_roundtable_reminder_runs_total` (looks taken) and
+//! `concerta_roundtable_reminders_total` (reminders this node wrote).
 //!
 //! Invariant: the reminder loop never exits on an error; it logs and tries again next time.
 
@@ -108,6 +109,7 @@ pub async fn run_reminders(state: AppState, interval: Duration) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        metrics::counter!("concerta_roundtable_reminder_runs_total").increment(1);
         let mailer = match RoundtableMailer::new(&state).await {
             Ok(m) => m,
             Err(e) => {
