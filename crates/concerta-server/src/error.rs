@@ -63,6 +63,17 @@ pub enum Error {
     /// The change would leave a city without a coordinator (409 `last_coordinator`).
     #[error("a city needs at least one coordinator: make another member coordinator first")]
     LastCoordinator,
+    /// The request is understood but refused in the resource's current state, with its own
+    /// code and a message for the user (e.g. 409 `consultation_closed`, 403 `not_invited`).
+    #[error("{message}")]
+    Refused {
+        /// The status.
+        status: StatusCode,
+        /// The machine-readable code.
+        code: &'static str,
+        /// What happened, for the user.
+        message: String,
+    },
     /// The body is over the limit (413 `payload_too_large`).
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -97,6 +108,7 @@ impl Error {
             Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Error::LastCoordinator => (StatusCode::CONFLICT, "last_coordinator"),
+            Error::Refused { status, code, .. } => (*status, code),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

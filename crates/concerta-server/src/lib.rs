@@ -34,6 +34,7 @@ pub mod public;
 pub mod reminders;
 pub mod roundtables;
 pub mod rsvp;
+pub mod report;
 pub mod security;
 pub mod state;
 pub mod sync;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/public/{slug}", get(public::page))
         .route("/rsvp/{token}", get(rsvp::page).post(rsvp::answer))
         .route("/public/{slug}/strategies/{id}", get(public::approved_version))
+        .route("/public/{slug}/consultations/{id}", get(public::consultation_report))
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

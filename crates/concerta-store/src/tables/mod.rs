@@ -36,3 +36,7 @@ pub mod roundtable;
 pub mod roundtable_invitation;
 pub mod roundtable_reminder;
 pub mod roundtable_agreement;
+pub mod consultation;
+pub mod consultation_section;
+pub mod consultation_invitee;
+pub mod consultation_comment;
