@@ -7,6 +7,7 @@ import { CityPage } from "../features/city/components/CityPage"
 import { HomePage } from "../features/city/components/HomePage"
 import { BaselinePage, NetworksPage } from "../features/evaluation/components/BaselinePage"
 import { EvaluationPage } from "../features/evaluation/components/EvaluationPage"
+import { NewIndicatorPage } from "../features/evaluation/components/NewIndicatorPage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
 import { RoundtablePage } from "../features/roundtables/components/RoundtablePage"
 import { RoundtablesPage } from "../features/roundtables/components/RoundtablesPage"
@@ -36,6 +37,7 @@ export const router = createBrowserRouter([
       { path: "strategies/:strategyId/sections/:sectionId", element: <SectionPage /> },
       { path: "strategies/:strategyId/versions", element: <VersionsPage /> },
       { path: "strategies/:strategyId/evaluation", element: <EvaluationPage /> },
+      { path: "strategies/:strategyId/evaluation/new", element: <NewIndicatorPage /> },
       {
         // The chart brings Observable Plot (and d3): loaded only when an indicator is opened.
         path: "indicators/:indicatorId",

@@ -6,11 +6,13 @@ import { history } from "prosemirror-history"
 import type { DocHandle } from "@automerge/automerge-repo/slim"
 import type { PageRepo } from "../../../lib/automerge"
 import { amToPmIndex, bind, BODY_PATH, cursorIndex, pmToAmIndex, type SectionDoc } from "../binding"
-import { editorKeymaps } from "../commands"
+import { editorKeymaps, setLink } from "../commands"
+import { linkRange, normaliseHref } from "../link"
 import { cursorsPlugin, setCursors, type RemoteCursor } from "../plugins/cursors"
 import { healer } from "../plugins/heal"
 import { colorFor, SectionPresence, type PresenceSnapshot } from "../presence"
 import "prosemirror-view/style/prosemirror.css"
+import { LinkDialog } from "./LinkDialog"
 import { Toolbar } from "./Toolbar"
 import { PresenceList } from "./PresenceList"
 import { SyncIndicator } from "./SyncIndicator"
@@ -31,6 +33,14 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
   const [state, setState] = useState<EditorState | null>(null)
   const [presence, setPresence] = useState<PresenceSnapshot | null>(null)
   const [heals, setHeals] = useState(0)
+  // The range the link dialog works on while it is open.
+  const [linking, setLinking] = useState<{ from: number; to: number; href?: string } | null>(null)
+  // Once the dialog is gone (a modal dialog keeps focus inside while open), back to the text.
+  const wasLinking = useRef(false)
+  useEffect(() => {
+    if (wasLinking.current && !linking) view?.focus()
+    wasLinking.current = !!linking
+  }, [linking, view])
 
   // The ProseMirror view lives as long as this handle and access level.
   useEffect(() => {
@@ -61,7 +71,16 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
       state: EditorState.create({
         schema: binding.schema,
         doc: binding.doc,
-        plugins: [binding.plugin, history(), ...editorKeymaps(binding.schema), cursorsPlugin()],
+        plugins: [
+          binding.plugin,
+          history(),
+          ...editorKeymaps(binding.schema, (state) => {
+            const range = writable ? linkRange(state) : undefined
+            if (range) setLinking(range)
+            return !!range
+          }),
+          cursorsPlugin(),
+        ],
       }),
       editable: () => writable,
       attributes: {
@@ -135,7 +154,15 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
   return (
     <div className="editor" data-testid="editor" data-heals={heals}>
       <div className="editor-bar">
-        <Toolbar view={view} state={state} disabled={!writable} />
+        <Toolbar
+          view={view}
+          state={state}
+          disabled={!writable}
+          onLink={() => {
+            const range = view && linkRange(view.state)
+            if (range) setLinking(range)
+          }}
+        />
         <SyncIndicator handle={handle as DocHandle<unknown>} page={page} />
       </div>
       {!writable && readOnlyReason && (
@@ -144,6 +171,21 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
         </p>
       )}
       <div ref={mount} className={writable ? "editor-mount" : "editor-mount read-only"} aria-describedby={!writable ? "read-only-reason" : undefined} />
+      {linking && view && (
+        <LinkDialog
+          current={linking.href}
+          check={normaliseHref}
+          onApply={(href) => {
+            setLink(view.state.schema, href, linking)(view.state, view.dispatch)
+            setLinking(null)
+          }}
+          onRemove={() => {
+            setLink(view.state.schema, null, linking)(view.state, view.dispatch)
+            setLinking(null)
+          }}
+          onClose={() => setLinking(null)}
+        />
+      )}
       <PresenceList snapshot={presence} />
       <p className="visually-hidden">{t("editor.keysHelp")}</p>
     </div>
