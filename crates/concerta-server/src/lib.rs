@@ -39,6 +39,7 @@ pub mod security;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod throttle;
 pub mod web;
 
 use std::future::Future;
@@ -101,6 +102,7 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
+    let forgetter = tokio::spawn(forget_idle_login_allowances(state.clone()));
     let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
     let roundtable_reminders = tokio::spawn(roundtables::run_reminders(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
@@ -108,6 +110,7 @@ pub async fn serve_state(
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    forgetter.abort();
     reminders.abort();
     roundtable_reminders.abort();
     tracing::info!("server stopped");
@@ -124,5 +127,15 @@ async fn sweep_sessions(state: AppState) {
             Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
         }
+    }
+}
+
+/// Drops the login allowances that have refilled, every minute, so a flood of distinct
+/// emails or addresses leaves no lasting state ([`throttle::LoginThrottle::forget_idle`]).
+async fn forget_idle_login_allowances(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        state.login_throttle.forget_idle();
     }
 }

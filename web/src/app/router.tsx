@@ -4,6 +4,8 @@ import { LoginPage } from "../features/auth/components/LoginPage"
 import { RequireAuth } from "../features/auth/components/RequireAuth"
 import { SetupPage } from "../features/auth/components/SetupPage"
 import { CityPage } from "../features/city/components/CityPage"
+import { ConsultationPage } from "../features/consultations/components/ConsultationPage"
+import { ConsultationsPage } from "../features/consultations/components/ConsultationsPage"
 import { HomePage } from "../features/city/components/HomePage"
 import { BaselinePage, NetworksPage } from "../features/evaluation/components/BaselinePage"
 import { EvaluationPage } from "../features/evaluation/components/EvaluationPage"
@@ -44,6 +46,8 @@ export const router = createBrowserRouter([
         lazy: () => import("../features/evaluation/components/IndicatorPage").then((m) => ({ Component: m.IndicatorPage })),
       },
       { path: "cities/:cityId/baseline", element: <BaselinePage /> },
+      { path: "cities/:cityId/consultations", element: <ConsultationsPage /> },
+      { path: "consultations/:consultationId", element: <ConsultationPage /> },
       { path: "networks", element: <NetworksPage /> },
       { path: "cities/:cityId/roundtables", element: <RoundtablesPage /> },
       { path: "roundtables/:roundtableId", element: <RoundtablePage /> },

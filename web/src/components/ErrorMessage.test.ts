@@ -1,20 +1,30 @@
 // Every error code and field reason the server can send has words in es, en and pt: the
 // server's codes are read from its source (crates/concerta-server/src/error.rs).
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import en from "../locales/en/translation.json"
 import es from "../locales/es/translation.json"
 import pt from "../locales/pt/translation.json"
 
-const source = readFileSync(join(__dirname, "../../../crates/concerta-server/src/error.rs"), "utf8")
+const serverSrc = join(__dirname, "../../../crates/concerta-server/src")
+const source = readFileSync(join(serverSrc, "error.rs"), "utf8")
+// Handlers refuse with codes of their own (`Error::Refused { code: "…" }`).
+const handlers = readdirSync(serverSrc, { recursive: true, encoding: "utf8" })
+  .filter((file) => file.endsWith(".rs"))
+  .map((file) => readFileSync(join(serverSrc, file), "utf8"))
+  .join("\n")
 
 describe("server errors", () => {
-  const codes = [...source.matchAll(/StatusCode::[A-Z_]+, "([a-z_]+)"\)/g)].map((m) => m[1])
+  const codes = [
+    ...[...source.matchAll(/StatusCode::[A-Z_]+, "([a-z_]+)"\)/g)].map((m) => m[1]),
+    ...[...handlers.matchAll(/Error::Refused\s*\{[^}]*?code:\s*"([a-z_]+)"/g)].map((m) => m[1]),
+  ]
   const reasons = [...source.matchAll(/plain\("([a-z_]+)"\)|code: "([a-z_]+)"/g)].map((m) => m[1] ?? m[2])
 
   it("are found in the server's source", () => {
     expect(codes).toContain("invalid_field")
+    expect(codes).toContain("consultation_closed")
     expect(codes.length).toBeGreaterThan(10)
     expect(reasons).toContain("too_long")
     expect(reasons.length).toBeGreaterThan(10)

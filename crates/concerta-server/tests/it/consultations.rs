@@ -371,3 +371,49 @@ test_both_dbs!(closed_not_yet_open_and_other_cities, |db| async move {
     let (status, _) = raw(&app, &format!("/public/quito/consultations/{closed}"), &Auth::None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not under another city");
 });
+
+test_both_dbs!(a_named_version_is_read_at_its_heads, |db| async move {
+    let app = App::new(db);
+    let c = CityFixture::new(app.db(), "montevideo").await;
+    let s = strategy(&app, &c).await;
+    let first = &s["sections"][0];
+    let (sid, doc_url) = (first["id"].as_str().unwrap(), first["doc_url"].as_str().unwrap());
+    let version = app.post(&format!("/api/strategies/{}/versions", s["id"].as_str().unwrap()), &c.coordinator.auth, json!({"name": "Borrador 1"})).await;
+    assert_eq!(version.status, StatusCode::CREATED, "{:?}", version.body);
+    // The draft moves on after the version was named.
+    write(app.db(), doc_url, &paragraph("La ciudad asume la cooperación descentralizada como política de Estado.")).await;
+    let made = app
+        .post(
+            &c.url("/consultations"),
+            &c.coordinator.auth,
+            json!({"strategy_id": s["id"], "version_id": version.body["id"], "title": "Sobre el borrador 1", "closes_at": days(5), "section_ids": [sid]}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let id = made.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/consultations/{id}/invitations"),
+        &c.coordinator.auth,
+        json!({"invitees": [{"email": "rita@red.example", "name": "Rita", "organization": "Red de Ciudades", "sector": "city_network"}]}),
+    )
+    .await;
+    let rita = token_for(app.db(), "rita@red.example").await;
+    // The consulted text is the version's, not the draft's.
+    let text = app.get(&format!("/api/consultations/{id}/sections/{sid}"), &rita).await;
+    assert!(text.body["text"].as_str().unwrap().contains("acción internacional"), "{:?}", text.body);
+    assert!(!text.body["text"].as_str().unwrap().contains("cooperación"));
+    // A quote from the version anchors there; the draft no longer has those words.
+    let comment = app
+        .post(&format!("/api/consultations/{id}/comments"), &rita, json!({"section_id": sid, "body": "Bien.", "anchor": {"quote": "acción internacional"}}))
+        .await;
+    assert_eq!(comment.status, StatusCode::CREATED, "{:?}", comment.body);
+    assert_eq!(comment.body["anchor"]["quote"], "acción internacional");
+    // Resolved against the draft now, where those words were rewritten (a character-level edit
+    // keeps the letters both texts share, so the passage reads what lies between them now).
+    assert_ne!(comment.body["anchor"]["text"], "acción internacional", "{:?}", comment.body["anchor"]);
+    // A quote only the draft has is not in the consulted text.
+    let missing = app
+        .post(&format!("/api/consultations/{id}/comments"), &rita, json!({"section_id": sid, "body": "x", "anchor": {"quote": "cooperación descentralizada"}}))
+        .await;
+    assert_eq!(field(&missing), (StatusCode::UNPROCESSABLE_ENTITY, "anchor.quote"));
+});

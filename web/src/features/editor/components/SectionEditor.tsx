@@ -9,6 +9,9 @@ import { amToPmIndex, bind, BODY_PATH, cursorIndex, pmToAmIndex, type SectionDoc
 import { editorKeymaps, setLink } from "../commands"
 import { linkRange, normaliseHref } from "../link"
 import { cursorsPlugin, setCursors, type RemoteCursor } from "../plugins/cursors"
+import { commentsPlugin, setCommentRanges, type CommentRange } from "../plugins/comments"
+import { useSectionComments, type SectionComment } from "../api/comments"
+import { CommentsAside } from "./CommentsAside"
 import { healer } from "../plugins/heal"
 import { colorFor, SectionPresence, type PresenceSnapshot } from "../presence"
 import "prosemirror-view/style/prosemirror.css"
@@ -18,6 +21,8 @@ import { PresenceList } from "./PresenceList"
 import { SyncIndicator } from "./SyncIndicator"
 
 interface Props {
+  /** The section (its consultation comments are shown beside the text). */
+  sectionId: string
   handle: DocHandle<SectionDoc>
   page: PageRepo
   writable: boolean
@@ -26,9 +31,15 @@ interface Props {
 }
 
 /** The rich-text editor of one section, live with everyone in it. */
-export function SectionEditor({ handle, page, writable, readOnlyReason, label }: Props) {
+export function SectionEditor({ sectionId, handle, page, writable, readOnlyReason, label }: Props) {
   const { t } = useTranslation()
   const mount = useRef<HTMLDivElement>(null)
+  const comments = useSectionComments(sectionId)
+  const commentsRef = useRef<SectionComment[]>([])
+  const activeRef = useRef<string | null>(null)
+  const redrawRef = useRef<() => void>(() => {})
+  const [active, setActive] = useState<string | null>(null)
+  const [ranges, setRanges] = useState<CommentRange[]>([])
   const [view, setView] = useState<EditorView | null>(null)
   const [state, setState] = useState<EditorState | null>(null)
   const [presence, setPresence] = useState<PresenceSnapshot | null>(null)
@@ -67,6 +78,21 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
       return cursors
     }
 
+    // Consultation comments' passages, from their automerge cursors in the live document.
+    const commentRanges = (): CommentRange[] => {
+      const doc = handle.doc()
+      if (!doc) return []
+      const out: CommentRange[] = []
+      for (const c of commentsRef.current) {
+        if (!c.anchor || c.hidden || c.parent_id) continue
+        const start = cursorIndex(doc, c.anchor.start)
+        const end = cursorIndex(doc, c.anchor.end)
+        if (start === undefined || end === undefined || start > end) continue
+        out.push({ id: c.id, from: amToPmIndex(doc, start), to: amToPmIndex(doc, end + 1), active: c.id === activeRef.current })
+      }
+      return out
+    }
+
     const editorView: EditorView = new EditorView(mount.current, {
       state: EditorState.create({
         schema: binding.schema,
@@ -80,6 +106,7 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
             return !!range
           }),
           cursorsPlugin(),
+          commentsPlugin(),
         ],
       }),
       editable: () => writable,
@@ -130,8 +157,12 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
         queueMicrotask(redraw)
         return
       }
-      if (!destroyed) editorView.dispatch(setCursors(editorView.state.tr, remoteCursors()))
+      if (destroyed) return
+      const passages = commentRanges()
+      editorView.dispatch(setCommentRanges(setCursors(editorView.state.tr, remoteCursors()), passages))
+      setRanges(passages)
     }
+    redrawRef.current = redraw
     const unsubscribe = tracker.subscribe((snapshot) => {
       latest = snapshot
       setPresence(snapshot)
@@ -140,8 +171,10 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
     handle.on("change", redraw)
     setView(editorView)
     setState(editorView.state)
+    performance.mark("concerta:editor")
     return () => {
       destroyed = true
+      redrawRef.current = () => {}
       heal.stop()
       handle.off("change", redraw)
       unsubscribe()
@@ -150,6 +183,13 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
       setView(null)
     }
   }, [handle, page, writable, label])
+
+  // New comments (polled) and the passage asked for are drawn at once.
+  useEffect(() => {
+    commentsRef.current = comments.data ?? []
+    activeRef.current = active
+    redrawRef.current()
+  }, [comments.data, active])
 
   return (
     <div className="editor" data-testid="editor" data-heals={heals}>
@@ -187,6 +227,16 @@ export function SectionEditor({ handle, page, writable, readOnlyReason, label }:
         />
       )}
       <PresenceList snapshot={presence} />
+      <CommentsAside
+        sectionId={sectionId}
+        comments={comments.data ?? []}
+        ranges={ranges}
+        view={view}
+        handle={handle}
+        writable={writable}
+        active={active}
+        onShow={setActive}
+      />
       <p className="visually-hidden">{t("editor.keysHelp")}</p>
     </div>
   )
