@@ -22,6 +22,7 @@ mod m20251201_000003_versions;
 mod m20261129_000003_security;
 mod m20261129_000020_evaluation;
 mod m20261129_000030_notify;
+mod m20261129_000035_roundtables;
 mod m20261129_000040_consultations;
 
 /// Every migration of the schema, in order.
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_security::Migration),
             Box::new(m20261129_000020_evaluation::Migration),
             Box::new(m20261129_000030_notify::Migration),
+            Box::new(m20261129_000035_roundtables::Migration),
             Box::new(m20261129_000040_consultations::Migration),
         ]
     }

@@ -112,7 +112,7 @@ pub async fn list(
 ) -> Result<Json<Vec<AccountInvitation>>> {
     let city: CityId = path_id(&city)?;
     authorize(&state, &user, city, Action::ManageMembers, None).await?;
-    Ok(Json(state.db.list_invitations(city).await?))
+    Ok(Json(state.db.list_account_invitations(city).await?))
 }
 
 /// `POST /api/cities/{city}/invitations/{id}/resend` → the invitation, with a new link (the
@@ -130,7 +130,7 @@ pub async fn resend(
     let links = move |id: AccountInvitationId, generation: u32| signer.link(id, generation);
     let invitation = state
         .db
-        .resend_invitation(city, id, AuditActor::User(user.id), user.name.clone(), valid_for(), &links)
+        .resend_account_invitation(city, id, AuditActor::User(user.id), user.name.clone(), valid_for(), &links)
         .await?;
     tracing::info!(city = %city, invitation = %id, "invitation resent");
     Ok(Json(invitation))

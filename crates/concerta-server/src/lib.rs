@@ -34,6 +34,8 @@ pub mod invites;
 pub mod public;
 pub mod mail;
 pub mod reminders;
+pub mod roundtables;
+pub mod rsvp;
 pub mod report;
 pub mod security;
 pub mod state;
@@ -70,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(telemetry::metrics))
         .route("/public/_/style.css", get(public::style))
         .route("/public/{slug}", get(public::page))
+        .route("/rsvp/{token}", get(rsvp::page).post(rsvp::answer))
         .route("/public/{slug}/strategies/{id}", get(public::approved_version))
         .route("/public/{slug}/consultations/{id}", get(public::consultation_report))
         .fallback(web::fallback)
@@ -104,6 +107,7 @@ pub async fn serve_state(
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
     let forgetter = tokio::spawn(forget_idle_login_allowances(state.clone()));
     let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
+    let roundtable_reminders = tokio::spawn(roundtables::run_reminders(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // The peer address feeds login throttling and the audit log (`auth::ClientAddress`).
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -112,6 +116,7 @@ pub async fn serve_state(
     forgetter.abort();
     reminders.abort();
     mailer.abort();
+    roundtable_reminders.abort();
     tracing::info!("server stopped");
     Ok(result?)
 }

@@ -4,7 +4,7 @@
 //! or Postgres (when the URL says `postgres://`), [`Database::migrate`] applies
 //! `concerta-migrations`, and the `impl Database` blocks in `queries/` (one file per area:
 //! users, auth, audit, cities, areas, members, actors, strategies, versions, sync, indicators,
-//! capacities, baseline, consultations, outbox, invitations) read and write. Entities live in
+//! capacities, baseline, consultations, outbox, invitations, roundtables) read and write. Entities live in
 //! `tables/` and stay private; the public API speaks `concerta-core` ids and the plain structs
 //! re-exported here.
 //!
@@ -56,10 +56,13 @@ pub use queries::consultations::{
 };
 pub use queries::invitations::{
     self as invitations, ACCOUNT_INVITATION_KIND, AccountInvitation, InvitationClaim, InvitationPreview, InvitationState, InviteLinks,
-    LinkProblem, NewInvitation,
+    LinkProblem, NewAccountInvitation,
 };
 pub use queries::members::{Member, MemberUpdate, NewMember};
 pub use queries::outbox::{self as outbox, Delivery, MailPart, NewMessage, OutboxMessage, PartDisposition, Recipient, Subject};
+pub use queries::roundtables::{
+    Agreement, Invitation, Mail, MailKind, Mailer, NewAgreement, NewInvitation, NewRoundtable, QueuedRoundtableReminder, Roundtable,
+};
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewSection, NewStrategy, Section, Strategy};
 pub use queries::sync::{CHUNK_KIND_LOG, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk};
 pub use queries::users::{NewUser, User};

@@ -1,4 +1,5 @@
 import { createBrowserRouter } from "react-router"
+import { AuditPage } from "../features/audit/components/AuditPage"
 import { AccountPage } from "../features/auth/components/AccountPage"
 import { InvitePage } from "../features/auth/components/InvitePage"
 import { LoginPage } from "../features/auth/components/LoginPage"
@@ -12,6 +13,8 @@ import { BaselinePage, NetworksPage } from "../features/evaluation/components/Ba
 import { EvaluationPage } from "../features/evaluation/components/EvaluationPage"
 import { NewIndicatorPage } from "../features/evaluation/components/NewIndicatorPage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
+import { RoundtablePage } from "../features/roundtables/components/RoundtablePage"
+import { RoundtablesPage } from "../features/roundtables/components/RoundtablesPage"
 import { SectionPage } from "../features/editor/components/SectionPage"
 import { VersionsPage } from "../features/versions/components/VersionsPage"
 import { Layout } from "./Layout"
@@ -34,6 +37,7 @@ export const router = createBrowserRouter([
       { index: true, element: <HomePage /> },
       { path: "account", element: <AccountPage /> },
       { path: "cities/:cityId", element: <CityPage /> },
+      { path: "cities/:cityId/audit", element: <AuditPage /> },
       { path: "strategies/:strategyId", element: <OutlinePage /> },
       // The page itself is small and asks the server at once; the editor (automerge and its
       // wasm, ProseMirror) loads from it in parallel.
@@ -50,6 +54,8 @@ export const router = createBrowserRouter([
       { path: "cities/:cityId/consultations", element: <ConsultationsPage /> },
       { path: "consultations/:consultationId", element: <ConsultationPage /> },
       { path: "networks", element: <NetworksPage /> },
+      { path: "cities/:cityId/roundtables", element: <RoundtablesPage /> },
+      { path: "roundtables/:roundtableId", element: <RoundtablePage /> },
       {
         path: "strategies/:strategyId/versions/:versionId",
         lazy: () => import("../features/versions/components/VersionPage").then((m) => ({ Component: m.VersionPage })),

@@ -10,6 +10,7 @@ mod evaluation;
 mod health;
 mod invitations;
 mod roles;
+mod roundtables;
 mod security;
 mod sync;
 mod tenancy;

@@ -77,7 +77,7 @@ pub struct AccountInvitation {
 }
 
 /// What [`invite`] needs.
-pub struct NewInvitation<'a> {
+pub struct NewAccountInvitation<'a> {
     /// The city.
     pub city: CityId,
     /// The membership (already written).
@@ -129,7 +129,7 @@ fn view(m: account_invitation::Model, u: &user::Model, latest: Option<&outbox_me
 /// Invites `new.user` to set a password, inside the caller's transaction: writes (or, for a
 /// member invited before, renews with the next generation) the invitation and enqueues its
 /// email. `None` when the user already has a password (nothing to do).
-pub async fn invite(tx: &TransactionHandle, new: &NewInvitation<'_>) -> Result<Option<AccountInvitation>> {
+pub async fn invite(tx: &TransactionHandle, new: &NewAccountInvitation<'_>) -> Result<Option<AccountInvitation>> {
     let person = user::Entity::find_by_id(new.user.uuid()).one(&**tx).await?.ok_or(Error::NotFound)?;
     if person.password_hash.is_some() {
         return Ok(None);
@@ -272,7 +272,7 @@ impl Database {
             let member = crate::queries::members::create_member_tx(&tx, new, actor).await?;
             let invitation = invite(
                 &tx,
-                &NewInvitation {
+                &NewAccountInvitation {
                     city: member.city_id,
                     member: member.id,
                     user: member.user_id,
@@ -290,7 +290,7 @@ impl Database {
 
     /// The city's account invitations, newest first, each with its latest email's status.
     #[tracing::instrument(skip_all)]
-    pub async fn list_invitations(&self, city: CityId) -> Result<Vec<AccountInvitation>> {
+    pub async fn list_account_invitations(&self, city: CityId) -> Result<Vec<AccountInvitation>> {
         let rows = account_invitation::Entity::find()
             .filter(account_invitation::Column::CityId.eq(city.uuid()))
             .order_by_desc(account_invitation::Column::CreatedAt)
@@ -326,14 +326,14 @@ impl Database {
 
     /// One invitation of `city`; [`Error::NotFound`] for another city's.
     #[tracing::instrument(skip_all)]
-    pub async fn get_invitation(&self, city: CityId, id: AccountInvitationId) -> Result<AccountInvitation> {
-        self.list_invitations(city).await?.into_iter().find(|i| i.id == id).ok_or(Error::NotFound)
+    pub async fn get_account_invitation(&self, city: CityId, id: AccountInvitationId) -> Result<AccountInvitation> {
+        self.list_account_invitations(city).await?.into_iter().find(|i| i.id == id).ok_or(Error::NotFound)
     }
 
     /// Sends invitation `id` of `city` again with a new link (the old one stops working) and
     /// a new expiry. [`Error::Invalid`] on `invitation` once it was accepted.
     #[tracing::instrument(skip_all)]
-    pub async fn resend_invitation(
+    pub async fn resend_account_invitation(
         &self,
         city: CityId,
         id: AccountInvitationId,
@@ -355,7 +355,7 @@ impl Database {
             let m = member::Entity::find_by_id(found.member_id).one(&*tx).await?.ok_or(Error::NotFound)?;
             let invitation = invite(
                 &tx,
-                &NewInvitation {
+                &NewAccountInvitation {
                     city,
                     member: found.member_id.into(),
                     user: found.user_id.into(),

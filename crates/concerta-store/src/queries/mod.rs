@@ -12,6 +12,7 @@ pub mod indicators;
 pub mod invitations;
 pub mod members;
 pub mod outbox;
+pub mod roundtables;
 pub mod strategies;
 pub mod sync;
 pub mod users;

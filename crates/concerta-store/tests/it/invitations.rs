@@ -37,7 +37,7 @@ concerta_store::test_both_dbs!(a_member_without_account_is_invited_and_accepts_o
 
     // Resend: generation 2; the first link is dead.
     let resent = db
-        .resend_invitation(city.id, invitation.id, actor, "Ana".into(), chrono::Duration::days(14), &links)
+        .resend_account_invitation(city.id, invitation.id, actor, "Ana".into(), chrono::Duration::days(14), &links)
         .await
         .unwrap();
     assert_eq!(resent.generation, 2);
@@ -56,10 +56,10 @@ concerta_store::test_both_dbs!(a_member_without_account_is_invited_and_accepts_o
     assert_eq!(db.accept_invitation(new, "$argon2id$other".into()).await.unwrap().unwrap_err(), LinkProblem::Used);
     let (_, hash) = db.get_user_credentials("new@example.org").await.unwrap().unwrap();
     assert_eq!(hash.as_deref(), Some("$argon2id$hash"), "the second use changed nothing");
-    let listed = db.list_invitations(city.id).await.unwrap();
+    let listed = db.list_account_invitations(city.id).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].state, InvitationState::Accepted);
-    assert!(db.resend_invitation(city.id, invitation.id, actor, "Ana".into(), chrono::Duration::days(14), &links).await.is_err());
+    assert!(db.resend_account_invitation(city.id, invitation.id, actor, "Ana".into(), chrono::Duration::days(14), &links).await.is_err());
 
     // Revoke another one: its link says so. Another city cannot touch it.
     let (_, other) = db
