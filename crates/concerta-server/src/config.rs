@@ -117,6 +117,11 @@ pub struct Config {
     /// Seconds between two looks for measurements that are due and missing (reminders).
     #[arg(long, env = "CONCERTA_REMINDER_INTERVAL", default_value_t = 60, global = true)]
     pub reminder_interval: u64,
+    /// Longest a sync relay to a busy peer (one that has not answered the changes it was
+    /// sent last) is held to go out with the next ones, in milliseconds; 0 sends every relay
+    /// at once. Idle peers always get edits at once.
+    #[arg(long, env = "CONCERTA_SYNC_COALESCE_MS", default_value_t = 100, global = true)]
+    pub sync_coalesce_ms: u64,
 }
 
 impl Config {
@@ -131,6 +136,7 @@ impl Config {
             mail_from: "concerta@localhost".to_owned(),
             trust_proxy: false,
             reminder_interval: 60,
+            sync_coalesce_ms: 100,
         }
     }
 
