@@ -191,7 +191,7 @@ async fn kill_mid_burst_on(store: Store, two_nodes: bool) {
     // first, when there is one, which kept the document in memory).
     if let Some(survivor) = &survivor {
         let mut peer = Peer::connect(&survivor.sync_url(&city.coordinator.token)).await.expect("connect to the survivor");
-        let mut held = load_doc(&mut peer, doc_id, Duration::from_secs(20)).await.expect("the survivor serves the section");
+        let held = load_doc(&mut peer, doc_id, Duration::from_secs(20)).await.expect("the survivor serves the section");
         let lost: Vec<_> = written.acked_heads.iter().filter(|h| held.get_change_by_hash(h).is_none()).collect();
         assert!(lost.is_empty(), "acknowledged heads missing on the surviving node: {lost:?}");
         let lost = relayed.iter().filter(|h| held.get_change_by_hash(h).is_none()).count();

@@ -27,7 +27,7 @@ both_backends!(role_and_area_changes_reach_live_connections, role_and_area_chang
 /// The JS client's scenario for `doc` as `token`.
 fn scenario(server: &Server, token: &str, doc: &str, actions: Value, sync_before_exit: bool) -> Value {
     json!({"url": server.sync_url(token), "doc": doc, "actions": actions,
-           "syncBeforeExit": sync_before_exit, "timeoutMs": 20000})
+           "syncBeforeExit": sync_before_exit, "timeoutMs": 90000})
 }
 
 fn text(v: &Value) -> &str {
@@ -55,7 +55,7 @@ async fn read_only_edit_never_lands(server: &Server, reader: &str, writer: &str,
             false,
         ),
     );
-    let edited = client.wait_for("the local edit", Duration::from_secs(20), |l| l["event"] == "state").await;
+    let edited = client.wait_for("the local edit", Duration::from_secs(60), |l| l["event"] == "state").await;
     assert_eq!(edited["peerReadOnly"], true, "{tag}: the server flags the peer READ_ONLY: {edited}");
     assert!(text(&edited["body"]).contains(&local), "{tag}: {edited}");
 
@@ -74,7 +74,7 @@ async fn read_only_edit_never_lands(server: &Server, reader: &str, writer: &str,
     assert_eq!(written["peerReadOnly"], false, "{tag}: the writer may write: {writer_run}");
     assert!(!text(&written["body"]).contains(&local), "{tag}: the read-only edit reached a writer: {writer_run}");
 
-    let reader_run = client.finish(Duration::from_secs(30)).await;
+    let reader_run = client.finish(Duration::from_secs(100)).await;
     let last = reader_run.ok();
     assert_eq!(last["peerReadOnly"], true, "{reader_run}");
     assert!(text(&last["body"]).contains(&mark) && text(&last["body"]).contains(&local), "{reader_run}");
@@ -289,7 +289,7 @@ async fn schema_breaking(store: Store) {
             true,
         ),
     );
-    witness.wait_for("the document open", Duration::from_secs(20), |l| l["event"] == "state").await;
+    witness.wait_for("the document open", Duration::from_secs(60), |l| l["event"] == "state").await;
 
     let breaks = [
         ("title-not-text", json!({"set": {"path": ["title"], "value": "plain string", "immutable": true}})),
@@ -305,7 +305,7 @@ async fn schema_breaking(store: Store) {
         breakers.push(Client::js(name, &scenario(&server, &breaker.token, &section.doc_url, actions, false)));
     }
     for breaker in breakers {
-        let outcome = breaker.finish(Duration::from_secs(30)).await;
+        let outcome = breaker.finish(Duration::from_secs(100)).await;
         let last = outcome.ok();
         let errors = last["serverErrors"].as_array().expect("serverErrors");
         assert!(!errors.is_empty(), "{outcome}");
@@ -313,7 +313,7 @@ async fn schema_breaking(store: Store) {
     }
 
     witness.send_line("done").await;
-    let seen = witness.finish(Duration::from_secs(30)).await;
+    let seen = witness.finish(Duration::from_secs(100)).await;
     let last = seen.ok();
     assert_eq!(last["keys"], json!(["body", "title"]), "{seen}");
     assert_eq!(last["title"], title.as_str(), "{seen}");
@@ -399,7 +399,7 @@ async fn refusal_targets_the_change(store: Store) {
     // The refused client is still read-only, still holds its own edits, and never got the
     // server to take them.
     refused.send_line("done").await;
-    let outcome = refused.finish(Duration::from_secs(30)).await;
+    let outcome = refused.finish(Duration::from_secs(100)).await;
     let last = outcome.ok();
     assert_eq!(last["peerReadOnly"], true, "{outcome}");
     assert!(text(&last["body"]).contains("AFTER-REFUSAL"), "{outcome}");
@@ -442,7 +442,7 @@ async fn member_removal(store: Store) {
     let section = &city.section_a;
     let doc = section.doc_id.to_string();
     let mut editor = watcher(&server, &city.editor_a.token, section, "editor-a");
-    let ready = editor.wait_for("the document open", Duration::from_secs(20), |l| l["event"] == "state").await;
+    let ready = editor.wait_for("the document open", Duration::from_secs(60), |l| l["event"] == "state").await;
     assert_eq!(ready["docUnavailable"], json!([]), "{ready}");
 
     // Live: a coordinator's edit reaches the editor.
@@ -500,7 +500,7 @@ async fn role_and_area_changes(store: Store) {
     let mut editor_a = watcher(&server, &city.editor_a.token, &city.section_a, "editor-a");
     let mut editor_b = watcher(&server, &city.editor_b.token, &city.section_b, "editor-b");
     for client in [&mut editor_a, &mut editor_b] {
-        let ready = client.wait_for("the document open", Duration::from_secs(20), |l| l["event"] == "state").await;
+        let ready = client.wait_for("the document open", Duration::from_secs(60), |l| l["event"] == "state").await;
         assert_eq!(ready["peerReadOnly"], false, "{}: {ready}", client.name);
     }
 

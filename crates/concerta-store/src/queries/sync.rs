@@ -25,8 +25,13 @@ pub const ACCESS_CHANNEL: &str = "concerta_access";
 pub enum Notice {
     /// A chunk was stored.
     Chunk(ChunkNotice),
-    /// Access changed: `event` is the server's encoding of what changed.
-    Access { node: String, event: String },
+    /// Access changed.
+    Access {
+        /// The node that announced it (its sync peer id).
+        node: String,
+        /// The server's encoding of what changed.
+        event: String,
+    },
 }
 
 /// Another node stored a chunk of a document.
