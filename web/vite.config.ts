@@ -1,8 +1,10 @@
 /// <reference types="vitest/config" />
 import { defineConfig, type Plugin } from "vite"
 import react from "@vitejs/plugin-react"
+import { patchDependencies } from "./build/patches"
+import { createHash } from "node:crypto"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { gzipSync } from "node:zlib"
 
 /** Writes `name.gz` beside each built script, stylesheet and wasm: the server sends it to
@@ -26,10 +28,40 @@ function precompress(): Plugin {
   }
 }
 
+/** Writes `sw.js` (from `service-worker.js`) with the list of the build's hashed files to
+ * cache when it installs, and a version that changes with them (a new build, a new worker). */
+function serviceWorker(): Plugin {
+  let outDir = "dist"
+  let root = "."
+  return {
+    name: "concerta-service-worker",
+    apply: "build",
+    configResolved(config) {
+      root = config.root
+      outDir = resolve(config.root, config.build.outDir)
+    },
+    closeBundle() {
+      const files = readdirSync(join(outDir, "assets"))
+        .filter((file) => !file.endsWith(".gz"))
+        .sort()
+        .map((file) => `/assets/${file}`)
+      const version = createHash("sha256")
+        .update(files.join("\n"))
+        .update(readFileSync(join(outDir, "index.html")))
+        .digest("hex")
+        .slice(0, 16)
+      const source = readFileSync(join(root, "service-worker.js"), "utf8")
+        .replace('"__CONCERTA_VERSION__"', JSON.stringify(version))
+        .replace('["__CONCERTA_PRECACHE__"]', JSON.stringify(files))
+      writeFileSync(join(outDir, "sw.js"), source)
+    },
+  }
+}
+
 // The app is served by `concerta serve` from `dist/` (embedded in the binary). In development
 // `npm run dev` proxies the API and the sync WebSocket to a server on 127.0.0.1:8080.
 export default defineConfig({
-  plugins: [react(), precompress()],
+  plugins: [patchDependencies(), react(), precompress(), serviceWorker()],
   resolve: {
     alias: [
       // cbor-x (automerge-repo's wire format) probes `new Function` at load, which the page's
@@ -54,6 +86,6 @@ export default defineConfig({
   },
   test: {
     environment: "happy-dom",
-    include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
+    include: ["src/**/*.test.ts", "src/**/*.test.tsx", "build/**/*.test.ts"],
   },
 })

@@ -21,6 +21,7 @@ mod m20251125_000002_server_meta;
 mod m20251201_000003_versions;
 mod m20261129_000003_security;
 mod m20261129_000020_evaluation;
+mod m20261129_000040_consultations;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251201_000003_versions::Migration),
             Box::new(m20261129_000003_security::Migration),
             Box::new(m20261129_000020_evaluation::Migration),
+            Box::new(m20261129_000040_consultations::Migration),
         ]
     }
 }

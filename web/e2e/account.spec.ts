@@ -20,7 +20,9 @@ test("a person changes their password; their other session ends; the new passwor
   await me.page.getByLabel("New password", { exact: true }).fill("a brand new password")
   await me.page.getByLabel("Repeat the new password").fill("a brand new password")
   await me.page.getByRole("button", { name: "Change password" }).click()
-  await expect(me.page.getByText(/current_password|wrong|incorrect/i).first()).toBeVisible()
+  // The server's refusal, in the user's words and tied to the field (never its English or
+  // the API's field name).
+  await expect(me.page.getByLabel("Current password")).toHaveAccessibleDescription("This is not your current password.")
 
   await me.page.getByLabel("Current password").fill(DEMO_PASSWORD)
   await me.page.getByLabel("Repeat the new password").fill("a brand new passwork")
@@ -41,4 +43,18 @@ test("a person changes their password; their other session ends; the new passwor
   expect(now.status()).toBe(200)
   await fresh.close()
   await otherContext.close()
+})
+
+test("the server's field errors are shown in the person's language", async ({ person }) => {
+  const cultura = await person("cultura@demo.concerta", { language: "es" })
+  await cultura.page.goto("/account")
+  await expect(cultura.page.getByRole("heading", { name: "Mi cuenta" })).toBeVisible()
+  await cultura.page.getByLabel("Contraseña actual").fill("no es esta")
+  await cultura.page.getByLabel("Contraseña nueva", { exact: true }).fill("una contraseña nueva")
+  await cultura.page.getByLabel("Repita la contraseña nueva").fill("una contraseña nueva")
+  await cultura.page.getByRole("button", { name: "Cambiar contraseña" }).click()
+  await expect(cultura.page.getByLabel("Contraseña actual")).toHaveAccessibleDescription("Esta no es su contraseña actual.")
+  await expect(cultura.page.getByLabel("Contraseña actual")).toHaveAttribute("aria-invalid", "true")
+  await expect(cultura.page.getByText("current_password")).toHaveCount(0)
+  await expectAccessible(cultura.page, "a field error in Spanish")
 })

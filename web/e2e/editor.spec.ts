@@ -128,10 +128,11 @@ test.describe("refused changes", () => {
 })
 
 test.describe("offline", () => {
-  test("edits made offline survive a reload and reach the others on reconnect; saved says so", async ({ person, server }) => {
+  test("edits made offline survive a reload while offline and reach the others on reconnect; saved says so", async ({ person, server }) => {
     const ana = await person(DEMO.coordinator)
     const eco = await person(DEMO.economia)
-    // The sync WebSocket goes through a switch: while `blocked`, the server is unreachable.
+    // The sync WebSocket goes through a switch: while `blocked`, the server is unreachable
+    // (the browser's offline mode stops new requests, not an open WebSocket).
     let blocked = false
     const open: { close: () => Promise<void> }[] = []
     await eco.context.routeWebSocket(/\/sync$/, (ws) => {
@@ -142,10 +143,26 @@ test.describe("offline", () => {
       open.push(ws)
       ws.connectToServer()
     })
-    await openSection(eco, server, "operational_capacities")
+    const path = await openSection(eco, server, "operational_capacities")
     await openSection(ana, server, "operational_capacities")
     await synced(eco)
     await synced(ana)
+    // First visit: the service worker installs, takes over the page and keeps the app's files
+    // and the answers this page needed (who is asking, the strategy, the city).
+    await expect
+      .poll(
+        () =>
+          eco.page.evaluate(async () => {
+            if (!navigator.serviceWorker.controller) return "no service worker yet"
+            const kept = await (await caches.open("concerta-api")).keys()
+            const paths = kept.map((request) => new URL(request.url).pathname)
+            return ["/api/me", location.pathname.split("/sections/")[0].replace("/strategies/", "/api/strategies/")].every((p) => paths.includes(p))
+              ? "ready"
+              : `kept so far: ${paths.join(", ")}`
+          }),
+        { timeout: 30_000 },
+      )
+      .toBe("ready")
     await body(eco).click()
     await eco.page.keyboard.type("En línea.")
     await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true")
@@ -160,14 +177,19 @@ test.describe("offline", () => {
     await expect(eco.page.getByTestId("sync-status")).toContainText("Not yet saved to the server")
     await eco.page.evaluate(() => (globalThis as unknown as { __concerta: { repo: { flush: () => Promise<void> } } }).__concerta.repo.flush())
 
-    // The page comes back (the app's files load) but the server stays unreachable: the text
-    // comes from this browser's IndexedDB, still unsaved.
-    await eco.context.setOffline(false)
+    // A reload with the browser still offline: the page comes from the service worker, the
+    // text from this browser's IndexedDB, still unsaved.
     await eco.page.reload()
+    expect(await eco.page.evaluate(() => fetch("/healthz").then(() => "reached", () => "unreachable")), "the server is unreachable").toBe("unreachable")
+    expect(new URL(eco.page.url()).pathname).toBe(path)
     await expect(body(eco)).toContainText("Escrito sin conexión.")
+    await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-online", "false")
     await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "false")
     await expect(body(ana)).not.toContainText("Escrito sin conexión.")
+    await eco.page.screenshot({ path: "../docs/screenshots/editor-offline.png" })
 
+    // Back online: the edit reaches the server and the other person; saved turns green.
+    await eco.context.setOffline(false)
     blocked = false
     await expect(eco.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true", { timeout: 30_000 })
     await expect(body(ana)).toContainText("En línea. Escrito sin conexión.")

@@ -90,7 +90,7 @@ test.describe("evaluation", () => {
     await eco.page.getByLabel("Date measured").fill("2023-06-01")
     await eco.page.getByLabel(/^Value/).fill("4")
     await eco.page.getByRole("button", { name: "Report", exact: true }).click()
-    await expect(eco.page.getByText(/must not be before the baseline date/)).toBeVisible()
+    await expect(eco.page.getByText("The date cannot be before the baseline date.")).toBeVisible()
 
     // The coordinator reviews and accepts it.
     await ana.page.reload()
@@ -126,6 +126,46 @@ test.describe("evaluation", () => {
     await expect(plain.locator("article.indicator").filter({ hasText: "Compromisos de gestión" }).first()).toBeVisible()
     await noScript.close()
     await anonymous.close()
+  })
+})
+
+test.describe("a new indicator from scratch", () => {
+  test("the coordinator fills the form; the server's refusals show at their fields, in Spanish", async ({ person }) => {
+    const ana = await person(DEMO.coordinator, { language: "es" })
+    const api = ana.page.request
+    const me = await api.get("/api/me").then((r) => r.json())
+    const strategy = await api
+      .post(`/api/cities/${me.memberships[0].city_id}/strategies`, { data: { title: "Estrategia con indicador propio", template: "seed" }, headers: csrf })
+      .then((r) => r.json())
+    await ana.page.goto(`/strategies/${strategy.id}/evaluation`)
+    await ana.page.getByRole("link", { name: "Nuevo indicador desde cero" }).click()
+    await expect(ana.page.getByRole("heading", { name: "Nuevo indicador", level: 1 })).toBeVisible()
+
+    // No code: refused, and said at the code field.
+    await ana.page.getByLabel("Nombre", { exact: true }).fill("Hermanamientos activos")
+    await ana.page.getByRole("button", { name: "Crear indicador" }).click()
+    const code = ana.page.getByLabel("Código", { exact: true })
+    await expect(code).toHaveAccessibleDescription("Use de 1 a 20 letras, dígitos, '.', '_' o '-' (como ORI-1).")
+    await expect(code).toHaveAttribute("aria-invalid", "true")
+    await expectAccessible(ana.page, "the new indicator form with an error")
+
+    // A percentage over 100: refused at the target's value.
+    await code.fill("REL-9")
+    const target = ana.page.getByLabel("Valor de la meta", { exact: true })
+    await target.fill("120")
+    await ana.page.getByLabel("Fecha de la meta", { exact: true }).fill("2030-12-31")
+    await ana.page.getByRole("button", { name: "Crear indicador" }).click()
+    await expect(target).toHaveAccessibleDescription("Un porcentaje está entre 0 y 100.")
+    await expect(code).not.toHaveAttribute("aria-invalid", "true")
+
+    await target.fill("80")
+    await ana.page.getByRole("button", { name: "Crear indicador" }).click()
+    await expect(ana.page).toHaveURL(/\/indicators\/[^/]+$/)
+    await expect(ana.page.getByRole("heading", { name: /Hermanamientos activos/, level: 1 })).toBeVisible()
+    const framework = await api.get(`/api/strategies/${strategy.id}/indicators`).then((r) => r.json())
+    const made = framework.indicators.find((i: { code: string }) => i.code === "REL-9")
+    expect(made?.name).toBe("Hermanamientos activos")
+    expect(made?.target).toEqual({ value: 80, date: "2030-12-31" })
   })
 })
 

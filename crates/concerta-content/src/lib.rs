@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod anchor;
 pub mod demo;
 pub mod diff;
 pub mod export;

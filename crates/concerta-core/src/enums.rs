@@ -133,6 +133,20 @@ text_enum!(
 );
 
 text_enum!(
+    /// The city's decision on a consultation comment.
+    Decision, "decision" {
+        /// Taken up as suggested.
+        Accepted = "accepted",
+        /// Taken up in part.
+        Partly = "partly",
+        /// Not taken up (the reason says why).
+        Rejected = "rejected",
+        /// Acknowledged; nothing to change.
+        Noted = "noted",
+    }
+);
+
+text_enum!(
     /// What a new strategy starts from.
     StrategyTemplate, "template" {
         /// The seed framework's sections ([`crate::seed_template`]).
@@ -174,6 +188,14 @@ text_enum!(
         MeasurementReviewed = "measurement_reviewed",
         /// Indicators or measurements were imported from a file.
         Imported = "imported",
+        /// A consultation was opened.
+        ConsultationOpened = "consultation_opened",
+        /// Stakeholders were invited to a consultation.
+        StakeholdersInvited = "stakeholders_invited",
+        /// A consultation comment got the city's response (or a changed one).
+        CommentAnswered = "comment_answered",
+        /// A consultation comment was hidden (kept, shown as hidden).
+        CommentHidden = "comment_hidden",
     }
 );
 

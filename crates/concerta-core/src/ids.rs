@@ -138,6 +138,18 @@ id_type!(
     /// One city's answers to a baseline questionnaire for one period.
     BaselineResponseId
 );
+id_type!(
+    /// A consultation: stakeholders comment on (part of) a strategy between two dates.
+    ConsultationId
+);
+id_type!(
+    /// A stakeholder's invitation to one consultation.
+    ConsultationInviteeId
+);
+id_type!(
+    /// A comment in a consultation (or a reply in its thread).
+    CommentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -20,11 +20,11 @@ mod permission;
 mod template;
 mod validate;
 
-pub use enums::{AuditAction, Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
+pub use enums::{AuditAction, Decision, Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
 pub use ids::{
-    ActorId, ApiTokenId, AreaId, BaselineResponseId, CapacityId, CityId, EvidenceId, IndicatorId, MeasurementId, MemberId,
+    ActorId, ApiTokenId, AreaId, BaselineResponseId, CapacityId, CityId, CommentId, ConsultationId, ConsultationInviteeId, EvidenceId, IndicatorId, MeasurementId, MemberId,
     NetworkId, QuestionId, QuestionnaireId, SectionId, SessionId, StrategyId, UserId, VersionId,
 };
 pub use permission::{Action, Membership, Principal, Resource, may_create_city, permit};
 pub use template::{SectionTemplate, seed_template};
-pub use validate::{FieldError, validate_email, validate_name, validate_slug};
+pub use validate::{FieldError, validate_email, validate_name, validate_slug, validate_text};

@@ -33,17 +33,25 @@ pub struct Resource {
     pub city: CityId,
     /// For a section: its responsible government area, if assigned.
     pub area: Option<AreaId>,
+    /// For a consultation: whether the principal was invited to it.
+    pub invited: bool,
 }
 
 impl Resource {
     /// A city-level resource (the city itself, its areas, members, actors, strategies).
     pub fn city(city: CityId) -> Self {
-        Self { city, area: None }
+        Self { city, area: None, invited: false }
     }
 
     /// A section of `city` whose responsible area is `area`.
     pub fn section(city: CityId, area: Option<AreaId>) -> Self {
-        Self { city, area }
+        Self { city, area, invited: false }
+    }
+
+    /// A consultation of `city` (or a comment in it, on a section whose responsible area is
+    /// `area`); `invited` says whether the principal was invited to it.
+    pub fn consultation(city: CityId, area: Option<AreaId>, invited: bool) -> Self {
+        Self { city, area, invited }
     }
 }
 
@@ -95,6 +103,17 @@ pub enum Action {
     UpdateCapacity,
     /// Answer the baseline questionnaire for the city and choose whether to share it.
     AnswerBaseline,
+    /// Open a consultation, invite stakeholders to it, hide abusive comments.
+    ManageConsultation,
+    /// See a consultation and its comments: the city's staff, and the stakeholders invited to
+    /// it ([`Resource::invited`]).
+    ViewConsultation,
+    /// Comment on a consultation (or reply in a thread): the stakeholders invited to it, and
+    /// the city's coordinators and editors (their replies are the city's).
+    CommentOnConsultation,
+    /// Give the city's response to a comment on a section: coordinators, and editors of the
+    /// section's area.
+    RespondToComment,
 }
 
 impl Action {
@@ -122,6 +141,10 @@ impl Action {
         Action::ReviewMeasurement,
         Action::UpdateCapacity,
         Action::AnswerBaseline,
+        Action::ManageConsultation,
+        Action::ViewConsultation,
+        Action::CommentOnConsultation,
+        Action::RespondToComment,
     ];
 
     /// Whether this is administration a network admin may do on any city (everything except
@@ -136,6 +159,10 @@ impl Action {
                 | Action::CreateVersion
                 | Action::ApproveVersion
                 | Action::ExportStrategy
+                | Action::ManageConsultation
+                | Action::ViewConsultation
+                | Action::CommentOnConsultation
+                | Action::RespondToComment
         )
     }
 }
@@ -148,8 +175,11 @@ impl Action {
 ///   whose responsible area is the editor's own and setting its state, reporting a
 ///   measurement or updating a capacity of that area. Stakeholder: view the city only.
 ///   Naming and approving versions is the coordinator's alone.
+/// - Consultations: coordinators manage them and answer every comment; editors see them,
+///   reply, and answer comments on their area's sections; observers see them; a stakeholder
+///   sees and comments on only those they were invited to.
 /// - A network admin may do all administration on every city, but not read or write section
-///   content unless a membership grants it.
+///   content unless a membership grants it, nor speak for the city in a consultation.
 pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> bool {
     if principal.network_admin && action.is_administration() {
         return true;
@@ -162,16 +192,21 @@ pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> boo
         Role::Coordinator => true,
         Role::Observer => matches!(
             action,
-            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation | ViewConsultation
         ),
         Role::Editor => match action {
-            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation => true,
-            WriteSection | SetSectionState | ReportMeasurement | UpdateCapacity => {
+            ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation
+            | ViewConsultation | CommentOnConsultation => true,
+            WriteSection | SetSectionState | ReportMeasurement | UpdateCapacity | RespondToComment => {
                 resource.area.is_some() && resource.area == membership.area
             }
             _ => false,
         },
-        Role::Stakeholder => matches!(action, ViewCity),
+        Role::Stakeholder => match action {
+            ViewCity => true,
+            ViewConsultation | CommentOnConsultation => resource.invited,
+            _ => false,
+        },
     }
 }
 
@@ -235,6 +270,10 @@ mod tests {
         (ReviewMeasurement, [true, false, false, false, false, false, true, true,  false]),
         (UpdateCapacity, [true, true,  false, false,  false, false, true,  true,  false]),
         (AnswerBaseline, [true, false, false, false,  false, false, true,  true,  false]),
+        (ManageConsultation, [true, false, false, false, false, false, false, false, false]),
+        (ViewConsultation, [true, true, true,  true,   false, true,  false, true,  false]),
+        (CommentOnConsultation, [true, true, true, true, false, false, false, false, false]),
+        (RespondToComment, [true, true, false, false,  false, false, false, false, false]),
     ];
 
     #[test]
@@ -257,7 +296,7 @@ mod tests {
             ];
             for (column, ((who, section_area), want)) in cases.iter().zip(expected).enumerate() {
                 let p = principal(*who, city, own_area);
-                let r = Resource { city, area: *section_area };
+                let r = Resource { city, area: *section_area, invited: false };
                 assert_eq!(permit(&p, *action, &r), *want, "{action:?}, column {column}");
             }
         }
@@ -276,11 +315,34 @@ mod tests {
             for action in Action::ALL {
                 // Even a resource carrying the same area id must not be reachable.
                 for area in [None, Some(area_a), Some(AreaId::new())] {
-                    let r = Resource { city: city_b, area };
+                    let r = Resource { city: city_b, area, invited: true };
                     assert!(!permit(&p, *action, &r), "{role:?} of A did {action:?} on B");
                 }
             }
         }
+    }
+
+    #[test]
+    fn stakeholders_see_and_comment_only_where_invited() {
+        let city = CityId::new();
+        let stakeholder = Principal {
+            network_admin: false,
+            membership: Some(Membership { city, role: Role::Stakeholder, area: None }),
+        };
+        for (invited, want) in [(false, false), (true, true)] {
+            let r = Resource::consultation(city, None, invited);
+            assert_eq!(permit(&stakeholder, ViewConsultation, &r), want);
+            assert_eq!(permit(&stakeholder, CommentOnConsultation, &r), want);
+            assert!(!permit(&stakeholder, RespondToComment, &r));
+            assert!(!permit(&stakeholder, ManageConsultation, &r));
+            assert!(!permit(&stakeholder, ReadSection, &r), "an invitation is not a licence to the live draft");
+        }
+        // Being invited changes nothing for the other roles.
+        let observer = Principal {
+            network_admin: false,
+            membership: Some(Membership { city, role: Role::Observer, area: None }),
+        };
+        assert!(!permit(&observer, CommentOnConsultation, &Resource::consultation(city, None, true)));
     }
 
     #[test]

@@ -68,6 +68,22 @@ pub fn validate_name(field: &str, name: &str) -> Result<String, FieldError> {
     }
 }
 
+/// Checks a free text (a comment, a reason, an explanation): not blank after trimming, at
+/// most `max` characters, no control characters other than line breaks and tabs. Returns it
+/// trimmed.
+pub fn validate_text(field: &str, text: &str, max: usize) -> Result<String, FieldError> {
+    let text = text.trim();
+    if text.is_empty() {
+        Err(FieldError::new(field, "must not be empty"))
+    } else if text.chars().count() > max {
+        Err(FieldError::new(field, format!("must be at most {max} characters")))
+    } else if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        Err(FieldError::new(field, "must not contain control characters"))
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +105,14 @@ mod tests {
         for bad in ["", "ana", "ana@", "@quito.ec", "ana@quito", "a b@c.d", "a@b@c.d", "a@.b", "a@b..c"] {
             assert_eq!(validate_email("email", bad).unwrap_err().field, "email", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn texts() {
+        assert_eq!(validate_text("body", " Línea 1\nLínea 2 ", 20).unwrap(), "Línea 1\nLínea 2");
+        assert_eq!(validate_text("body", " \n ", 20).unwrap_err().message, "must not be empty");
+        assert_eq!(validate_text("body", &"é".repeat(21), 20).unwrap_err().field, "body");
+        assert!(validate_text("body", "a\u{0}b", 20).is_err());
     }
 
     #[test]

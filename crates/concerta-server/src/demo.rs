@@ -155,6 +155,7 @@ pub async fn load(db: &Database) -> anyhow::Result<Loaded> {
         db.set_section_state(section.id, state).await?;
     }
     load_evaluation(db, &strategy, &areas).await.context("loading the demo's indicator framework")?;
+    load_consultations(db, &strategy, &docs, approved).await.context("loading the demo's consultations")?;
     Ok(Loaded::Created { sections: strategy.sections.len() })
 }
 
@@ -205,6 +206,116 @@ async fn edit(
 /// The demo's evaluation: the seed's framework and capacities, a few indicators with
 /// baselines, targets and measurements (most accepted, one pending), four of them public,
 /// so the demo city's public page (`/public/demo`) shows something.
+/// The first few words of the first sentence-like line of a section's body: a passage to
+/// anchor a demo comment on.
+fn demo_passage(doc: &Automerge) -> Option<String> {
+    let text = concerta_content::anchor::body_text(doc, None).ok()?;
+    let line = text.lines().find(|l| l.split_whitespace().count() >= 8)?;
+    Some(line.split_whitespace().skip(2).take(5).collect::<Vec<_>>().join(" "))
+}
+
+/// Two consultations: one closed on the approved version, answered (its report is on the
+/// public page), and one open on the live draft with a stakeholder's passage comment
+/// waiting for an answer.
+async fn load_consultations(
+    db: &Database,
+    strategy: &Strategy,
+    docs: &HashMap<SectionId, Automerge>,
+    approved: concerta_core::VersionId,
+) -> anyhow::Result<()> {
+    use chrono::{Duration, Utc};
+    use concerta_core::{Decision, Sector};
+    use concerta_store::{NewComment, NewConsultation, NewInvitee, NewResponse};
+    let coordinator = db.get_user_by_email(DEMO_ACCOUNTS[0].email).await?.context("the demo coordinator")?;
+    let university = db.get_user_by_email(DEMO_ACCOUNTS[4].email).await?.context("the demo stakeholder")?;
+    let chosen: Vec<&concerta_store::Section> = strategy
+        .sections
+        .iter()
+        .filter(|s| matches!(s.key.as_str(), "political_will" | "thematic_areas" | "consultation_communication"))
+        .collect();
+    let invitee = || NewInvitee {
+        email: university.email.clone(),
+        name: university.name.clone(),
+        organization: "Universidad Nacional".to_owned(),
+        sector: Sector::Academia,
+        actor: None,
+    };
+    let now = Utc::now();
+    let mut made = Vec::new();
+    for (title, explanation, version, opens, closes) in [
+        (
+            "Consulta sobre la versión aprobada",
+            "La ciudad pidió a los actores del territorio su opinión sobre la versión aprobada.",
+            Some(approved),
+            now - Duration::days(40),
+            now - Duration::days(10),
+        ),
+        (
+            "Consulta pública del borrador 2030",
+            "Lea las secciones y comente el texto completo o un pasaje. Cada comentario recibirá una respuesta pública.",
+            None,
+            now - Duration::days(2),
+            now + Duration::days(28),
+        ),
+    ] {
+        let c = db
+            .create_consultation(
+                NewConsultation {
+                    city: strategy.city_id,
+                    strategy: strategy.id,
+                    version,
+                    title: title.to_owned(),
+                    explanation: explanation.to_owned(),
+                    opens_at: opens,
+                    closes_at: closes,
+                    sections: Some(chosen.iter().map(|s| s.id).collect()),
+                },
+                AuditActor::User(coordinator.id),
+            )
+            .await?;
+        db.invite_to_consultation(c.id, vec![invitee()], AuditActor::User(coordinator.id)).await?;
+        made.push(c);
+    }
+    let Some(section) = chosen.first() else { return Ok(()) };
+    let Some(doc) = docs.get(&section.id) else { return Ok(()) };
+    let passage = demo_passage(doc);
+    for (n, c) in made.iter().enumerate() {
+        let anchor = passage.as_ref().and_then(|q| concerta_content::anchor::anchor_quote(doc, q, 0, None).ok());
+        let comment = db
+            .create_comment(NewComment {
+                consultation: c.id,
+                section: section.id,
+                parent: None,
+                author: university.id,
+                author_name: university.name.clone(),
+                organization: Some("Universidad Nacional".to_owned()),
+                sector: Some(Sector::Academia),
+                body: if n == 0 {
+                    "Proponemos incluir a las universidades en la mesa de seguimiento de los compromisos.".to_owned()
+                } else {
+                    "¿Cómo se medirá este compromiso? Sugerimos un indicador con línea de base.".to_owned()
+                },
+                quote: anchor.as_ref().and(passage.clone()),
+                anchor,
+                suggestion: None,
+            })
+            .await?;
+        if n == 0 {
+            db.respond_to_comment(
+                comment.id,
+                NewResponse {
+                    decision: Decision::Accepted,
+                    reason: "Las universidades se suman a la mesa de seguimiento.".to_owned(),
+                    version: Some(approved),
+                },
+                coordinator.id,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn load_evaluation(db: &Database, strategy: &concerta_store::Strategy, areas: &[concerta_store::Area]) -> anyhow::Result<()> {
     use concerta_evaluation::{Point, ReviewState};
     use concerta_store::NewMeasurement;

@@ -63,6 +63,17 @@ pub enum Error {
     /// The change would leave a city without a coordinator (409 `last_coordinator`).
     #[error("a city needs at least one coordinator: make another member coordinator first")]
     LastCoordinator,
+    /// The request is understood but refused in the resource's current state, with its own
+    /// code and a message for the user (e.g. 409 `consultation_closed`, 403 `not_invited`).
+    #[error("{message}")]
+    Refused {
+        /// The status.
+        status: StatusCode,
+        /// The machine-readable code.
+        code: &'static str,
+        /// What happened, for the user.
+        message: String,
+    },
     /// The body is over the limit (413 `payload_too_large`).
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -97,6 +108,7 @@ impl Error {
             Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Error::LastCoordinator => (StatusCode::CONFLICT, "last_coordinator"),
+            Error::Refused { status, code, .. } => (*status, code),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -109,7 +121,16 @@ impl IntoResponse for Error {
         let (status, code) = self.status_and_code();
         let mut error = json!({ "code": code, "message": self.to_string() });
         match &self {
-            Error::InvalidField { field, .. } | Error::Conflict { field } => {
+            Error::InvalidField { field, message } => {
+                error["field"] = json!(field);
+                if let Some(reason) = reason(message) {
+                    error["reason"] = json!(reason.code);
+                    if let Some(limit) = reason.limit {
+                        error["limit"] = json!(limit);
+                    }
+                }
+            }
+            Error::Conflict { field } => {
                 error["field"] = json!(field);
             }
             Error::Row { row, field, .. } => {
@@ -215,6 +236,61 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     })
 }
 
+/// What is wrong with a field, as a stable code the browser app translates (`reason`, with
+/// `limit` for length rules), next to the English `message`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reason {
+    /// The code: `required`, `empty`, `too_long`, `too_short`, `email`, `control_characters`,
+    /// `date`, `number`, `url`, `one_of`, `wrong_password`, `setup_token`, `invalid_id`,
+    /// `code` (an indicator's code), `percentage`, `count`, `amount`, `before_baseline`,
+    /// `after_baseline`, `future`.
+    pub code: &'static str,
+    /// The number in "at most / at least N characters".
+    pub limit: Option<u64>,
+}
+
+/// The [`Reason`] of a field message made by the shared validators (`concerta_core`'s
+/// `validate_*`, the evaluation rules, password rules, the JSON extractor). Messages with no
+/// common reason get none; the app then says "this value is not valid" in the user's language.
+/// One place maps them, and a test below holds each validator's wording to its code.
+pub fn reason(message: &str) -> Option<Reason> {
+    let number_after = |prefix: &str| -> Option<u64> {
+        message.strip_prefix(prefix)?.split(' ').next()?.parse().ok()
+    };
+    let plain = |code| Some(Reason { code, limit: None });
+    if message.starts_with("is required") || message.starts_with("missing field") {
+        return plain("required");
+    }
+    if let Some(limit) = number_after("must be at most ").filter(|_| message.ends_with(" characters")) {
+        return Some(Reason { code: "too_long", limit: Some(limit) });
+    }
+    if let Some(limit) = number_after("must be at least ").filter(|_| message.ends_with(" characters")) {
+        return Some(Reason { code: "too_short", limit: Some(limit) });
+    }
+    match message {
+        "must not be empty" => plain("empty"),
+        "must not contain control characters" => plain("control_characters"),
+        "is not a valid id" => plain("invalid_id"),
+        "is not your current password" => plain("wrong_password"),
+        m if m.starts_with("must be an email address") => plain("email"),
+        m if m.starts_with("must be a date written YYYY-MM-DD") => plain("date"),
+        m if m.starts_with("must be a plain number") || m == "must be a finite number" => plain("number"),
+        m if m.starts_with("must be an http:// or https:// URL") || m.starts_with("must be a web address starting with https://") => {
+            plain("url")
+        }
+        m if m.starts_with("must be one of: ") => plain("one_of"),
+        m if m.starts_with("is not this server's setup token") => plain("setup_token"),
+        m if m.starts_with("must be 1 to 20 letters, digits") => plain("code"),
+        m if m.starts_with("is a percentage:") => plain("percentage"),
+        m if m.starts_with("is a count:") => plain("count"),
+        m if m.starts_with("is an amount:") => plain("amount"),
+        m if m.starts_with("must not be before the baseline date") => plain("before_baseline"),
+        "must be after the baseline date" => plain("after_baseline"),
+        "must not be in the future" => plain("future"),
+        _ => None,
+    }
+}
+
 /// `missing field `email`` → `email`.
 fn missing_field(message: &str) -> Option<&str> {
     message.strip_prefix("missing field `")?.split('`').next()
@@ -245,6 +321,40 @@ mod tests {
             Error::InvalidField { field, .. } => field,
             other => panic!("expected InvalidField, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn validator_messages_have_reasons() {
+        let code = |message: &str| reason(message).map(|r| r.code);
+        // The shared validators' own words, as they make them.
+        let name = concerta_core::validate_name("name", "").unwrap_err();
+        assert_eq!(code(&name.message), Some("empty"));
+        let long = concerta_core::validate_name("name", &"x".repeat(201)).unwrap_err();
+        assert_eq!(reason(&long.message), Some(Reason { code: "too_long", limit: Some(200) }));
+        let control = concerta_core::validate_name("name", "a\u{7}b").unwrap_err();
+        assert_eq!(code(&control.message), Some("control_characters"));
+        let email = concerta_core::validate_email("email", "nobody").unwrap_err();
+        assert_eq!(code(&email.message), Some("email"));
+        let missing = parse_json::<Body>(b"{}").unwrap_err();
+        let Error::InvalidField { message, .. } = missing else { panic!("expected InvalidField") };
+        assert_eq!(code(&message), Some("required"));
+        assert_eq!(reason("must be at least 8 characters"), Some(Reason { code: "too_short", limit: Some(8) }));
+        assert_eq!(code("must be a date written YYYY-MM-DD"), Some("date"));
+        assert_eq!(code("must be one of: es, en, pt"), Some("one_of"));
+        let bad_code = concerta_evaluation::validate::validate_code("code", "").unwrap_err();
+        assert_eq!(code(&bad_code.message), Some("code"));
+        let percent = concerta_evaluation::validate::check_value("value", concerta_evaluation::Unit::Percent, 120.0).unwrap_err();
+        assert_eq!(code(&percent.message), Some("percentage"));
+        let count = concerta_evaluation::validate::check_value("value", concerta_evaluation::Unit::Count, 1.5).unwrap_err();
+        assert_eq!(code(&count.message), Some("count"));
+        let amount = concerta_evaluation::validate::check_value("value", concerta_evaluation::Unit::Currency, -1.0).unwrap_err();
+        assert_eq!(code(&amount.message), Some("amount"));
+        assert_eq!(code("must not be before the baseline date (2024-01-01)"), Some("before_baseline"));
+        assert_eq!(code("must be after the baseline date"), Some("after_baseline"));
+        assert_eq!(code("must not be in the future"), Some("future"));
+        // Anything else has no reason (the app shows its generic words), never a wrong one.
+        assert_eq!(code("lists a section that is not part of this strategy"), None);
+        assert_eq!(code("must be at most 20 MiB"), None);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod evaluation;
 pub mod instance;
 pub mod public;
 pub mod reminders;
+pub mod report;
 pub mod security;
 pub mod state;
 pub mod sync;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/public/_/style.css", get(public::style))
         .route("/public/{slug}", get(public::page))
         .route("/public/{slug}/strategies/{id}", get(public::approved_version))
+        .route("/public/{slug}/consultations/{id}", get(public::consultation_report))
         .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

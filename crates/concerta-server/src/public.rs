@@ -365,10 +365,27 @@ pub async fn gather(state: &AppState, city: &City, lang: Locale) -> Result<Publi
         generated_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
         strategies,
         indicators,
-        consultations: Vec::new(),
+        consultations: closed_consultations(state, city).await?,
         roundtables: Vec::new(),
         status_rule: ["rule_1", "rule_2", "rule_3"].iter().map(|k| word(lang, k).to_owned()).collect(),
     })
+}
+
+/// The city's consultations that have closed, newest first, each with its public report.
+async fn closed_consultations(state: &AppState, city: &City) -> Result<Vec<PublicConsultation>> {
+    let now = Utc::now();
+    Ok(state
+        .db
+        .list_consultations(city.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.closes_at <= now)
+        .map(|c| PublicConsultation {
+            title: c.title,
+            closed_at: c.closes_at.format("%Y-%m-%d").to_string(),
+            report_url: format!("/public/{}/consultations/{}", city.slug, c.id),
+        })
+        .collect())
 }
 
 fn point_text(lang: Locale, p: Option<concerta_evaluation::Point>, unit_label: &str) -> String {
@@ -575,6 +592,27 @@ pub(crate) async fn approved_version(State(state): State<AppState>, Path((slug, 
         HeaderValue::from_str(&crate::api::exports::export_csp()).map_err(|e| Error::Internal(e.into()))?,
     );
     Ok((headers, concerta_content::export::to_html(&export)).into_response())
+}
+
+/// `GET /public/{city_slug}/consultations/{id}[?format=html|md|csv|json][&lang=]`: the
+/// response report of one of the city's consultations, no login, once it closed (404 before).
+#[tracing::instrument(skip_all)]
+pub(crate) async fn consultation_report(
+    State(state): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+    Query(query): Query<PublicQuery>,
+) -> Result<Response> {
+    let city = state.db.get_city_by_slug(&slug).await?;
+    let id: concerta_core::ConsultationId = id.parse().map_err(|_| Error::NotFound)?;
+    let consultation = state.db.get_consultation(id).await?;
+    if consultation.city_id != city.id || consultation.closes_at > Utc::now() {
+        return Err(Error::NotFound);
+    }
+    let lang = crate::api::consultations::report_lang(query.lang.as_deref(), city.locale)?;
+    let report = crate::api::consultations::build_report(&state, &consultation, lang).await?;
+    let mut response = crate::api::consultations::render_report(&report, query.format.as_deref(), Some("/public/_/style.css"))?;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    Ok(response)
 }
 
 /// `GET /public/_/style.css`: the page's stylesheet (screen and print).

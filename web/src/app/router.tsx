@@ -4,9 +4,12 @@ import { LoginPage } from "../features/auth/components/LoginPage"
 import { RequireAuth } from "../features/auth/components/RequireAuth"
 import { SetupPage } from "../features/auth/components/SetupPage"
 import { CityPage } from "../features/city/components/CityPage"
+import { ConsultationPage } from "../features/consultations/components/ConsultationPage"
+import { ConsultationsPage } from "../features/consultations/components/ConsultationsPage"
 import { HomePage } from "../features/city/components/HomePage"
 import { BaselinePage, NetworksPage } from "../features/evaluation/components/BaselinePage"
 import { EvaluationPage } from "../features/evaluation/components/EvaluationPage"
+import { NewIndicatorPage } from "../features/evaluation/components/NewIndicatorPage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
 import { SectionPage } from "../features/editor/components/SectionPage"
 import { VersionsPage } from "../features/versions/components/VersionsPage"
@@ -34,12 +37,15 @@ export const router = createBrowserRouter([
       { path: "strategies/:strategyId/sections/:sectionId", element: <SectionPage /> },
       { path: "strategies/:strategyId/versions", element: <VersionsPage /> },
       { path: "strategies/:strategyId/evaluation", element: <EvaluationPage /> },
+      { path: "strategies/:strategyId/evaluation/new", element: <NewIndicatorPage /> },
       {
         // The chart brings Observable Plot (and d3): loaded only when an indicator is opened.
         path: "indicators/:indicatorId",
         lazy: () => import("../features/evaluation/components/IndicatorPage").then((m) => ({ Component: m.IndicatorPage })),
       },
       { path: "cities/:cityId/baseline", element: <BaselinePage /> },
+      { path: "cities/:cityId/consultations", element: <ConsultationsPage /> },
+      { path: "consultations/:consultationId", element: <ConsultationPage /> },
       { path: "networks", element: <NetworksPage /> },
       {
         path: "strategies/:strategyId/versions/:versionId",

@@ -1,23 +1,44 @@
 // The one way to the server's REST API: same-origin, JSON, the CSRF header on every write,
 // typed errors, and one handler for "not logged in". Each endpoint lives in its feature's
 // `api/` folder and calls `api()`.
+import { rememberGet } from "./offline"
 
-/** The server's error shape: `{"error": {"code", "message", "field"?}}`. */
+/** The server's error shape: `{"error": {"code", "message", "field"?, "reason"?, "limit"?,
+ * "row"?}}`. `message` is the server's English; the app shows `code` (and, for a field,
+ * `reason`) in the user's language (components/ErrorMessage.tsx). */
 export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly field?: string
   /** The row of an imported file the error is about (header = row 1). */
   readonly row?: number
+  /** What is wrong with `field`, as a code (`empty`, `too_long`, `email`…). */
+  readonly reason?: string
+  /** The number of a length rule (`too_long`, `too_short`). */
+  readonly limit?: number
 
-  constructor(status: number, code: string, message: string, field?: string, row?: number) {
+  constructor(status: number, code: string, message: string, field?: string, row?: number, detail?: { reason?: string; limit?: number }) {
     super(message)
     this.name = "ApiError"
     this.status = status
     this.code = code
     this.field = field
     this.row = row
+    this.reason = detail?.reason
+    this.limit = detail?.limit
   }
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; field?: string; row?: number; reason?: string; limit?: number }
+}
+
+function apiError(response: Response, json: unknown): ApiError {
+  const error = (json as ErrorBody | undefined)?.error
+  return new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? response.statusText, error?.field, error?.row, {
+    reason: error?.reason,
+    limit: error?.limit,
+  })
 }
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
@@ -37,6 +58,7 @@ export async function api<T>(method: Method, path: string, body?: unknown, init?
   const headers: Record<string, string> = { accept: "application/json" }
   if (method !== "GET") headers["x-concerta-csrf"] = "1"
   if (body !== undefined) headers["content-type"] = "application/json"
+  if (method === "GET") rememberGet(path)
   const response = await fetch(path, {
     method,
     headers,
@@ -53,9 +75,8 @@ export async function api<T>(method: Method, path: string, body?: unknown, init?
     json = undefined
   }
   if (!response.ok) {
-    const error = (json as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error
     if (response.status === 401 && !init?.quiet401) onUnauthorized?.()
-    throw new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? response.statusText, error?.field)
+    throw apiError(response, json)
   }
   return json as T
 }
@@ -76,9 +97,8 @@ export async function apiUpload<T>(method: Method, path: string, body: FormData 
     json = undefined
   }
   if (!response.ok) {
-    const error = (json as { error?: { code?: string; message?: string; field?: string; row?: number } } | undefined)?.error
     if (response.status === 401) onUnauthorized?.()
-    throw new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? response.statusText, error?.field, error?.row)
+    throw apiError(response, json)
   }
   return json as T
 }

@@ -14,7 +14,7 @@ let wasm: Promise<void> | undefined
 
 /** Loads automerge's wasm once. */
 export function loadAutomerge(): Promise<void> {
-  wasm ??= initializeWasm(wasmUrl)
+  wasm ??= initializeWasm(wasmUrl).then(() => void performance.mark("concerta:wasm"))
   return wasm
 }
 
@@ -67,6 +67,7 @@ export async function pageRepo(user: string): Promise<PageRepo> {
     for (const listener of listeners) listener(state)
   }
   repo.networkSubsystem.on("peer", ({ peerId }) => {
+    performance.mark("concerta:server-peer")
     set({ online: true, serverPeerId: peerId, serverStorageId: repo.getStorageIdOfPeer(peerId) })
   })
   repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => {

@@ -11,6 +11,7 @@ mod audit;
 mod baseline;
 mod capacities;
 mod cities;
+pub(crate) mod consultations;
 pub(crate) mod exports;
 mod indicators;
 mod members;
@@ -97,6 +98,17 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/questionnaires/{id}", get(baseline::get).patch(baseline::set_period))
         .route("/api/questionnaires/{id}/responses/{city}", put(baseline::respond))
         .route("/api/questionnaires/{id}/comparison", get(baseline::comparison))
+        .route("/api/cities/{city}/consultations", post(consultations::create).get(consultations::list))
+        .route("/api/consultations/{id}", get(consultations::get))
+        .route("/api/consultations/{id}/sections/{section}", get(consultations::section_text))
+        .route("/api/consultations/{id}/invitations", post(consultations::invite).get(consultations::invitations))
+        .route("/api/consultations/{id}/comments", post(consultations::comment).get(consultations::comments))
+        .route("/api/consultations/{id}/unanswered", get(consultations::unanswered))
+        .route("/api/consultations/{id}/report", get(consultations::report))
+        .route("/api/comments/{id}/response", post(consultations::respond))
+        .route("/api/comments/{id}/hide", post(consultations::hide))
+        .route("/api/comments/{id}/applied", post(consultations::applied))
+        .route("/api/sections/{id}/comments", get(consultations::section_comments))
 }
 
 /// Checks that `user` may do `action` to a resource of `city` (a section's `area` for
@@ -118,7 +130,7 @@ pub(crate) async fn authorize(
         state.db.get_city(city).await?;
     }
     let principal = Principal { network_admin: user.network_admin, membership: membership.map(|m| m.membership()) };
-    if permit(&principal, action, &Resource { city, area }) {
+    if permit(&principal, action, &Resource { city, area, invited: false }) {
         Ok(principal)
     } else if permit(&principal, Action::ViewCity, &Resource::city(city)) {
         Err(Error::Forbidden)

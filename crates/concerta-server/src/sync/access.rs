@@ -34,7 +34,7 @@ pub async fn decide(db: &Database, user: UserId, network_admin: bool, doc: Docum
     let principal = Principal { network_admin, membership };
     // One rule per kind of document, all through `permit`. Strategy sections (and, for now,
     // every other document of a city): the section's area decides who writes.
-    let resource = Resource { city: ctx.city, area: ctx.area };
+    let resource = Resource { city: ctx.city, area: ctx.area, invited: false };
     let access = if permit(&principal, Action::WriteSection, &resource) {
         Access::Write
     } else if permit(&principal, Action::ReadSection, &resource) {

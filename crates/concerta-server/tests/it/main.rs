@@ -3,6 +3,7 @@
 
 mod actors;
 mod auth;
+mod consultations;
 mod content;
 mod errors;
 mod evaluation;

@@ -5,6 +5,7 @@ pub mod areas;
 pub mod audit;
 pub mod baseline;
 pub mod capacities;
+pub mod consultations;
 pub mod auth;
 pub mod cities;
 pub mod indicators;

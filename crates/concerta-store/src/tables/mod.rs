@@ -32,3 +32,7 @@ pub mod questionnaire;
 pub mod baseline_question;
 pub mod baseline_response;
 pub mod baseline_answer;
+pub mod consultation;
+pub mod consultation_section;
+pub mod consultation_invitee;
+pub mod consultation_comment;

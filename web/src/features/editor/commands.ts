@@ -33,11 +33,12 @@ export function toggleList(schema: Schema, type: NodeType): Command {
   }
 }
 
-export function setLink(schema: Schema, href: string | null): Command {
+/** Sets (or, with `href` null, removes) the link on `from..to`, the selection by default. */
+export function setLink(schema: Schema, href: string | null, range?: { from: number; to: number }): Command {
   return (state, dispatch) => {
     const mark = schema.marks.link
-    const { from, to, empty } = state.selection
-    if (empty) return false
+    const { from, to } = range ?? state.selection
+    if (from === to) return false
     if (dispatch) {
       const tr = state.tr.removeMark(from, to, mark)
       if (href) tr.addMark(from, to, mark.create({ href }))
@@ -51,10 +52,12 @@ export function headingCommand(schema: Schema, level: number | null): Command {
   return level === null ? setBlockType(schema.nodes.paragraph) : setBlockType(schema.nodes.heading, { level })
 }
 
-export function editorKeymaps(schema: Schema): Plugin[] {
+/** The editor's keys; `openLink` opens the link dialog (Ctrl+K) and says whether it did. */
+export function editorKeymaps(schema: Schema, openLink?: (state: EditorState) => boolean): Plugin[] {
   const item = schema.nodes.list_item
   return [
     keymap({
+      "Mod-k": (state) => openLink?.(state) ?? false,
       "Mod-z": undo,
       "Shift-Mod-z": redo,
       "Mod-y": redo,

@@ -1,14 +1,14 @@
 import { useState, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
-import { ErrorMessage } from "../../../components/ErrorMessage"
+import { ErrorMessage, useFieldError } from "../../../components/ErrorMessage"
 import { Field } from "../../../components/Field"
-import { ApiError } from "../../../lib/api"
 import { useMe } from "../../../lib/me"
 import { useChangePassword } from "../api/password"
 
 /** The user's account: who they are, and the password change. */
 export function AccountPage() {
   const { t } = useTranslation()
+  const fieldText = useFieldError()
   const me = useMe()
   const change = useChangePassword()
   const [current, setCurrent] = useState("")
@@ -34,8 +34,7 @@ export function AccountPage() {
       },
     )
   }
-  const fieldError = (field: string) =>
-    change.error instanceof ApiError && change.error.field === field ? change.error.message : undefined
+  const fieldError = (field: string) => fieldText(change.error, field)
 
   return (
     <>

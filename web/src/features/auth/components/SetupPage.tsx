@@ -1,11 +1,10 @@
 import { useState, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
 import { Navigate, useNavigate } from "react-router"
-import { ErrorMessage } from "../../../components/ErrorMessage"
+import { ErrorMessage, useFieldError } from "../../../components/ErrorMessage"
 import { Field } from "../../../components/Field"
 import { LanguagePicker } from "../../../components/LanguagePicker"
 import { Loading } from "../../../components/Loading"
-import { ApiError } from "../../../lib/api"
 import { useInstance } from "../api/instance"
 import { useSetup } from "../api/setup"
 
@@ -15,6 +14,7 @@ const CLI_COMMAND = "concerta admin create-user --email … --name … --passwor
 /** First-run setup: the one-time token from the server's log makes the first administrator. */
 export function SetupPage() {
   const { t } = useTranslation()
+  const fieldText = useFieldError()
   const instance = useInstance()
   const setup = useSetup()
   const navigate = useNavigate()
@@ -23,8 +23,7 @@ export function SetupPage() {
   if (instance.isPending) return <Loading />
   if (instance.data && !instance.data.setup_needed) return <Navigate to="/login" replace />
 
-  const fieldError = (field: string) =>
-    setup.error instanceof ApiError && setup.error.field === field ? setup.error.message : undefined
+  const fieldError = (field: string) => fieldText(setup.error, field)
   const submit = (event: FormEvent) => {
     event.preventDefault()
     setup.mutate(form, { onSuccess: () => navigate("/", { replace: true }) })

@@ -34,6 +34,7 @@ export function CityPage() {
         {seesPeople && <a href="#areas">{t("city.areas")}</a>}
         {seesPeople && <a href="#members">{t("city.members")}</a>}
         {seesPeople && <a href="#actors">{t("city.actors")}</a>}
+        <Link to={`/cities/${cityId}/consultations`}>{t("city.consultations")}</Link>
         {seesPeople && <Link to={`/cities/${cityId}/baseline`}>{t("city.baseline")}</Link>}
         <a href={`/public/${city.data.slug}`}>{t("city.publicPage")}</a>
       </nav>

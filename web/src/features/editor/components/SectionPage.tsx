@@ -77,6 +77,7 @@ export function SectionPage() {
       ) : (
         <Suspense fallback={<Loading label={t("editor.opening")} />}>
           <SectionEditor
+            sectionId={section.id}
             handle={handle.handle}
             page={handle.page}
             writable={access.kind === "write"}

@@ -2,10 +2,12 @@ import { useTranslation } from "react-i18next"
 import { toggleMark } from "prosemirror-commands"
 import type { EditorView } from "prosemirror-view"
 import type { Command, EditorState } from "prosemirror-state"
-import { blockActive, headingCommand, inList, markActive, setLink, toggleList } from "../commands"
+import { blockActive, headingCommand, inList, markActive, toggleList } from "../commands"
+import { linkRange } from "../link"
 
-/** Formatting controls; every one is a labelled button (or select) usable by keyboard. */
-export function Toolbar({ view, state, disabled }: { view: EditorView | null; state: EditorState | null; disabled: boolean }) {
+/** Formatting controls; every one is a labelled button (or select) usable by keyboard.
+ * `onLink` opens the link dialog. */
+export function Toolbar({ view, state, disabled, onLink }: { view: EditorView | null; state: EditorState | null; disabled: boolean; onLink: () => void }) {
   const { t } = useTranslation()
   if (!view || !state) return null
   const schema = state.schema
@@ -53,13 +55,11 @@ export function Toolbar({ view, state, disabled }: { view: EditorView | null; st
       </button>
       <button
         type="button"
-        disabled={disabled || state.selection.empty}
+        disabled={disabled || !linkRange(state)}
         aria-pressed={markActive(state, schema.marks.link)}
-        onClick={() => {
-          const href = window.prompt(t("editor.linkPrompt"), "https://")
-          if (href === null) return
-          run(setLink(schema, href.trim() || null))
-        }}
+        aria-haspopup="dialog"
+        title={t("editor.linkKey")}
+        onClick={onLink}
       >
         {t("editor.link")}
       </button>

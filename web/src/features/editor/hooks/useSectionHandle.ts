@@ -25,6 +25,7 @@ export function useSectionHandle(user: string | undefined, url: string | undefin
         const page = await pageRepo(user)
         const handle = await page.repo.find<SectionDoc>(url as never, { signal: controller.signal })
         if (cancelled) return
+        performance.mark("concerta:doc")
         handle.on("delete", () => setState({ status: "deleted" }))
         setState({ status: "ready", handle, page })
       } catch {

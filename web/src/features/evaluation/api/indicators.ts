@@ -134,6 +134,37 @@ export function useCreateFromTemplate(strategy: string) {
   })
 }
 
+/** `POST /api/strategies/{id}/indicators`: one indicator from scratch. */
+export function useCreateIndicator(strategy: string) {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (body: IndicatorBody) => api<IndicatorDetail>("POST", `/api/strategies/${strategy}/indicators`, body),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["strategies", strategy] }),
+  })
+}
+
+/** The fields of a new indicator before anyone fills them in. */
+export const EMPTY_INDICATOR: IndicatorBody = {
+  code: "",
+  name: "",
+  level: "office",
+  definition: "",
+  method: "",
+  unit: "percent",
+  unit_label: "",
+  direction: "higher_is_better",
+  data_source: "",
+  frequency: "annual",
+  area_id: null,
+  baseline_value: null,
+  baseline_date: null,
+  target_value: null,
+  target_date: null,
+  public: false,
+  section_ids: [],
+  sdg: [],
+}
+
 /** `GET /api/indicators/{id}`. */
 export function useIndicator(id: string) {
   return useQuery({ queryKey: indicatorKey(id), queryFn: () => api<IndicatorDetail>("GET", `/api/indicators/${id}`) })

@@ -53,14 +53,22 @@ export function EvaluationPage() {
           <h2 id="empty-h">{t("evaluation.emptyTitle")}</h2>
           <p>{t("evaluation.emptyText")}</p>
           {admin && (
-            <button type="button" onClick={() => create.mutate()} disabled={create.isPending}>
-              {t("evaluation.createFromTemplate")}
-            </button>
+            <p className="actions">
+              <button type="button" onClick={() => create.mutate()} disabled={create.isPending}>
+                {t("evaluation.createFromTemplate")}
+              </button>{" "}
+              <Link to={`/strategies/${strategyId}/evaluation/new`}>{t("evaluation.new.link")}</Link>
+            </p>
           )}
           <ErrorMessage error={create.error} />
         </section>
       ) : (
         <>
+          {admin && (
+            <p>
+              <Link to={`/strategies/${strategyId}/evaluation/new`}>{t("evaluation.new.link")}</Link>
+            </p>
+          )}
           <section aria-labelledby="summary-h">
             <h2 id="summary-h">{t("evaluation.summary")}</h2>
             <SummaryTable

@@ -1,33 +1,28 @@
 import { useEffect, useState } from "react"
 import { useTranslation } from "react-i18next"
 import { Link, useParams } from "react-router"
-import { ErrorMessage } from "../../../components/ErrorMessage"
+import { ErrorMessage, useFieldError } from "../../../components/ErrorMessage"
 import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
 import { ApiError } from "../../../lib/api"
-import { useAreas } from "../../../lib/areas"
 import { useCity } from "../../../lib/cities"
 import { applyCityLanguage } from "../../../lib/i18n"
 import { useMe } from "../../../lib/me"
 import { mayAdminister } from "../../../lib/permissions"
 import {
-  DIRECTIONS,
-  FREQUENCIES,
-  LEVELS,
   STATUSES,
-  UNITS,
   bodyOf,
   useIndicator,
   useOverride,
   useReportMeasurement,
   useReview,
   useUpdateIndicator,
-  type IndicatorBody,
   type IndicatorDetail,
   type Measurement,
   type Status,
 } from "../api/indicators"
 import { IndicatorChart } from "./IndicatorChart"
+import { IndicatorForm } from "./IndicatorForm"
 import { StatusBadge } from "./StatusBadge"
 
 const percent = (v: number | null | undefined) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(2)}%`)
@@ -91,12 +86,9 @@ export function IndicatorPage() {
   )
 }
 
-function fieldError(error: unknown, field: string): string | undefined {
-  return error instanceof ApiError && error.field === field ? error.message : undefined
-}
-
 function ReportForm({ indicator }: { indicator: IndicatorDetail }) {
   const { t } = useTranslation()
+  const fieldError = useFieldError()
   const report = useReportMeasurement(indicator)
   const [key, setKey] = useState(0)
   return (
@@ -227,6 +219,7 @@ function Measurements({ indicator, admin }: { indicator: IndicatorDetail; admin:
 
 function OverrideForm({ indicator }: { indicator: IndicatorDetail }) {
   const { t } = useTranslation()
+  const fieldError = useFieldError()
   const override = useOverride(indicator)
   const [status, setStatus] = useState<Status>(indicator.status_override?.status ?? indicator.assessment.status)
   const [reason, setReason] = useState(indicator.status_override?.reason ?? "")
@@ -262,79 +255,18 @@ function OverrideForm({ indicator }: { indicator: IndicatorDetail }) {
 function EditForm({ indicator }: { indicator: IndicatorDetail }) {
   const { t } = useTranslation()
   const update = useUpdateIndicator(indicator)
-  const areas = useAreas(indicator.city_id)
-  const [body, setBody] = useState<IndicatorBody>(() => bodyOf(indicator))
-  const [sdg, setSdg] = useState(indicator.sdg.join(", "))
-  const set = <K extends keyof IndicatorBody>(key: K, value: IndicatorBody[K]) => setBody((b) => ({ ...b, [key]: value }))
-  const num = (text: string) => (text.trim() === "" ? null : Number(text))
-  const err = (f: string) => fieldError(update.error, f)
   return (
     <section aria-labelledby="edit-h">
       <h2 id="edit-h">{t("evaluation.edit.title")}</h2>
-      <form
-        className="indicator-form"
-        onSubmit={(e) => {
-          e.preventDefault()
-          update.mutate({ ...body, sdg: sdg.split(/[,;\s]+/).filter(Boolean) })
-        }}
-      >
-        <Field label={t("evaluation.code")} value={body.code} onChange={(e) => set("code", e.target.value)} error={err("code")} />
-        <Field label={t("evaluation.name")} value={body.name} onChange={(e) => set("name", e.target.value)} error={err("name")} />
-        <SelectField label={t("evaluation.level")} value={body.level} onChange={(e) => set("level", e.target.value as IndicatorBody["level"])}>
-          {LEVELS.map((l) => (
-            <option key={l} value={l}>
-              {t(`evaluation.levels.${l}`)}
-            </option>
-          ))}
-        </SelectField>
-        <Field label={t("evaluation.definition")} value={body.definition} onChange={(e) => set("definition", e.target.value)} error={err("definition")} />
-        <Field label={t("evaluation.method")} value={body.method} onChange={(e) => set("method", e.target.value)} error={err("method")} />
-        <SelectField label={t("evaluation.unit")} value={body.unit} onChange={(e) => set("unit", e.target.value as IndicatorBody["unit"])}>
-          {UNITS.map((u) => (
-            <option key={u} value={u}>
-              {t(`evaluation.units.${u}`)}
-            </option>
-          ))}
-        </SelectField>
-        <Field label={t("evaluation.unitLabel")} value={body.unit_label} onChange={(e) => set("unit_label", e.target.value)} />
-        <SelectField label={t("evaluation.direction")} value={body.direction} onChange={(e) => set("direction", e.target.value as IndicatorBody["direction"])}>
-          {DIRECTIONS.map((d) => (
-            <option key={d} value={d}>
-              {t(`evaluation.directions.${d}`)}
-            </option>
-          ))}
-        </SelectField>
-        <Field label={t("evaluation.dataSource")} value={body.data_source} onChange={(e) => set("data_source", e.target.value)} />
-        <SelectField label={t("evaluation.frequency")} value={body.frequency} onChange={(e) => set("frequency", e.target.value as IndicatorBody["frequency"])}>
-          {FREQUENCIES.map((f) => (
-            <option key={f} value={f}>
-              {t(`evaluation.frequencies.${f}`)}
-            </option>
-          ))}
-        </SelectField>
-        <SelectField label={t("evaluation.area")} value={body.area_id ?? ""} onChange={(e) => set("area_id", e.target.value || null)}>
-          <option value="">{t("evaluation.noArea")}</option>
-          {areas.data?.map((a) => (
-            <option key={a.id} value={a.id}>
-              {a.name}
-            </option>
-          ))}
-        </SelectField>
-        <Field label={t("evaluation.baselineValue")} inputMode="decimal" value={body.baseline_value ?? ""} onChange={(e) => set("baseline_value", num(e.target.value))} error={err("baseline_value")} />
-        <Field label={t("evaluation.baselineDate")} type="date" value={body.baseline_date ?? ""} onChange={(e) => set("baseline_date", e.target.value || null)} error={err("baseline_date")} />
-        <Field label={t("evaluation.targetValue")} inputMode="decimal" value={body.target_value ?? ""} onChange={(e) => set("target_value", num(e.target.value))} error={err("target_value")} />
-        <Field label={t("evaluation.targetDate")} type="date" value={body.target_date ?? ""} onChange={(e) => set("target_date", e.target.value || null)} error={err("target_date")} />
-        <Field label={t("evaluation.sdg")} value={sdg} onChange={(e) => setSdg(e.target.value)} hint={t("evaluation.sdgHint")} error={err("sdg")} />
-        <div className="field checkbox">
-          <input id="indicator-public" type="checkbox" checked={body.public} onChange={(e) => set("public", e.target.checked)} />
-          <label htmlFor="indicator-public">{t("evaluation.publicLabel")}</label>
-        </div>
-        <button type="submit" disabled={update.isPending}>
-          {t("evaluation.edit.save")}
-        </button>
-        {update.isSuccess && <p role="status">{t("evaluation.edit.saved")}</p>}
-        {update.error && !(update.error instanceof ApiError && update.error.field) && <ErrorMessage error={update.error} />}
-      </form>
+      <IndicatorForm
+        cityId={indicator.city_id}
+        initial={bodyOf(indicator)}
+        submitLabel={t("evaluation.edit.save")}
+        pending={update.isPending}
+        error={update.error}
+        onSubmit={(body) => update.mutate(body)}
+      />
+      {update.isSuccess && <p role="status">{t("evaluation.edit.saved")}</p>}
     </section>
   )
 }

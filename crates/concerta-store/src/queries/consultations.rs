@@ -1,0 +1,753 @@
+//! Consultations: a coordinator opens one on a strategy (a named version or the live draft,
+//! all sections or a chosen few) between two dates; invited stakeholders (members of the
+//! city with the stakeholder role, each with an organisation and a sector) comment on
+//! sections or anchored passages and reply in threads; the city responds to every comment
+//! (accepted, partly, rejected, noted, with a reason and the version of the change) and may
+//! hide an abusive one with a reason (kept, shown as hidden).
+//!
+//! Rules decided here, in the transaction of the write: the consultation's strategy, version
+//! and sections belong to its city; an invitee becomes a stakeholder member of the city when
+//! they were not a member; a reply sits in its parent's thread (same consultation and
+//! section); responses and hides are audited with the write.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use concerta_core::{
+    ActorId, AuditAction, CityId, CommentId, ConsultationId, ConsultationInviteeId, Decision, MemberId, Role, SectionId,
+    Sector, StrategyId, UserId, VersionId,
+};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::{conflict_on, parse_stored};
+use crate::queries::audit::{self, AuditActor, NewAuditEntry};
+use crate::queries::users::get_or_create_by_email;
+use crate::tables::{
+    actor, consultation, consultation_comment, consultation_invitee, consultation_section, member, section, strategy, version,
+};
+use crate::{Database, Error, Result};
+
+/// A consultation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Consultation {
+    /// Its id.
+    pub id: ConsultationId,
+    /// The city.
+    pub city_id: CityId,
+    /// The strategy consulted.
+    pub strategy_id: StrategyId,
+    /// The named version consulted (its sections read at its heads); `None`: the live draft.
+    pub version_id: Option<VersionId>,
+    /// Title.
+    pub title: String,
+    /// What the city asks and why.
+    pub explanation: String,
+    /// From when comments are taken.
+    pub opens_at: DateTime<Utc>,
+    /// Until when (exclusive).
+    pub closes_at: DateTime<Utc>,
+    /// Whether every section of the strategy is consulted (else only `section_ids`).
+    pub all_sections: bool,
+    /// The chosen sections (empty when `all_sections`).
+    pub section_ids: Vec<SectionId>,
+    /// Who opened it.
+    pub created_by: Option<UserId>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Consultation {
+    /// Whether `section` is consulted.
+    pub fn covers(&self, section: SectionId) -> bool {
+        self.all_sections || self.section_ids.contains(&section)
+    }
+}
+
+/// Input for [`Database::create_consultation`] (already validated: non-empty title,
+/// `opens_at < closes_at`).
+#[derive(Clone, Debug)]
+pub struct NewConsultation {
+    /// The city.
+    pub city: CityId,
+    /// The strategy (must be the city's).
+    pub strategy: StrategyId,
+    /// A named version of that strategy, or the live draft.
+    pub version: Option<VersionId>,
+    /// Title.
+    pub title: String,
+    /// Explanation.
+    pub explanation: String,
+    /// Opening.
+    pub opens_at: DateTime<Utc>,
+    /// Closing.
+    pub closes_at: DateTime<Utc>,
+    /// The chosen sections (of that strategy); `None`: all.
+    pub sections: Option<Vec<SectionId>>,
+}
+
+/// A stakeholder invited to a consultation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Invitee {
+    /// The invitation's id.
+    pub id: ConsultationInviteeId,
+    /// The consultation.
+    pub consultation_id: ConsultationId,
+    /// The user (a stakeholder member of the city, unless they already had another role).
+    pub user_id: UserId,
+    /// The registry's actor they speak for, if chosen from it.
+    pub actor_id: Option<ActorId>,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// The organisation they speak for.
+    pub organization: String,
+    /// Its sector.
+    pub sector: Sector,
+    /// When they were invited.
+    pub created_at: DateTime<Utc>,
+    /// Whether the account has no password yet (they must set one to log in).
+    pub needs_password: bool,
+}
+
+/// One invitee of [`Database::invite_to_consultation`] (already validated).
+#[derive(Clone, Debug)]
+pub struct NewInvitee {
+    /// Email (lowercased).
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Organisation.
+    pub organization: String,
+    /// Sector.
+    pub sector: Sector,
+    /// The registry's actor, when chosen from it (must be the city's).
+    pub actor: Option<ActorId>,
+}
+
+/// A hidden comment's record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hidden {
+    /// Why.
+    pub reason: String,
+    /// By whom.
+    pub by: Option<UserId>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The city's response to a comment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Response {
+    /// The decision.
+    pub decision: Decision,
+    /// Why.
+    pub reason: String,
+    /// The version in which the change was made, if named.
+    pub version_id: Option<VersionId>,
+    /// Whether the comment's suggested rewrite was applied to the draft.
+    pub applied: bool,
+    /// The section document's heads right after the rewrite was applied (hex).
+    pub applied_heads: Vec<String>,
+    /// Who answered.
+    pub by: Option<UserId>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A comment (or a reply: `parent_id` set).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Comment {
+    /// Its id.
+    pub id: CommentId,
+    /// The consultation.
+    pub consultation_id: ConsultationId,
+    /// The city.
+    pub city_id: CityId,
+    /// The section commented on.
+    pub section_id: SectionId,
+    /// The comment this one replies to.
+    pub parent_id: Option<CommentId>,
+    /// The author (`None` once that account is gone).
+    pub author_id: Option<UserId>,
+    /// The author's name when they wrote it.
+    pub author_name: String,
+    /// The organisation they spoke for (stakeholders; `None` for the city's staff).
+    pub organization: Option<String>,
+    /// Its sector.
+    pub sector: Option<Sector>,
+    /// The text.
+    pub body: String,
+    /// The quoted passage, for a passage comment.
+    pub quote: Option<String>,
+    /// The passage's start cursor (automerge text form).
+    pub anchor_start: Option<String>,
+    /// The passage's end cursor.
+    pub anchor_end: Option<String>,
+    /// A suggested rewrite of the passage.
+    pub suggestion: Option<String>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// Set when a coordinator hid it.
+    pub hidden: Option<Hidden>,
+    /// The city's response (top-level comments only).
+    pub response: Option<Response>,
+}
+
+/// Input for [`Database::create_comment`] (already validated and authorized).
+#[derive(Clone, Debug)]
+pub struct NewComment {
+    /// The consultation.
+    pub consultation: ConsultationId,
+    /// The section (a reply's is its parent's: this must match).
+    pub section: SectionId,
+    /// The comment replied to.
+    pub parent: Option<CommentId>,
+    /// The author.
+    pub author: UserId,
+    /// Their name.
+    pub author_name: String,
+    /// Their organisation (stakeholders).
+    pub organization: Option<String>,
+    /// Its sector.
+    pub sector: Option<Sector>,
+    /// The text.
+    pub body: String,
+    /// The quoted passage.
+    pub quote: Option<String>,
+    /// Its cursors `(start, end)`.
+    pub anchor: Option<(String, String)>,
+    /// A suggested rewrite.
+    pub suggestion: Option<String>,
+}
+
+/// Input for [`Database::respond_to_comment`] (already validated).
+#[derive(Clone, Debug)]
+pub struct NewResponse {
+    /// The decision.
+    pub decision: Decision,
+    /// The reason.
+    pub reason: String,
+    /// The version of the change (of the consultation's strategy).
+    pub version: Option<VersionId>,
+}
+
+fn consultation_from(m: consultation::Model, sections: Vec<SectionId>) -> Consultation {
+    Consultation {
+        id: m.id.into(),
+        city_id: m.city_id.into(),
+        strategy_id: m.strategy_id.into(),
+        version_id: m.version_id.map(VersionId::from),
+        title: m.title,
+        explanation: m.explanation,
+        opens_at: m.opens_at,
+        closes_at: m.closes_at,
+        all_sections: m.all_sections,
+        section_ids: sections,
+        created_by: m.created_by.map(UserId::from),
+        created_at: m.created_at,
+    }
+}
+
+fn invitee_from(m: consultation_invitee::Model, needs_password: bool) -> Result<Invitee> {
+    Ok(Invitee {
+        id: m.id.into(),
+        consultation_id: m.consultation_id.into(),
+        user_id: m.user_id.into(),
+        actor_id: m.actor_id.map(ActorId::from),
+        sector: parse_stored("sector", &m.sector)?,
+        email: m.email,
+        name: m.name,
+        organization: m.organization,
+        created_at: m.created_at,
+        needs_password,
+    })
+}
+
+fn comment_from(m: consultation_comment::Model) -> Result<Comment> {
+    let hidden = match (m.hidden_reason, m.hidden_at) {
+        (Some(reason), Some(at)) => Some(Hidden { reason, by: m.hidden_by.map(UserId::from), at }),
+        _ => None,
+    };
+    let response = match (m.decision, m.responded_at) {
+        (Some(decision), Some(at)) => Some(Response {
+            decision: parse_stored("decision", &decision)?,
+            reason: m.response_reason.unwrap_or_default(),
+            version_id: m.response_version_id.map(VersionId::from),
+            applied: m.applied,
+            applied_heads: m
+                .applied_heads
+                .map(|h| h.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            by: m.responded_by.map(UserId::from),
+            at,
+        }),
+        _ => None,
+    };
+    Ok(Comment {
+        id: m.id.into(),
+        consultation_id: m.consultation_id.into(),
+        city_id: m.city_id.into(),
+        section_id: m.section_id.into(),
+        parent_id: m.parent_id.map(CommentId::from),
+        author_id: m.author_id.map(UserId::from),
+        author_name: m.author_name,
+        organization: m.organization,
+        sector: m.sector.as_deref().map(|s| parse_stored("sector", s)).transpose()?,
+        body: m.body,
+        quote: m.quote,
+        anchor_start: m.anchor_start,
+        anchor_end: m.anchor_end,
+        suggestion: m.suggestion,
+        created_at: m.created_at,
+        hidden,
+        response,
+    })
+}
+
+async fn sections_of(conn: &impl ConnectionTrait, ids: &[uuid::Uuid]) -> Result<HashMap<uuid::Uuid, Vec<SectionId>>> {
+    let mut out: HashMap<uuid::Uuid, Vec<SectionId>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = consultation_section::Entity::find()
+        .filter(consultation_section::Column::ConsultationId.is_in(ids.to_vec()))
+        .all(conn)
+        .await?;
+    let section_ids: Vec<_> = rows.iter().map(|r| r.section_id).collect();
+    let positions: HashMap<uuid::Uuid, i32> = section::Entity::find()
+        .filter(section::Column::Id.is_in(section_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.position))
+        .collect();
+    for row in rows {
+        out.entry(row.consultation_id).or_default().push(row.section_id.into());
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|s| positions.get(&s.uuid()).copied().unwrap_or_default());
+    }
+    Ok(out)
+}
+
+async fn find_consultation(conn: &impl ConnectionTrait, id: ConsultationId) -> Result<Consultation> {
+    let model = consultation::Entity::find_by_id(id.uuid()).one(conn).await?.ok_or(Error::NotFound)?;
+    let mut sections = sections_of(conn, &[model.id]).await?;
+    Ok(consultation_from(model, sections.remove(&id.uuid()).unwrap_or_default()))
+}
+
+async fn find_comment(conn: &impl ConnectionTrait, id: CommentId) -> Result<consultation_comment::Model> {
+    consultation_comment::Entity::find_by_id(id.uuid()).one(conn).await?.ok_or(Error::NotFound)
+}
+
+impl Database {
+    /// Opens a consultation. [`Error::Invalid`] on `strategy_id`, `version_id` or
+    /// `section_ids` for something of another city or strategy. Audited.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_consultation(&self, new: NewConsultation, actor: AuditActor) -> Result<Consultation> {
+        let new = &new;
+        self.transaction(|tx| async move {
+            let strategy = strategy::Entity::find_by_id(new.strategy.uuid()).one(&*tx).await?;
+            if strategy.as_ref().map(|s| s.city_id) != Some(new.city.uuid()) {
+                return Err(Error::invalid("strategy_id", "is not a strategy of this city"));
+            }
+            if let Some(v) = new.version {
+                let found = version::Entity::find_by_id(v.uuid()).one(&*tx).await?;
+                if found.map(|v| v.strategy_id) != Some(new.strategy.uuid()) {
+                    return Err(Error::invalid("version_id", "is not a version of this strategy"));
+                }
+            }
+            let mut chosen: Vec<SectionId> = Vec::new();
+            if let Some(sections) = &new.sections {
+                if sections.is_empty() {
+                    return Err(Error::invalid("section_ids", "must name at least one section (or be left out for all)"));
+                }
+                let ids: Vec<uuid::Uuid> = sections.iter().map(|s| s.uuid()).collect();
+                let found = section::Entity::find()
+                    .filter(section::Column::Id.is_in(ids.clone()))
+                    .filter(section::Column::StrategyId.eq(new.strategy.uuid()))
+                    .all(&*tx)
+                    .await?;
+                for id in sections {
+                    if !found.iter().any(|s| s.id == id.uuid()) {
+                        return Err(Error::invalid("section_ids", format!("{id} is not a section of this strategy")));
+                    }
+                    if !chosen.contains(id) {
+                        chosen.push(*id);
+                    }
+                }
+            }
+            let id = ConsultationId::new();
+            let model = consultation::ActiveModel {
+                id: Set(id.uuid()),
+                city_id: Set(new.city.uuid()),
+                strategy_id: Set(new.strategy.uuid()),
+                version_id: Set(new.version.map(VersionId::uuid)),
+                title: Set(new.title.clone()),
+                explanation: Set(new.explanation.clone()),
+                opens_at: Set(new.opens_at),
+                closes_at: Set(new.closes_at),
+                all_sections: Set(new.sections.is_none()),
+                created_by: Set(match actor {
+                    AuditActor::User(u) => Some(u.uuid()),
+                    _ => None,
+                }),
+                created_at: Set(crate::now()),
+            }
+            .insert(&*tx)
+            .await?;
+            if !chosen.is_empty() {
+                consultation_section::Entity::insert_many(chosen.iter().map(|s| consultation_section::ActiveModel {
+                    consultation_id: Set(id.uuid()),
+                    section_id: Set(s.uuid()),
+                }))
+                .exec_without_returning(&*tx)
+                .await?;
+            }
+            let entry = NewAuditEntry::new(AuditAction::ConsultationOpened, actor)
+                .city(new.city)
+                .target("consultation", id)
+                .details(json!({ "title": new.title, "closes_at": new.closes_at }));
+            audit::append(&*tx, &entry).await?;
+            drop(model);
+            find_consultation(&*tx, id).await
+        })
+        .await
+    }
+
+    /// The consultation `id`.
+    #[tracing::instrument(skip_all)]
+    pub async fn get_consultation(&self, id: ConsultationId) -> Result<Consultation> {
+        find_consultation(&self.conn, id).await
+    }
+
+    /// The consultations of `city`, newest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_consultations(&self, city: CityId) -> Result<Vec<Consultation>> {
+        let models = consultation::Entity::find()
+            .filter(consultation::Column::CityId.eq(city.uuid()))
+            .order_by_desc(consultation::Column::CreatedAt)
+            .order_by_desc(consultation::Column::Id)
+            .all(&self.conn)
+            .await?;
+        let ids: Vec<_> = models.iter().map(|m| m.id).collect();
+        let mut sections = sections_of(&self.conn, &ids).await?;
+        Ok(models
+            .into_iter()
+            .map(|m| {
+                let s = sections.remove(&m.id).unwrap_or_default();
+                consultation_from(m, s)
+            })
+            .collect())
+    }
+
+    /// Invites stakeholders to a consultation. Each becomes a stakeholder member of the city
+    /// when they were not a member (a user without password is created for a new address);
+    /// one already invited keeps their invitation (returned as it is). [`Error::Invalid`] on
+    /// `invitees[i].actor_id` for an actor of another city. Audited, with the members added.
+    #[tracing::instrument(skip_all)]
+    pub async fn invite_to_consultation(
+        &self,
+        id: ConsultationId,
+        invitees: Vec<NewInvitee>,
+        actor: AuditActor,
+    ) -> Result<Vec<Invitee>> {
+        let invitees = &invitees;
+        self.transaction(|tx| async move {
+            let consultation = consultation::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let city: CityId = consultation.city_id.into();
+            let mut out = Vec::new();
+            for (i, new) in invitees.iter().enumerate() {
+                if let Some(a) = new.actor {
+                    let found = actor::Entity::find_by_id(a.uuid()).one(&*tx).await?;
+                    if found.map(|a| a.city_id) != Some(city.uuid()) {
+                        return Err(Error::invalid(&format!("invitees[{i}].actor_id"), "is not an actor of this city"));
+                    }
+                }
+                let user = get_or_create_by_email(&*tx, &new.email, &new.name).await?;
+                let membership = member::Entity::find()
+                    .filter(member::Column::CityId.eq(city.uuid()))
+                    .filter(member::Column::UserId.eq(user.id))
+                    .one(&*tx)
+                    .await?;
+                if membership.is_none() {
+                    let member_id = MemberId::new();
+                    member::ActiveModel {
+                        id: Set(member_id.uuid()),
+                        city_id: Set(city.uuid()),
+                        user_id: Set(user.id),
+                        role: Set(Role::Stakeholder.as_str().to_owned()),
+                        area_id: Set(None),
+                        created_at: Set(crate::now()),
+                    }
+                    .insert(&*tx)
+                    .await
+                    .map_err(conflict_on("email"))?;
+                    let entry = NewAuditEntry::new(AuditAction::MemberAdded, actor)
+                        .city(city)
+                        .target("member", member_id)
+                        .details(json!({ "email": user.email, "role": Role::Stakeholder, "consultation_id": id }));
+                    audit::append(&*tx, &entry).await?;
+                }
+                let existing = consultation_invitee::Entity::find()
+                    .filter(consultation_invitee::Column::ConsultationId.eq(id.uuid()))
+                    .filter(consultation_invitee::Column::UserId.eq(user.id))
+                    .one(&*tx)
+                    .await?;
+                let model = match existing {
+                    Some(found) => found,
+                    None => consultation_invitee::ActiveModel {
+                        id: Set(ConsultationInviteeId::new().uuid()),
+                        consultation_id: Set(id.uuid()),
+                        city_id: Set(city.uuid()),
+                        user_id: Set(user.id),
+                        actor_id: Set(new.actor.map(ActorId::uuid)),
+                        email: Set(user.email.clone()),
+                        name: Set(new.name.clone()),
+                        organization: Set(new.organization.clone()),
+                        sector: Set(new.sector.as_str().to_owned()),
+                        invited_by: Set(match actor {
+                            AuditActor::User(u) => Some(u.uuid()),
+                            _ => None,
+                        }),
+                        created_at: Set(crate::now()),
+                    }
+                    .insert(&*tx)
+                    .await
+                    .map_err(conflict_on("email"))?,
+                };
+                out.push(invitee_from(model, user.password_hash.is_none())?);
+            }
+            let emails: Vec<&str> = out.iter().map(|i| i.email.as_str()).collect();
+            let entry = NewAuditEntry::new(AuditAction::StakeholdersInvited, actor)
+                .city(city)
+                .target("consultation", id)
+                .details(json!({ "emails": emails }));
+            audit::append(&*tx, &entry).await?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// `user`'s invitation to consultation `id`, if any.
+    #[tracing::instrument(skip_all)]
+    pub async fn get_invitee(&self, id: ConsultationId, user: UserId) -> Result<Option<Invitee>> {
+        let Some(model) = consultation_invitee::Entity::find()
+            .filter(consultation_invitee::Column::ConsultationId.eq(id.uuid()))
+            .filter(consultation_invitee::Column::UserId.eq(user.uuid()))
+            .one(&self.conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        invitee_from(model, false).map(Some)
+    }
+
+    /// The consultations of `city` that `user` was invited to.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_invited_consultations(&self, city: CityId, user: UserId) -> Result<Vec<ConsultationId>> {
+        Ok(consultation_invitee::Entity::find()
+            .filter(consultation_invitee::Column::CityId.eq(city.uuid()))
+            .filter(consultation_invitee::Column::UserId.eq(user.uuid()))
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(|m| m.consultation_id.into())
+            .collect())
+    }
+
+    /// The invitees of consultation `id`, in invitation order.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_invitees(&self, id: ConsultationId) -> Result<Vec<Invitee>> {
+        consultation_invitee::Entity::find()
+            .filter(consultation_invitee::Column::ConsultationId.eq(id.uuid()))
+            .order_by_asc(consultation_invitee::Column::CreatedAt)
+            .order_by_asc(consultation_invitee::Column::Id)
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(|m| invitee_from(m, false))
+            .collect()
+    }
+
+    /// Writes a comment or a reply. [`Error::Invalid`] on `parent_id` for a comment of another
+    /// consultation or section, or a reply to a reply (threads are one level deep).
+    #[tracing::instrument(skip_all)]
+    pub async fn create_comment(&self, new: NewComment) -> Result<Comment> {
+        let new = &new;
+        self.transaction(|tx| async move {
+            let consultation =
+                consultation::Entity::find_by_id(new.consultation.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            if let Some(parent) = new.parent {
+                let found = consultation_comment::Entity::find_by_id(parent.uuid()).one(&*tx).await?;
+                let Some(found) = found.filter(|p| p.consultation_id == consultation.id) else {
+                    return Err(Error::invalid("parent_id", "is not a comment of this consultation"));
+                };
+                if found.section_id != new.section.uuid() {
+                    return Err(Error::invalid("parent_id", "is a comment on another section"));
+                }
+                if found.parent_id.is_some() {
+                    return Err(Error::invalid("parent_id", "reply to the thread's first comment"));
+                }
+            }
+            let model = consultation_comment::ActiveModel {
+                id: Set(CommentId::new().uuid()),
+                consultation_id: Set(consultation.id),
+                city_id: Set(consultation.city_id),
+                section_id: Set(new.section.uuid()),
+                parent_id: Set(new.parent.map(CommentId::uuid)),
+                author_id: Set(Some(new.author.uuid())),
+                author_name: Set(new.author_name.clone()),
+                organization: Set(new.organization.clone()),
+                sector: Set(new.sector.map(|s| s.as_str().to_owned())),
+                body: Set(new.body.clone()),
+                quote: Set(new.quote.clone()),
+                anchor_start: Set(new.anchor.as_ref().map(|a| a.0.clone())),
+                anchor_end: Set(new.anchor.as_ref().map(|a| a.1.clone())),
+                suggestion: Set(new.suggestion.clone()),
+                created_at: Set(crate::now()),
+                hidden_reason: Set(None),
+                hidden_by: Set(None),
+                hidden_at: Set(None),
+                decision: Set(None),
+                response_reason: Set(None),
+                response_version_id: Set(None),
+                applied: Set(false),
+                applied_heads: Set(None),
+                responded_by: Set(None),
+                responded_at: Set(None),
+            }
+            .insert(&*tx)
+            .await?;
+            comment_from(model)
+        })
+        .await
+    }
+
+    /// The comment `id`.
+    #[tracing::instrument(skip_all)]
+    pub async fn get_comment(&self, id: CommentId) -> Result<Comment> {
+        comment_from(find_comment(&self.conn, id).await?)
+    }
+
+    /// Every comment and reply of consultation `id`, oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_comments(&self, id: ConsultationId) -> Result<Vec<Comment>> {
+        consultation_comment::Entity::find()
+            .filter(consultation_comment::Column::ConsultationId.eq(id.uuid()))
+            .order_by_asc(consultation_comment::Column::CreatedAt)
+            .order_by_asc(consultation_comment::Column::Id)
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(comment_from)
+            .collect()
+    }
+
+    /// Records (or changes) the city's response to comment `id`. [`Error::Invalid`] on
+    /// `comment` for a reply (the thread's first comment gets the response) and on
+    /// `version_id` for a version of another strategy. Audited.
+    #[tracing::instrument(skip_all)]
+    pub async fn respond_to_comment(&self, id: CommentId, response: NewResponse, by: UserId) -> Result<Comment> {
+        let response = &response;
+        self.transaction(|tx| async move {
+            let found = find_comment(&*tx, id).await?;
+            if found.parent_id.is_some() {
+                return Err(Error::invalid("comment", "is a reply: respond to the thread's first comment"));
+            }
+            let consultation =
+                consultation::Entity::find_by_id(found.consultation_id).one(&*tx).await?.ok_or(Error::NotFound)?;
+            if let Some(v) = response.version {
+                let version = version::Entity::find_by_id(v.uuid()).one(&*tx).await?;
+                if version.map(|v| v.strategy_id) != Some(consultation.strategy_id) {
+                    return Err(Error::invalid("version_id", "is not a version of the consulted strategy"));
+                }
+            }
+            let previous = found.decision.clone();
+            let city: CityId = found.city_id.into();
+            let mut model: consultation_comment::ActiveModel = found.into();
+            model.decision = Set(Some(response.decision.as_str().to_owned()));
+            model.response_reason = Set(Some(response.reason.clone()));
+            if response.version.is_some() {
+                model.response_version_id = Set(response.version.map(VersionId::uuid));
+            }
+            model.responded_by = Set(Some(by.uuid()));
+            model.responded_at = Set(Some(crate::now()));
+            let updated = model.update(&*tx).await?;
+            let entry = NewAuditEntry::new(AuditAction::CommentAnswered, AuditActor::User(by))
+                .city(city)
+                .target("comment", id)
+                .details(json!({
+                    "decision": response.decision,
+                    "previous": previous,
+                    "version_id": response.version,
+                }));
+            audit::append(&*tx, &entry).await?;
+            comment_from(updated)
+        })
+        .await
+    }
+
+    /// Hides comment `id` with `reason` (kept; shown as hidden). Audited.
+    #[tracing::instrument(skip_all)]
+    pub async fn hide_comment(&self, id: CommentId, reason: String, by: UserId) -> Result<Comment> {
+        let reason = &reason;
+        self.transaction(|tx| async move {
+            let found = find_comment(&*tx, id).await?;
+            let city: CityId = found.city_id.into();
+            let mut model: consultation_comment::ActiveModel = found.into();
+            model.hidden_reason = Set(Some(reason.clone()));
+            model.hidden_by = Set(Some(by.uuid()));
+            model.hidden_at = Set(Some(crate::now()));
+            let updated = model.update(&*tx).await?;
+            let entry = NewAuditEntry::new(AuditAction::CommentHidden, AuditActor::User(by))
+                .city(city)
+                .target("comment", id)
+                .details(json!({ "reason": reason }));
+            audit::append(&*tx, &entry).await?;
+            comment_from(updated)
+        })
+        .await
+    }
+
+    /// Records that comment `id`'s suggested rewrite was applied to the draft: the section
+    /// document's heads right after (hex), and, when answered in the same step, the response.
+    /// Audited as a response.
+    #[tracing::instrument(skip_all)]
+    pub async fn mark_suggestion_applied(
+        &self,
+        id: CommentId,
+        heads: Vec<String>,
+        response: NewResponse,
+        by: UserId,
+    ) -> Result<Comment> {
+        let heads = &heads;
+        let response = &response;
+        self.transaction(|tx| async move {
+            let found = find_comment(&*tx, id).await?;
+            if found.suggestion.is_none() {
+                return Err(Error::invalid("comment", "has no suggested rewrite"));
+            }
+            let city: CityId = found.city_id.into();
+            let mut model: consultation_comment::ActiveModel = found.into();
+            model.applied = Set(true);
+            model.applied_heads = Set(Some(heads.join(",")));
+            model.decision = Set(Some(response.decision.as_str().to_owned()));
+            model.response_reason = Set(Some(response.reason.clone()));
+            model.response_version_id = Set(response.version.map(VersionId::uuid));
+            model.responded_by = Set(Some(by.uuid()));
+            model.responded_at = Set(Some(crate::now()));
+            let updated = model.update(&*tx).await?;
+            let entry = NewAuditEntry::new(AuditAction::CommentAnswered, AuditActor::User(by))
+                .city(city)
+                .target("comment", id)
+                .details(json!({ "decision": response.decision, "applied": true, "heads": heads }));
+            audit::append(&*tx, &entry).await?;
+            comment_from(updated)
+        })
+        .await
+    }
+}

@@ -1,0 +1,147 @@
+import type { Page } from "@playwright/test"
+import { DEMO, expect, expectAccessible, test, type Person } from "./support/fixtures"
+import { openSection } from "./support/sections"
+
+interface ConsultationInfo {
+  id: string
+  title: string
+  status: string
+  sections: { id: string; title: string }[]
+}
+
+/** The demo's open consultation (on the live draft) and its thematic-areas section. */
+async function openConsultation(page: Page, baseUrl: string): Promise<{ consultation: ConsultationInfo; section: { id: string; title: string } }> {
+  const cities = await page.request.get(baseUrl + "/api/cities").then((r) => r.json())
+  const list: ConsultationInfo[] = await page.request.get(`${baseUrl}/api/cities/${cities[0].id}/consultations`).then((r) => r.json())
+  const consultation = list.find((c) => c.status === "open")
+  expect(consultation, "the demo has an open consultation").toBeTruthy()
+  const strategies = await page.request.get(`${baseUrl}/api/cities/${cities[0].id}/strategies`)
+  const thematic = (await strategies.json())[0]?.sections?.find((s: { key: string }) => s.key === "thematic_areas")
+  const section = consultation!.sections.find((s) => s.id === thematic?.id) ?? consultation!.sections[1]
+  return { consultation: consultation!, section }
+}
+
+/** Selects words 2–4 of the first long paragraph of the reading view; returns the quote. */
+async function selectPassage(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const paragraphs = [...document.querySelectorAll<HTMLElement>(".reading-view [data-block]")]
+    const p = paragraphs.find((el) => (el.textContent ?? "").split(" ").length > 8)
+    if (!p || !p.firstChild) throw new Error("no paragraph to select in")
+    const node = p.firstChild
+    const words = (node.textContent ?? "").split(" ")
+    const start = words[0].length + 1
+    const end = start + words.slice(1, 4).join(" ").length
+    const range = document.createRange()
+    range.setStart(node, start)
+    range.setEnd(node, end)
+    const selection = window.getSelection()!
+    selection.removeAllRanges()
+    selection.addRange(range)
+    return (node.textContent ?? "").slice(start, end)
+  })
+}
+
+function passageIn(person: Person, comment: string) {
+  return person.page.locator(`.comment-passage[data-comment="${comment}"]`)
+}
+
+async function commentsAs(person: Person, baseUrl: string, consultation: string) {
+  return person.page.request.get(`${baseUrl}/api/consultations/${consultation}/comments`).then((r) => r.json())
+}
+
+test.describe("consultations", () => {
+  test("a stakeholder comments on a passage; it stays on its words while an editor edits around and inside it; the city's answer reaches the stakeholder", async ({
+    person,
+    server,
+  }) => {
+    const stakeholder = await person(DEMO.stakeholder)
+    const { consultation, section } = await openConsultation(stakeholder.page, server.url)
+    await stakeholder.page.goto(`/consultations/${consultation.id}`)
+    await stakeholder.page.getByRole("button", { name: section.title }).click()
+    await expect(stakeholder.page.getByRole("document", { name: new RegExp(section.title) })).toBeVisible()
+    await expectAccessible(stakeholder.page, "the stakeholder's reading view")
+
+    const quote = await selectPassage(stakeholder.page)
+    await expect(stakeholder.page.getByTestId("selected-passage")).toHaveText(quote)
+    await stakeholder.page.getByLabel("Your comment").fill("Please name the priority areas.")
+    await stakeholder.page.getByRole("button", { name: "Send comment" }).click()
+    const thread = stakeholder.page.getByTestId("thread").filter({ hasText: "Please name the priority areas." })
+    await expect(thread.locator("blockquote")).toHaveText(quote)
+    const mine = (await commentsAs(stakeholder, server.url, consultation.id)).find((c: { body: string }) => c.body === "Please name the priority areas.")
+    expect(mine.anchor.quote).toBe(quote)
+    await stakeholder.page.screenshot({ path: "../docs/screenshots/consultation-stakeholder.png", fullPage: true })
+
+    // The editor of the section's area sees the comment on its passage, then edits.
+    const editor = await person(DEMO.cultura)
+    await openSection(editor, server.url, "thematic_areas")
+    await expect(passageIn(editor, mine.id)).toHaveText(quote)
+    await expect(editor.page.getByTestId("editor-comment").filter({ hasText: "Please name the priority areas." })).toBeVisible()
+    // Inside the passage: click into it and type.
+    await passageIn(editor, mine.id).click()
+    await editor.page.keyboard.type(" NUEVO ")
+    // Around it: at the start of its line, type and delete.
+    await editor.page.keyboard.press("Home")
+    await editor.page.keyboard.type("Antes: ")
+    await editor.page.keyboard.press("Delete")
+    const [first, ...rest] = quote.split(" ")
+    const last = rest[rest.length - 1]
+    await expect.poll(async () => (await passageIn(editor, mine.id).allTextContents()).join("")).toContain("NUEVO")
+    const now = (await passageIn(editor, mine.id).allTextContents()).join("")
+    expect(now.startsWith(first), now).toBe(true)
+    expect(now.endsWith(last), now).toBe(true)
+    await expect(editor.page.getByTestId("sync-status")).toHaveAttribute("data-saved", "true")
+    // The server resolves the anchor the same way.
+    await expect
+      .poll(async () => (await commentsAs(editor, server.url, consultation.id)).find((c: { id: string }) => c.id === mine.id).anchor.text, { timeout: 15_000 })
+      .toContain("NUEVO")
+    await expectAccessible(editor.page, "the section editor with consultation comments")
+    await editor.page.screenshot({ path: "../docs/screenshots/consultation-editor.png", fullPage: true })
+
+    // The coordinator answers from the consultation page.
+    const coordinator = await person(DEMO.coordinator)
+    await coordinator.page.goto(`/consultations/${consultation.id}`)
+    await coordinator.page.getByRole("button", { name: section.title }).first().click()
+    const queued = coordinator.page.getByTestId("thread").filter({ hasText: "Please name the priority areas." })
+    await queued.getByLabel("Decision").selectOption("partly")
+    await queued.getByLabel("Reason", { exact: true }).fill("We name three priority areas in the next version.")
+    await queued.getByRole("button", { name: "Answer" }).click()
+    await expect(queued.getByTestId("response")).toContainText("We name three priority areas")
+    await expectAccessible(coordinator.page, "the coordinator's answer queue")
+    await coordinator.page.screenshot({ path: "../docs/screenshots/consultation-coordinator.png", fullPage: true })
+
+    // The stakeholder's open page shows the answer (polled).
+    await expect(thread.getByTestId("response")).toContainText("Partly accepted", { timeout: 15_000 })
+    await expect(thread.getByTestId("response")).toContainText("We name three priority areas")
+  })
+
+  test("a suggested rewrite applied by an editor reaches another editor's open editor live, and the response shows it applied", async ({ person, server }) => {
+    const stakeholder = await person(DEMO.stakeholder)
+    const { consultation, section } = await openConsultation(stakeholder.page, server.url)
+    const text = await stakeholder.page.request.get(`${server.url}/api/consultations/${consultation.id}/sections/${section.id}`).then((r) => r.json())
+    const line: string = text.text.split("\n").find((l: string) => l.split(" ").length > 8)
+    const words = line.split(" ")
+    const quote = words.slice(1, 4).join(" ")
+    const suggestion = `${words[1]} MUY ${words.slice(2, 4).join(" ")}`
+    const made = await stakeholder.page.request.post(`${server.url}/api/consultations/${consultation.id}/comments`, {
+      headers: { "x-concerta-csrf": "1" },
+      data: { section_id: section.id, body: "Una redacción más fuerte.", anchor: { quote }, suggestion },
+    })
+    expect(made.status()).toBe(201)
+    const comment = await made.json()
+
+    const cultura = await person(DEMO.cultura)
+    const ori = await person(DEMO.coordinator)
+    await openSection(cultura, server.url, "thematic_areas")
+    await openSection(ori, server.url, "thematic_areas")
+    const card = cultura.page.locator(`[data-testid="editor-comment"][data-comment="${comment.id}"]`)
+    await expect(card).toBeVisible()
+    await card.getByRole("button", { name: "Apply the suggested rewrite" }).click()
+    // The other editor's open editor gets the rewrite live.
+    await expect(ori.page.getByRole("textbox", { name: /^Text of / })).toContainText(suggestion, { timeout: 15_000 })
+    await expect(card.getByTestId("editor-response")).toContainText("rewrite applied", { timeout: 15_000 })
+    const answered = (await commentsAs(stakeholder, server.url, consultation.id)).find((c: { id: string }) => c.id === comment.id)
+    expect(answered.response.applied).toBe(true)
+    expect(answered.response.applied_heads.length).toBeGreaterThan(0)
+    await expect(passageIn(ori, comment.id)).toContainText("MUY")
+  })
+})
