@@ -1,7 +1,6 @@
 /// <reference types="vitest/config" />
 import { defineConfig, type Plugin } from "vite"
 import react from "@vitejs/plugin-react"
-import { patchDependencies } from "./build/patches"
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -61,7 +60,7 @@ function serviceWorker(): Plugin {
 // The app is served by `concerta serve` from `dist/` (embedded in the binary). In development
 // `npm run dev` proxies the API and the sync WebSocket to a server on 127.0.0.1:8080.
 export default defineConfig({
-  plugins: [patchDependencies(), react(), precompress(), serviceWorker()],
+  plugins: [react(), precompress(), serviceWorker()],
   resolve: {
     alias: [
       // cbor-x (automerge-repo's wire format) probes `new Function` at load, which the page's
@@ -86,6 +85,6 @@ export default defineConfig({
   },
   test: {
     environment: "happy-dom",
-    include: ["src/**/*.test.ts", "src/**/*.test.tsx", "build/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
   },
 })

@@ -45,9 +45,29 @@ pub fn hash_secret(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Hashes a password with argon2id (on a blocking thread: it is deliberately slow).
+/// How many argon2 computations run at once in this process (one per core, at least two):
+/// each takes ~19 MiB for its duration, so a flood of logins queues here instead of
+/// starting a blocking thread and its memory per attempt.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(hashing_concurrency()))
+}
+
+/// The number of argon2 computations that may run at once ([`hashing_slots`]).
+pub fn hashing_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+}
+
+/// Runs `work` (an argon2 computation) on a blocking thread once a hashing slot is free.
+async fn with_hashing_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let _slot = hashing_slots().acquire().await.map_err(|e| anyhow::anyhow!("hashing slots closed: {e}"))?;
+    tokio::task::spawn_blocking(work).await.map_err(|e| anyhow::anyhow!("password hashing task: {e}"))
+}
+
+/// Hashes a password with argon2id (on a blocking thread, a bounded number at once: it is
+/// deliberately slow and memory-hard).
 pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_slot(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -55,15 +75,15 @@ pub async fn hash_password(password: String) -> Result<String> {
             .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
     })
     .await
-    .map_err(|e| anyhow::anyhow!("password hashing task: {e}"))?
+    .map_err(Error::Internal)?
     .map_err(Error::Internal)
 }
 
-/// Checks `password` against an argon2 PHC string (on a blocking thread). With no hash, a
-/// dummy verification still runs (and fails) so that unknown emails take as long as wrong
-/// passwords.
+/// Checks `password` against an argon2 PHC string (on a blocking thread, a bounded number
+/// at once). With no hash, a dummy verification still runs (and fails) so that unknown
+/// emails take as long as wrong passwords.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_slot(move || {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(dummy_hash);
         let ok = PasswordHash::new(&hash)
@@ -140,6 +160,8 @@ pub struct Authenticated {
     pub user: User,
     /// With what.
     pub credential: Credential,
+    /// When that credential expires, if ever.
+    pub expires_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// Who is making a request, from (in order) `Authorization: Bearer <api token>`,
@@ -167,7 +189,9 @@ pub async fn authenticate_credential(
     };
     if let Some(token) = token {
         return match state.db.get_api_token(&hash_secret(token), now).await? {
-            Some((user, token)) => Ok(Some(Authenticated { user, credential: Credential::Token(token.id) })),
+            Some((user, token)) => {
+                Ok(Some(Authenticated { user, credential: Credential::Token(token.id), expires_at: token.expires_at }))
+            }
             None => Err(Error::Unauthorized),
         };
     }
@@ -176,7 +200,11 @@ pub async fn authenticate_credential(
             .db
             .get_session(&hash_secret(secret), now)
             .await?
-            .map(|(user, session)| Authenticated { user, credential: Credential::Session(session.id) }));
+            .map(|(user, session)| Authenticated {
+                user,
+                credential: Credential::Session(session.id),
+                expires_at: Some(session.expires_at),
+            }));
     }
     Ok(None)
 }
@@ -273,8 +301,23 @@ pub fn session_cookie_header(state: &AppState, value: &str, max_age_secs: i64) -
     .expect("a cookie of base64url characters is a valid header value")
 }
 
-/// `POST /api/auth/login {"email","password"}` → the user, and a session cookie. A failure
-/// is audited and answers the same whether or not the account exists.
+/// Takes one login attempt from the allowances of `address` and `email`
+/// ([`crate::throttle`]); 429 with `Retry-After` when either is spent. Runs before any
+/// password is checked, and alike for accounts that do not exist.
+pub fn throttle_login(state: &AppState, address: Option<IpAddr>, email: &str) -> Result<()> {
+    state.login_throttle.attempt(address, email).map_err(|retry_after| {
+        metrics::counter!(LOGINS_THROTTLED).increment(1);
+        tracing::info!(client = ?address, retry_after = retry_after.as_secs(), "login attempt throttled");
+        Error::TooManyRequests { retry_after }
+    })
+}
+
+/// Login attempts refused by throttling (a Prometheus counter).
+pub const LOGINS_THROTTLED: &str = "concerta_logins_throttled_total";
+
+/// `POST /api/auth/login {"email","password"}` → the user, and a session cookie. Throttled
+/// per account and per client address (429 with `Retry-After`). A failure is audited and
+/// answers the same whether or not the account exists.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     State(state): State<AppState>,
@@ -282,6 +325,7 @@ pub async fn login(
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response> {
+    throttle_login(&state, address, &body.email)?;
     let found = state.db.get_user_credentials(&body.email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -345,15 +389,18 @@ pub struct PasswordBody {
 /// `POST /api/me/password {"current_password","new_password"}` → 204. Ends the user's other
 /// browser sessions (all of them when called with an API token); the current session and
 /// the user's API tokens stay valid. A wrong current password is 422 on
-/// `current_password`.
+/// `current_password`. Each try counts against the account's and the address's login
+/// allowances, so a stolen session cannot guess the password faster than a login could.
 #[tracing::instrument(skip_all)]
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     auth: Authenticated,
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> Result<StatusCode> {
     validate_new_password("new_password", &body.new_password)?;
     let user = &auth.user;
+    throttle_login(&state, address, &user.email)?;
     let hash = state.db.get_user_credentials(&user.email).await?.and_then(|(_, hash)| hash);
     if !verify_password(body.current_password, hash).await {
         return Err(Error::invalid("current_password", "is not your current password"));

@@ -4,10 +4,10 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use concerta_core::{validate_email, validate_name};
-use concerta_store::{Database, NewUser};
+use concerta_store::{AuditActor, Database, NewApiToken, NewUser, User};
 use tokio::net::TcpListener;
 
-use crate::auth::{hash_password, issue_api_token, validate_password};
+use crate::auth::{hash_password, hash_secret, new_secret, validate_password};
 use crate::config::{AdminCommand, AuditCommand, Cli, Command, Config, CreateUser, Serve};
 use crate::state::AppState;
 
@@ -23,15 +23,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo => demo(&config).await,
         Command::Admin(AdminCommand::CreateUser(args)) => create_user(&config, args).await,
-        Command::Admin(AdminCommand::Token { email }) => {
+        Command::Admin(AdminCommand::Token { email, name, expires_in_days }) => {
             let db = open(&config).await?;
-            let user = db
-                .get_user_by_email(&email)
-                .await?
-                .with_context(|| format!("no user with email {email}"))?;
-            let token = issue_api_token(&db, &user).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{token}");
+            let user = user_by_email(&db, &email).await?;
+            let secret = new_secret();
+            let expires_at = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(days.into()));
+            let new = NewApiToken { user: user.id, name: name.trim().to_owned(), token_hash: hash_secret(&secret), expires_at };
+            db.issue_api_token(new, AuditActor::System).await?;
+            println!("{secret}");
             Ok(())
+        }
+        Command::Admin(AdminCommand::Tokens { email }) => {
+            let db = open(&config).await?;
+            let user = user_by_email(&db, &email).await?;
+            let at = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| t.format("%Y-%m-%dT%H:%MZ").to_string());
+            println!("id\tname\tcreated\tlast_used\texpires");
+            for token in db.list_api_tokens(user.id).await? {
+                let name = if token.name.is_empty() { "-" } else { &token.name };
+                println!("{}\t{name}\t{}\t{}\t{}", token.id, at(Some(token.created_at)), at(token.last_used_at), at(token.expires_at));
+            }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::RevokeToken { email, id }) => {
+            let db = open(&config).await?;
+            let user = user_by_email(&db, &email).await?;
+            let id = id.parse().map_err(|_| anyhow::anyhow!("{id} is not a token id (see `concerta admin tokens`)"))?;
+            match db.revoke_api_token(user.id, id, AuditActor::System).await {
+                Ok(token) => {
+                    eprintln!("revoked token {} ({})", token.id, if token.name.is_empty() { "no name" } else { &token.name });
+                    Ok(())
+                }
+                Err(concerta_store::Error::NotFound) => bail!("{email} has no token {id}"),
+                Err(e) => Err(e.into()),
+            }
         }
         Command::Audit(AuditCommand::Verify) => audit_verify(&config).await,
     }
@@ -84,6 +108,10 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+async fn user_by_email(db: &Database, email: &str) -> anyhow::Result<User> {
+    db.get_user_by_email(email).await?.with_context(|| format!("no user with email {email}"))
 }
 
 async fn open(config: &Config) -> anyhow::Result<Database> {

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::throttle::LoginLimit;
+
 /// The `concerta` command line.
 #[derive(Debug, Parser)]
 #[command(name = "concerta", version, about = "Concerta: a city's international strategy, built together")]
@@ -63,6 +65,27 @@ pub enum AdminCommand {
         /// The user's email.
         #[arg(long)]
         email: String,
+        /// A name to recognise the token by in `admin tokens` and the app.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Days until the token stops working (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: Option<u32>,
+    },
+    /// List a user's API tokens (never their secrets): id, name, created, last used, expires.
+    Tokens {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke one of a user's API tokens by its id (see `admin tokens`).
+    RevokeToken {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// The token's id.
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -114,6 +137,18 @@ pub struct Config {
     /// the server through that proxy alone.
     #[arg(long, env = "CONCERTA_TRUST_PROXY", global = true)]
     pub trust_proxy: bool,
+    /// Login attempts per account: `N/SECONDS`, N at once, then one more every SECONDS
+    /// (429 with `Retry-After` beyond; unknown emails count alike).
+    #[arg(long, env = "CONCERTA_LOGIN_LIMIT_ACCOUNT", default_value_t = LoginLimit::ACCOUNT, global = true)]
+    pub login_limit_account: LoginLimit,
+    /// Login attempts per client address (IPv6 per /64), across accounts: `N/SECONDS`.
+    #[arg(long, env = "CONCERTA_LOGIN_LIMIT_ADDRESS", default_value_t = LoginLimit::ADDRESS, global = true)]
+    pub login_limit_address: LoginLimit,
+    /// A bearer token that `/metrics` requires (`Authorization: Bearer …`), for scraping
+    /// from another host. Unset: `/metrics` answers only clients on a loopback address
+    /// (404 to anyone else).
+    #[arg(long, env = "CONCERTA_METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Seconds between two looks for measurements that are due and missing (reminders).
     #[arg(long, env = "CONCERTA_REMINDER_INTERVAL", default_value_t = 60, global = true)]
     pub reminder_interval: u64,
@@ -135,6 +170,9 @@ impl Config {
             smtp_url: None,
             mail_from: "concerta@localhost".to_owned(),
             trust_proxy: false,
+            login_limit_account: LoginLimit::ACCOUNT,
+            login_limit_address: LoginLimit::ADDRESS,
+            metrics_token: None,
             reminder_interval: 60,
             sync_coalesce_ms: 100,
         }
@@ -185,6 +223,9 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
             .field("mail_from", &self.mail_from)
             .field("trust_proxy", &self.trust_proxy)
+            .field("login_limit_account", &self.login_limit_account)
+            .field("login_limit_address", &self.login_limit_address)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -210,8 +251,9 @@ mod tests {
     fn debug_hides_secrets() {
         let mut config = Config::for_tests("/tmp/x".into(), "postgres://u:hunter2@db/concerta".into());
         config.smtp_url = Some("smtp://mail:s3cret@smtp.example.org:587".into());
+        config.metrics_token = Some("scrape-me-0xdeadbeef".into());
         let text = format!("{config:?}");
-        assert!(!text.contains("hunter2") && !text.contains("s3cret"), "{text}");
+        assert!(!text.contains("hunter2") && !text.contains("s3cret") && !text.contains("0xdeadbeef"), "{text}");
         assert!(text.contains("postgres://u:***@db/concerta"), "{text}");
     }
 

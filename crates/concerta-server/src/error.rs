@@ -63,6 +63,13 @@ pub enum Error {
     /// The change would leave a city without a coordinator (409 `last_coordinator`).
     #[error("a city needs at least one coordinator: make another member coordinator first")]
     LastCoordinator,
+    /// Too many login attempts for this account or from this address (429
+    /// `too_many_requests`, with `Retry-After`). Says nothing of whether the account exists.
+    #[error("too many login attempts: try again in {} seconds", retry_after_secs(*retry_after))]
+    TooManyRequests {
+        /// How long until one more attempt is allowed.
+        retry_after: std::time::Duration,
+    },
     /// The request is understood but refused in the resource's current state, with its own
     /// code and a message for the user (e.g. 409 `consultation_closed`, 403 `not_invited`).
     #[error("{message}")]
@@ -83,6 +90,11 @@ pub enum Error {
     /// Anything else (500 `internal`); the detail is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
+}
+
+/// Whole seconds to wait, rounded up, at least one (`Retry-After` has no fractions).
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 /// The HTTP layer's result type.
@@ -108,6 +120,7 @@ impl Error {
             Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Error::LastCoordinator => (StatusCode::CONFLICT, "last_coordinator"),
+            Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Error::Refused { status, code, .. } => (*status, code),
             Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -144,6 +157,9 @@ impl IntoResponse for Error {
             _ => {}
         }
         let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
+        if let Error::TooManyRequests { retry_after } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_secs(*retry_after)));
+        }
         if matches!(self, Error::Unauthorized) {
             response
                 .headers_mut()

@@ -37,6 +37,7 @@ pub mod security;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod throttle;
 pub mod web;
 
 use std::future::Future;
@@ -98,12 +99,14 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
+    let forgetter = tokio::spawn(forget_idle_login_allowances(state.clone()));
     let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // The peer address feeds login throttling and the audit log (`auth::ClientAddress`).
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    forgetter.abort();
     reminders.abort();
     tracing::info!("server stopped");
     Ok(result?)
@@ -119,5 +122,15 @@ async fn sweep_sessions(state: AppState) {
             Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
         }
+    }
+}
+
+/// Drops the login allowances that have refilled, every minute, so a flood of distinct
+/// emails or addresses leaves no lasting state ([`throttle::LoginThrottle::forget_idle`]).
+async fn forget_idle_login_allowances(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        state.login_throttle.forget_idle();
     }
 }

@@ -12,6 +12,7 @@ use crate::content::Content;
 use crate::instance::Instance;
 use crate::sync::SyncHandle;
 use crate::telemetry;
+use crate::throttle::LoginThrottle;
 
 /// A change of who may see or edit what, published after the change is committed
 /// ([`AppState::publish_access`]). The sync runtime of every node acts on it within a second:
@@ -82,6 +83,8 @@ pub struct AppState {
     pub content: Content,
     /// First-run setup and demo facts for the login page.
     pub instance: Arc<Instance>,
+    /// What is left of each account's and client address's login attempts.
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 impl AppState {
@@ -98,7 +101,9 @@ impl AppState {
     pub fn with_database(config: Config, db: Database) -> Self {
         let (access_events, access_rx) = broadcast::channel(1024);
         let sync = SyncHandle::start(db.clone(), access_rx, config.sync_coalesce_ms);
+        let login_throttle = Arc::new(LoginThrottle::new(config.login_limit_account, config.login_limit_address));
         Self {
+            login_throttle,
             config: Arc::new(config),
             db,
             access_events,

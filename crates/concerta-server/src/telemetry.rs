@@ -4,13 +4,14 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, MakeSpan, TraceLayer};
 use tracing::{Level, Span};
 
+use crate::auth::{ClientAddress, hash_secret};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -123,8 +124,25 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: Prometheus text format, to whom the configuration allows: with
+/// `CONCERTA_METRICS_TOKEN`, requests bearing that token (401 otherwise); without it, clients
+/// on a loopback address only (404 to others, as if there were nothing here). The client's
+/// address is [`ClientAddress`]'s: the socket's peer, or the proxy's `X-Forwarded-For` when
+/// the proxy is trusted.
+pub async fn metrics(State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap) -> Response {
+    match &state.config.metrics_token {
+        Some(expected) => {
+            if !bearer_matches(&headers, expected) {
+                return Error::Unauthorized.into_response();
+            }
+        }
+        None => {
+            if !address.is_some_and(|a| a.is_loopback() || a.to_canonical().is_loopback()) {
+                tracing::info!(client = ?address, "/metrics refused: not a loopback client and no metrics token configured");
+                return Error::NotFound.into_response();
+            }
+        }
+    }
     state.metrics.run_upkeep();
     (
         StatusCode::OK,
@@ -132,4 +150,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Whether the request's `Authorization: Bearer` is `expected`, compared through their
+/// SHA-256 so the time taken says nothing about how much of it matched.
+fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+    else {
+        return false;
+    };
+    !expected.is_empty() && hash_secret(given) == hash_secret(expected)
 }

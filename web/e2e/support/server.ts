@@ -46,7 +46,16 @@ function adminUrlWithDatabase(url: string, database: string): string {
 export async function startServer(options: ServerOptions = {}): Promise<Server> {
   const backend = options.backend ?? "sqlite"
   const data = mkdtempSync(join(tmpdir(), "concerta-web-e2e-"))
-  const env: Record<string, string> = { ...process.env, RUST_LOG: "info", ...options.env } as Record<string, string>
+  // Every browser logs in from 127.0.0.1, and some tests log one account in several times:
+  // the login allowances are raised so that throttling (tested through the router and the
+  // binary in Rust) does not get in the way of the screens under test.
+  const env: Record<string, string> = {
+    ...process.env,
+    RUST_LOG: "info",
+    CONCERTA_LOGIN_LIMIT_ACCOUNT: "100/1",
+    CONCERTA_LOGIN_LIMIT_ADDRESS: "1000/1",
+    ...options.env,
+  } as Record<string, string>
   delete env.DATABASE_URL
   let dropDatabase: (() => void) | undefined
   if (backend === "postgres") {

@@ -5,6 +5,7 @@
 //! for everything of that city (its existence is not revealed); a member lacking the
 //! permission gets 403.
 
+mod account;
 mod actors;
 mod areas;
 mod audit;
@@ -43,6 +44,11 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/me", get(me))
         .route("/api/me/tokens", post(auth::create_token))
         .route("/api/me/password", post(auth::change_password))
+        .route("/api/me/sessions", get(account::list_sessions))
+        .route("/api/me/sessions/end-others", post(account::end_other_sessions))
+        .route("/api/me/sessions/{id}", axum::routing::delete(account::end_session))
+        .route("/api/tokens", get(account::list_tokens).post(account::create_token))
+        .route("/api/tokens/{id}", axum::routing::delete(account::revoke_token))
         .route("/api/cities", post(cities::create).get(cities::list))
         .route("/api/cities/{city}", get(cities::get))
         .route("/api/cities/{city}/areas", post(areas::create).get(areas::list))

@@ -71,14 +71,16 @@ async fn upgrade(
     if !origin_allowed(&state, &headers) {
         return Err(Error::Forbidden);
     }
-    let user = crate::auth::authenticate(&state, &headers, query.token.as_deref())
+    let auth = crate::auth::authenticate_credential(&state, &headers, query.token.as_deref())
         .await?
         .ok_or(Error::Unauthorized)?;
+    let user = auth.user;
     let identity = ConnIdentity {
         user: user.id,
         name: user.name,
         network_admin: user.network_admin,
         credential: credential(&headers, query.token.as_deref()),
+        expires_at: auth.expires_at,
     };
     let sync = state.sync.clone();
     Ok(ws
@@ -124,6 +126,7 @@ where
     E: std::fmt::Display,
 {
     let conn: ConnId = sync.next_conn();
+    let expires_at = identity.expires_at;
     let (tx, rx) = mpsc::channel(OUTGOING_QUEUE);
     if !sync.send(Command::Connect { conn, identity, tx }).await {
         return;
@@ -133,8 +136,22 @@ where
     tokio::select! {
         _ = read_loop(&sync, conn, stream) => {}
         _ = write_loop(sink, rx) => {}
+        // The engine cuts it (an error message, then close), and the loops above end.
+        _ = cut_at_expiry(&sync, conn, expires_at) => {}
     }
     sync.send(Command::Event(Event::Disconnected { conn })).await;
+}
+
+/// At `expires_at` (at once if it has passed), asks the engine to cut `conn`; then waits
+/// for ever (the connection's loops end the connection). Never completes without an expiry.
+async fn cut_at_expiry(sync: &SyncHandle, conn: ConnId, expires_at: Option<chrono::DateTime<chrono::Utc>>) {
+    if let Some(at) = expires_at {
+        let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait).await;
+        tracing::info!(conn, "credential expired; closing its sync connection");
+        sync.send(Command::Event(Event::Cut { conn, reason: "your credential expired".into() })).await;
+    }
+    std::future::pending::<()>().await
 }
 
 async fn read_loop<St, E>(sync: &SyncHandle, conn: ConnId, mut stream: St)

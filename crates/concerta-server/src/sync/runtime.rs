@@ -37,6 +37,8 @@ pub struct ConnIdentity {
     pub network_admin: bool,
     /// The secret they authenticated with, if known: revoking it cuts the connection.
     pub credential: Option<Credential>,
+    /// When that credential expires, if ever: the connection is cut then.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One user in a document on this node ([`SyncHandle::presence`]).
@@ -210,7 +212,7 @@ impl Runtime {
     fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Connect { conn, identity, tx } => {
-                let ConnIdentity { user, name, network_admin, credential } = identity;
+                let ConnIdentity { user, name, network_admin, credential, .. } = identity;
                 self.conns.insert(conn, ConnInfo { user, network_admin, credential, tx });
                 metrics::counter!("concerta_sync_connections_total").increment(1);
                 self.event(Event::Connected { conn, identity: Identity { user_id: user.to_string(), name } });

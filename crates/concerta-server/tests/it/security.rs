@@ -28,7 +28,8 @@ async fn login(app: &App, email: &str, password: &str) -> Auth {
 }
 
 test_both_dbs!(a_password_change_keeps_this_session_ends_the_others_and_keeps_tokens, |db| async move {
-    let app = App::new(db);
+    // More attempts than the default allowance (throttling has its own tests).
+    let app = App::with_config(db, |c| c.login_limit_account = "20/1".parse().unwrap());
     user_with_password(&app, "ana@example.org").await;
     let here = login(&app, "ana@example.org", PASSWORD).await;
     let elsewhere = login(&app, "ana@example.org", PASSWORD).await;
@@ -312,4 +313,259 @@ test_both_dbs!(coordinators_read_their_citys_audit_log_and_nobody_else_does, |db
     let instance = app.get("/api/audit", &admin.auth).await;
     assert_eq!(instance.status, StatusCode::OK);
     assert!(instance.body.as_array().unwrap().iter().all(|e| e["action"] == "token_issued"));
+});
+
+/// A login request from `address` (as the socket's peer), with the right or a wrong password.
+fn login_from(address: &str, email: &str, password: &str) -> Request<Body> {
+    let mut req = request(Method::POST, "/api/auth/login", &Auth::None, &[], Some(json!({"email": email, "password": password})));
+    let peer: std::net::SocketAddr = format!("{address}:40000").parse().unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+    req
+}
+
+/// Polls with the right password until the login succeeds (a refused attempt costs nothing),
+/// failing after a generous deadline.
+async fn login_again_after_the_window(app: &App, address: &str, email: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let answer = app.send(login_from(address, email, PASSWORD)).await;
+        if answer.status == StatusCode::OK {
+            return;
+        }
+        assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", answer.body);
+        assert!(std::time::Instant::now() < deadline, "the login was still refused after the window");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+test_both_dbs!(repeated_login_failures_on_one_account_get_429_then_the_right_answer_after_the_window, |db| async move {
+    // 3 attempts at once, then one more every 2 s; addresses are not limited here.
+    let app = App::with_config(db, |c| {
+        c.login_limit_account = "3/2".parse().unwrap();
+        c.login_limit_address = "1000/1".parse().unwrap();
+    });
+    user_with_password(&app, "ana@example.org").await;
+    for i in 0..3 {
+        let answer = app.send(login_from(&format!("198.51.100.{i}"), "ana@example.org", "wrong password")).await;
+        assert_eq!(answer.code(), "invalid_credentials", "attempt {i}");
+    }
+    // From yet another address, with the right password and another spelling: still 429.
+    let refused = app.send(login_from("203.0.113.9", "ANA@example.org ", PASSWORD)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", refused.body);
+    assert_eq!(refused.code(), "too_many_requests");
+    let retry_after: u64 = refused.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("try again"));
+
+    // An account that does not exist is throttled alike: no oracle.
+    for i in 0..3 {
+        let answer = app.send(login_from("198.51.100.50", "nobody@example.org", "wrong password")).await;
+        assert_eq!(answer.code(), "invalid_credentials", "attempt {i}");
+    }
+    let unknown = app.send(login_from("198.51.100.50", "nobody@example.org", "wrong password")).await;
+    assert_eq!((unknown.status, unknown.code()), (refused.status, refused.code()));
+    let unknown_retry: u64 = unknown.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&unknown_retry), "Retry-After: {unknown_retry}");
+
+    // Other accounts are not affected; after the window the right password works again.
+    user_with_password(&app, "bob@example.org").await;
+    assert_eq!(app.send(login_from("203.0.113.9", "bob@example.org", PASSWORD)).await.status, StatusCode::OK);
+    login_again_after_the_window(&app, "203.0.113.9", "ana@example.org").await;
+    // Refused attempts were not audited as failures (no password was checked); the three
+    // wrong passwords on each account were.
+    let failures = app.db().list_audit(None, None, 50).await.unwrap().into_iter().filter(|e| e.action == "login_failed").count();
+    assert_eq!(failures, 6);
+    app.assert_serving().await;
+});
+
+test_both_dbs!(repeated_logins_from_one_address_get_429_across_accounts_then_the_right_answer_after_the_window, |db| async move {
+    let app = App::with_config(db, |c| {
+        c.login_limit_account = "1000/1".parse().unwrap();
+        c.login_limit_address = "4/2".parse().unwrap();
+    });
+    user_with_password(&app, "ana@example.org").await;
+    for i in 0..4 {
+        let answer = app.send(login_from("192.0.2.7", &format!("guess{i}@example.org"), "wrong password")).await;
+        assert_eq!(answer.code(), "invalid_credentials", "attempt {i}");
+    }
+    let refused = app.send(login_from("192.0.2.7", "ana@example.org", PASSWORD)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", refused.body);
+    assert!(refused.headers.contains_key(header::RETRY_AFTER));
+    // Another address logs in to the same account at once.
+    assert_eq!(app.send(login_from("192.0.2.8", "ana@example.org", PASSWORD)).await.status, StatusCode::OK);
+    login_again_after_the_window(&app, "192.0.2.7", "ana@example.org").await;
+
+    // Behind a trusted proxy, the address is the one the proxy appended to X-Forwarded-For.
+    let proxied = App::with_config(app.db().clone(), |c| {
+        c.trust_proxy = true;
+        c.login_limit_account = "1000/1".parse().unwrap();
+        c.login_limit_address = "2/60".parse().unwrap();
+    });
+    let via_proxy = |forwarded: &str| {
+        let mut req = login_from("127.0.0.1", "ana@example.org", "wrong password");
+        req.headers_mut().insert("x-forwarded-for", forwarded.parse().unwrap());
+        req
+    };
+    for _ in 0..2 {
+        assert_eq!(proxied.send(via_proxy("10.9.9.9, 198.51.100.20")).await.code(), "invalid_credentials");
+    }
+    // The client-supplied first entry changes nothing; the proxy's last one decides.
+    assert_eq!(proxied.send(via_proxy("10.1.1.1, 198.51.100.20")).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(proxied.send(via_proxy("198.51.100.21")).await.code(), "invalid_credentials");
+});
+
+test_both_dbs!(password_change_attempts_count_against_the_accounts_allowance, |db| async move {
+    let app = App::with_config(db, |c| c.login_limit_account = "2/60".parse().unwrap());
+    user_with_password(&app, "ana@example.org").await;
+    let here = login(&app, "ana@example.org", PASSWORD).await;
+    let wrong = app.post("/api/me/password", &here, json!({"current_password": "a guess", "new_password": "a new secret"})).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = app.post("/api/me/password", &here, json!({"current_password": PASSWORD, "new_password": "a new secret"})).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", refused.body);
+    assert_eq!(app.post("/api/auth/login", &Auth::None, json!({"email": "ana@example.org", "password": PASSWORD})).await.status, StatusCode::TOO_MANY_REQUESTS);
+});
+
+/// `GET /metrics` from `peer`, with extra headers; the status.
+async fn metrics_status(app: &App, peer: &str, headers: &[(&str, &str)]) -> StatusCode {
+    let mut req = request(Method::GET, "/metrics", &Auth::None, headers, None);
+    req.extensions_mut().insert(axum::extract::ConnectInfo(peer.parse::<std::net::SocketAddr>().unwrap()));
+    app.send(req).await.status
+}
+
+test_both_dbs!(metrics_answer_loopback_clients_only_unless_a_token_is_configured, |db| async move {
+    let app = App::new(db.clone());
+    assert_eq!(metrics_status(&app, "127.0.0.1:1", &[]).await, StatusCode::OK);
+    assert_eq!(metrics_status(&app, "[::1]:1", &[]).await, StatusCode::OK);
+    for public in ["192.0.2.10:1", "[2001:db8::1]:1", "10.0.0.5:1"] {
+        assert_eq!(metrics_status(&app, public, &[]).await, StatusCode::NOT_FOUND, "{public}");
+    }
+    // An address that cannot be told (no socket) is not loopback.
+    assert_eq!(app.get("/metrics", &Auth::None).await.status, StatusCode::NOT_FOUND);
+    // A client's own X-Forwarded-For proves nothing unless the proxy is trusted…
+    assert_eq!(metrics_status(&app, "192.0.2.10:1", &[("x-forwarded-for", "127.0.0.1")]).await, StatusCode::NOT_FOUND);
+    // …and behind a trusted proxy (itself on loopback) the forwarded client address decides.
+    let proxied = App::with_config(db.clone(), |c| c.trust_proxy = true);
+    assert_eq!(metrics_status(&proxied, "127.0.0.1:1", &[("x-forwarded-for", "192.0.2.10")]).await, StatusCode::NOT_FOUND);
+
+    // With a token: from anywhere with it, from nowhere without it (not even loopback).
+    let scraped = App::with_config(db, |c| c.metrics_token = Some("a-long-scrape-secret".to_owned()));
+    assert_eq!(metrics_status(&scraped, "192.0.2.10:1", &[("authorization", "Bearer a-long-scrape-secret")]).await, StatusCode::OK);
+    assert_eq!(metrics_status(&scraped, "127.0.0.1:1", &[]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(metrics_status(&scraped, "192.0.2.10:1", &[("authorization", "Bearer a-long-scrape-secreT")]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(metrics_status(&scraped, "192.0.2.10:1", &[("authorization", "Basic a-long-scrape-secret")]).await, StatusCode::UNAUTHORIZED);
+});
+
+test_both_dbs!(tokens_are_named_listed_expiring_and_revoked_at_once, |db| async move {
+    let app = App::new(db);
+    user_with_password(&app, "ana@example.org").await;
+    let ana = login(&app, "ana@example.org", PASSWORD).await;
+    let bob = person(app.db(), "bob@example.org", false).await;
+
+    // Bad input names the field.
+    let unnamed = app.post("/api/tokens", &ana, json!({"name": "  "})).await;
+    assert_eq!((unnamed.status, unnamed.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name")));
+    for bad in ["next week", "2020-01-01T00:00:00Z"] {
+        let answer = app.post("/api/tokens", &ana, json!({"name": "ci", "expires_at": bad})).await;
+        assert_eq!(answer.body["error"]["field"], "expires_at", "{bad}: {:?}", answer.body);
+    }
+    assert_eq!(app.post("/api/tokens", &Auth::None, json!({"name": "ci"})).await.status, StatusCode::UNAUTHORIZED);
+
+    let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let made = app.post("/api/tokens", &ana, json!({"name": "Nightly export", "expires_at": expires})).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let secret = made.body["token"].as_str().unwrap().to_owned();
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(made.body["name"], "Nightly export");
+    assert!(made.body["expires_at"].is_string());
+    let forever = app.post("/api/tokens", &ana, json!({"name": "Forever"})).await;
+    assert!(forever.body["expires_at"].is_null());
+    let token = Auth::Bearer(secret.clone());
+    assert_eq!(app.get("/api/me", &token).await.body["email"], "ana@example.org");
+
+    // Listed without secrets, with when it was last used and which one is asking.
+    let list = app.get("/api/tokens", &token).await;
+    let listed = list.body.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(!list.body.to_string().contains(&secret), "a secret leaked into the list");
+    assert!(listed.iter().all(|t| t.get("token").is_none() && t.get("token_hash").is_none()));
+    let nightly = listed.iter().find(|t| t["id"] == id).unwrap();
+    assert_eq!((nightly["name"].as_str(), nightly["current"].as_bool(), nightly["expired"].as_bool()), (Some("Nightly export"), Some(true), Some(false)));
+    assert!(nightly["last_used_at"].is_string(), "{nightly}");
+    assert!(listed.iter().find(|t| t["name"] == "Forever").unwrap()["last_used_at"].is_null());
+    // Bob sees only his own, and cannot revoke Ana's.
+    let bobs = app.get("/api/tokens", &bob.auth).await;
+    assert!(bobs.body.as_array().unwrap().iter().all(|t| t["user_id"] == bob.user.id.to_string()));
+    let theirs = app.call(Method::DELETE, &format!("/api/tokens/{id}"), &bob.auth, None).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/me", &token).await.status, StatusCode::OK);
+
+    // Revoked: refused by the very next request (the /sync upgrade too: see the e2e tests).
+    let revoked = app.call(Method::DELETE, &format!("/api/tokens/{id}"), &ana, None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{:?}", revoked.body);
+    assert_eq!(app.get("/api/me", &token).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call(Method::DELETE, &format!("/api/tokens/{id}"), &ana, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/tokens", &ana).await.body.as_array().unwrap().len(), 1);
+
+    // Expired: refused as soon as its time has passed, still listed (as expired) until revoked.
+    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    let short = app.post("/api/tokens", &ana, json!({"name": "short-lived", "expires_at": soon})).await;
+    let short_auth = Auth::Bearer(short.body["token"].as_str().unwrap().to_owned());
+    assert_eq!(app.get("/api/me", &short_auth).await.status, StatusCode::OK);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.get("/api/me", &short_auth).await.status == StatusCode::OK {
+        assert!(std::time::Instant::now() < deadline, "the token still worked long after it expired");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.get("/api/me", &short_auth).await.status, StatusCode::UNAUTHORIZED);
+    let listed = app.get("/api/tokens", &ana).await;
+    let expired = listed.body.as_array().unwrap().iter().find(|t| t["name"] == "short-lived").unwrap().clone();
+    assert_eq!(expired["expired"], true);
+
+    // Every issue and revocation is in the instance's audit log, with who did it.
+    let log = app.db().list_audit(None, None, 50).await.unwrap();
+    let issued = log.iter().filter(|e| e.action == "token_issued" && e.details["user"] == json!(expired["user_id"])).count();
+    assert_eq!(issued, 3);
+    let revocation = log.iter().find(|e| e.action == "token_revoked").expect("a token_revoked entry");
+    assert_eq!(revocation.target_id.as_deref(), Some(id.as_str()));
+    assert_eq!(revocation.details["name"], "Nightly export");
+});
+
+test_both_dbs!(users_list_and_end_their_other_sessions_and_ended_sessions_are_refused, |db| async move {
+    let app = App::new(db);
+    user_with_password(&app, "ana@example.org").await;
+    let laptop = login(&app, "ana@example.org", PASSWORD).await;
+    let phone = login(&app, "ana@example.org", PASSWORD).await;
+    let tablet = login(&app, "ana@example.org", PASSWORD).await;
+    let bob = person(app.db(), "bob@example.org", false).await;
+
+    let sessions = app.get("/api/me/sessions", &laptop).await;
+    let list = sessions.body.as_array().unwrap();
+    assert_eq!(list.len(), 3, "{:?}", sessions.body);
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(list.iter().all(|s| s.get("token_hash").is_none()));
+    let phone_id = app.get("/api/me/sessions", &phone).await.body.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(app.get("/api/me/sessions", &bob.auth).await.body.as_array().unwrap().is_empty());
+
+    // Someone else's session is not found; one's own ends and is refused at once.
+    let theirs = app.call(Method::DELETE, &format!("/api/me/sessions/{phone_id}"), &bob.auth, None).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/me", &phone).await.status, StatusCode::OK);
+    let ended = app.call(Method::DELETE, &format!("/api/me/sessions/{phone_id}"), &laptop, None).await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{:?}", ended.body);
+    assert_eq!(app.get("/api/me", &phone).await.status, StatusCode::UNAUTHORIZED);
+
+    // "Log out everywhere else": the tablet ends, the laptop goes on.
+    let others = app.call(Method::POST, "/api/me/sessions/end-others", &laptop, None).await;
+    assert_eq!(others.body["ended"], 1, "{:?}", others.body);
+    assert_eq!(app.get("/api/me", &tablet).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/me", &laptop).await.status, StatusCode::OK);
+    assert_eq!(app.get("/api/me/sessions", &laptop).await.body.as_array().unwrap().len(), 1);
+
+    let log = app.db().list_audit(None, None, 20).await.unwrap();
+    let ended: Vec<_> = log.iter().filter(|e| e.action == "sessions_ended").collect();
+    assert_eq!(ended.len(), 2, "{log:#?}");
+    assert!(ended.iter().all(|e| e.actor != "anonymous"));
 });

@@ -89,7 +89,7 @@ impl Conn {
 }
 
 fn identity(person: &Person, name: &str, credential: Credential) -> ConnIdentity {
-    ConnIdentity { user: person.user.id, name: name.to_owned(), network_admin: false, credential: Some(credential) }
+    ConnIdentity { user: person.user.id, name: name.to_owned(), network_admin: false, credential: Some(credential), expires_at: None }
 }
 
 fn token(person: &Person) -> String {
