@@ -1,4 +1,5 @@
 import { createBrowserRouter } from "react-router"
+import { AuditPage } from "../features/audit/components/AuditPage"
 import { AccountPage } from "../features/auth/components/AccountPage"
 import { LoginPage } from "../features/auth/components/LoginPage"
 import { RequireAuth } from "../features/auth/components/RequireAuth"
@@ -31,6 +32,7 @@ export const router = createBrowserRouter([
       { index: true, element: <HomePage /> },
       { path: "account", element: <AccountPage /> },
       { path: "cities/:cityId", element: <CityPage /> },
+      { path: "cities/:cityId/audit", element: <AuditPage /> },
       { path: "strategies/:strategyId", element: <OutlinePage /> },
       // The page itself is small and asks the server at once; the editor (automerge and its
       // wasm, ProseMirror) loads from it in parallel.

@@ -4,6 +4,8 @@ import { ErrorMessage, useFieldError } from "../../../components/ErrorMessage"
 import { Field } from "../../../components/Field"
 import { useMe } from "../../../lib/me"
 import { useChangePassword } from "../api/password"
+import { SessionsPanel } from "./SessionsPanel"
+import { TokensPanel } from "./TokensPanel"
 
 /** The user's account: who they are, and the password change. */
 export function AccountPage() {
@@ -80,6 +82,8 @@ export function AccountPage() {
           {t("account.submit")}
         </button>
       </form>
+      <SessionsPanel />
+      <TokensPanel />
     </>
   )
 }
