@@ -21,6 +21,7 @@ mod m20251125_000002_server_meta;
 mod m20251201_000003_versions;
 mod m20261129_000003_security;
 mod m20261129_000020_evaluation;
+mod m20261129_000035_roundtables;
 mod m20261129_000040_consultations;
 
 /// Every migration of the schema, in order.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251201_000003_versions::Migration),
             Box::new(m20261129_000003_security::Migration),
             Box::new(m20261129_000020_evaluation::Migration),
+            Box::new(m20261129_000035_roundtables::Migration),
             Box::new(m20261129_000040_consultations::Migration),
         ]
     }

@@ -32,7 +32,8 @@ mod web;
 
 /// Crates that must stay free of IO: the pure domain, the sans-IO sync engine, the content
 /// crate (rich text, exports, diffs) and the evaluation rules.
-const PURE_CRATES: &[&str] = &["concerta-core", "concerta-sync", "concerta-content", "concerta-evaluation"];
+const PURE_CRATES: &[&str] =
+    &["concerta-core", "concerta-sync", "concerta-content", "concerta-evaluation", "concerta-roundtable"];
 
 /// Crate families a pure crate must not depend on: the crate itself and every `<name>-*`
 /// companion (`tokio-macros`, `sqlx-core`, `tower-service`, `sea-orm-macros`…).

@@ -10,6 +10,8 @@
 //! - [`diff`]: the word-level diff of a section since a version.
 //! - [`export`]: Markdown and printable HTML of a strategy or a version ([`tree`] nests the
 //!   blocks the way the editor shows them).
+//! - [`minutes`]: a roundtable's minutes document (`notes` text, `agreements` list): its
+//!   first change and what it says at closing.
 //! - [`demo`]: the demo city's strategy text, drawn from the seed (Spanish).
 //!
 //! Workflow: the server loads a section's rows from the store, calls
@@ -25,6 +27,7 @@ pub mod anchor;
 pub mod demo;
 pub mod diff;
 pub mod export;
+pub mod minutes;
 pub mod rich;
 pub mod section;
 pub mod stored;

@@ -157,6 +157,20 @@ text_enum!(
 );
 
 text_enum!(
+    /// An invitee's answer to a roundtable invitation (RFC 5546's PARTSTAT, in our words).
+    Rsvp, "rsvp" {
+        /// Not answered yet.
+        Pending = "pending",
+        /// Will attend.
+        Accepted = "accepted",
+        /// Will not attend.
+        Declined = "declined",
+        /// Might attend.
+        Tentative = "tentative",
+    }
+);
+
+text_enum!(
     /// What an audit log entry records. Writes worth auditing append one entry, in the same
     /// transaction as the write, through the store's audit API.
     AuditAction, "audit action" {
@@ -188,6 +202,16 @@ text_enum!(
         MeasurementReviewed = "measurement_reviewed",
         /// Indicators or measurements were imported from a file.
         Imported = "imported",
+        /// A roundtable was convened.
+        RoundtableCreated = "roundtable_created",
+        /// A roundtable's details or time changed.
+        RoundtableChanged = "roundtable_changed",
+        /// A roundtable was cancelled.
+        RoundtableCancelled = "roundtable_cancelled",
+        /// People were invited to a roundtable (or an invitation was sent again).
+        RoundtableInvited = "roundtable_invited",
+        /// A roundtable was closed and its minutes sent.
+        RoundtableClosed = "roundtable_closed",
         /// A consultation was opened.
         ConsultationOpened = "consultation_opened",
         /// Stakeholders were invited to a consultation.

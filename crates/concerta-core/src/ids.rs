@@ -151,6 +151,15 @@ id_type!(
     CommentId
 );
 
+id_type!(
+    /// A multi-actor roundtable (*mesa multi-actor*) convened by a city.
+    RoundtableId
+);
+id_type!(
+    /// One invitation of a roundtable (an invitee, their organisation, sector and answer).
+    InvitationId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

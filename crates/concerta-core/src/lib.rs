@@ -20,10 +20,11 @@ mod permission;
 mod template;
 mod validate;
 
-pub use enums::{AuditAction, Decision, Locale, ParseEnumError, Role, SectionState, Sector, Stage, StrategyTemplate};
+pub use enums::{AuditAction, Decision, Locale, ParseEnumError, Role, Rsvp, SectionState, Sector, Stage, StrategyTemplate};
 pub use ids::{
-    ActorId, ApiTokenId, AreaId, BaselineResponseId, CapacityId, CityId, CommentId, ConsultationId, ConsultationInviteeId, EvidenceId, IndicatorId, MeasurementId, MemberId,
-    NetworkId, QuestionId, QuestionnaireId, SectionId, SessionId, StrategyId, UserId, VersionId,
+    ActorId, ApiTokenId, AreaId, BaselineResponseId, CapacityId, CityId, CommentId, ConsultationId, ConsultationInviteeId, EvidenceId,
+    IndicatorId, InvitationId, MeasurementId, MemberId, NetworkId, QuestionId, QuestionnaireId, RoundtableId, SectionId, SessionId,
+    StrategyId, UserId, VersionId,
 };
 pub use permission::{Action, Membership, Principal, Resource, may_create_city, permit};
 pub use template::{SectionTemplate, seed_template};

@@ -103,6 +103,12 @@ pub enum Action {
     UpdateCapacity,
     /// Answer the baseline questionnaire for the city and choose whether to share it.
     AnswerBaseline,
+    /// See the city's roundtables, their invitations, answers and minutes.
+    ViewRoundtables,
+    /// Convene a roundtable: create, change, cancel and close it, invite and resend.
+    ConveneRoundtable,
+    /// Co-edit a roundtable's live minutes.
+    WriteMinutes,
     /// Open a consultation, invite stakeholders to it, hide abusive comments.
     ManageConsultation,
     /// See a consultation and its comments: the city's staff, and the stakeholders invited to
@@ -141,6 +147,9 @@ impl Action {
         Action::ReviewMeasurement,
         Action::UpdateCapacity,
         Action::AnswerBaseline,
+        Action::ViewRoundtables,
+        Action::ConveneRoundtable,
+        Action::WriteMinutes,
         Action::ManageConsultation,
         Action::ViewConsultation,
         Action::CommentOnConsultation,
@@ -159,6 +168,7 @@ impl Action {
                 | Action::CreateVersion
                 | Action::ApproveVersion
                 | Action::ExportStrategy
+                | Action::WriteMinutes
                 | Action::ManageConsultation
                 | Action::ViewConsultation
                 | Action::CommentOnConsultation
@@ -173,7 +183,9 @@ impl Action {
 /// - Coordinator: everything. Observer: view the city, members, actors, strategies, the
 ///   evaluation, read sections and export them. Editor: the same, plus writing a section
 ///   whose responsible area is the editor's own and setting its state, reporting a
-///   measurement or updating a capacity of that area. Stakeholder: view the city only.
+///   measurement or updating a capacity of that area, and co-editing roundtable minutes.
+///   Stakeholder: view the city only (they answer roundtables through their RSVP link).
+///   Convening roundtables is the coordinator's (and a network admin's, as administration).
 ///   Naming and approving versions is the coordinator's alone.
 /// - Consultations: coordinators manage them and answer every comment; editors see them,
 ///   reply, and answer comments on their area's sections; observers see them; a stakeholder
@@ -193,10 +205,11 @@ pub fn permit(principal: &Principal, action: Action, resource: &Resource) -> boo
         Role::Observer => matches!(
             action,
             ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation | ViewConsultation
+            | ViewRoundtables
         ),
         Role::Editor => match action {
             ViewCity | ViewMembers | ViewActors | ViewStrategy | ReadSection | ExportStrategy | ViewEvaluation
-            | ViewConsultation | CommentOnConsultation => true,
+            | ViewConsultation | CommentOnConsultation | ViewRoundtables | WriteMinutes => true,
             WriteSection | SetSectionState | ReportMeasurement | UpdateCapacity | RespondToComment => {
                 resource.area.is_some() && resource.area == membership.area
             }
@@ -270,6 +283,9 @@ mod tests {
         (ReviewMeasurement, [true, false, false, false, false, false, true, true,  false]),
         (UpdateCapacity, [true, true,  false, false,  false, false, true,  true,  false]),
         (AnswerBaseline, [true, false, false, false,  false, false, true,  true,  false]),
+        (ViewRoundtables, [true, true, true,  true,   false, true,  true,  true,  false]),
+        (ConveneRoundtable, [true, false, false, false, false, false, true, true,  false]),
+        (WriteMinutes,   [true, true,  true,  true,   false, false, false, false, false]),
         (ManageConsultation, [true, false, false, false, false, false, false, false, false]),
         (ViewConsultation, [true, true, true,  true,   false, true,  false, true,  false]),
         (CommentOnConsultation, [true, true, true, true, false, false, false, false, false]),

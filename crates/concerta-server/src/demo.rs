@@ -155,6 +155,7 @@ pub async fn load(db: &Database) -> anyhow::Result<Loaded> {
         db.set_section_state(section.id, state).await?;
     }
     load_evaluation(db, &strategy, &areas).await.context("loading the demo's indicator framework")?;
+    load_roundtables(db, &city, &strategy, ori.id).await.context("loading the demo's roundtables")?;
     load_consultations(db, &strategy, &docs, approved).await.context("loading the demo's consultations")?;
     Ok(Loaded::Created { sections: strategy.sections.len() })
 }
@@ -358,5 +359,107 @@ async fn load_evaluation(db: &Database, strategy: &concerta_store::Strategy, are
             }
         }
     }
+    Ok(())
+}
+
+/// Demo invitees are not real people: their roundtable writes queue no email.
+struct NoEmail;
+
+impl concerta_store::Mailer for NoEmail {
+    fn compose(&self, _: &concerta_store::Roundtable, _: &concerta_store::Invitation, _: concerta_store::MailKind) -> Option<concerta_store::Mail> {
+        None
+    }
+}
+
+/// The actors registry, a roundtable held last month (closed, with agreements linked to
+/// sections: they show beside those sections and on the public page) and one coming up in
+/// two weeks with invitations and some answers.
+async fn load_roundtables(
+    db: &Database,
+    city: &concerta_store::City,
+    strategy: &Strategy,
+    coordinator: concerta_core::UserId,
+) -> anyhow::Result<()> {
+    use concerta_core::{Rsvp, Sector};
+    use concerta_roundtable::DetailsPatch;
+    use concerta_store::{NewActor, NewAgreement, NewInvitation, NewRoundtable};
+    let registry = [
+        ("Universidad de la Ciudad", Sector::Academia, "relaciones@universidad.demo"),
+        ("Cámara de Comercio", Sector::Business, "internacional@camara.demo"),
+        ("Fundación Ciudad Abierta", Sector::CivilSociety, "contacto@ciudadabierta.demo"),
+        ("Oficina regional de cooperación", Sector::InternationalOrganization, "oficina@cooperacion.demo"),
+        ("Red de Ciudades del Sur", Sector::CityNetwork, "secretaria@redsur.demo"),
+    ];
+    let mut actors = Vec::new();
+    for (name, sector, email) in registry {
+        actors.push(
+            db.create_actor(NewActor {
+                city: city.id,
+                name: name.to_owned(),
+                sector,
+                country: None,
+                email: Some(email.to_owned()),
+                website: None,
+            })
+            .await?,
+        );
+    }
+    let actor = AuditActor::User(coordinator);
+    let day = |days: i64, hour: &str| (chrono::Utc::now() + chrono::Duration::days(days)).format(&format!("%Y-%m-%dT{hour}")).to_string();
+    let details = |title: &str, days: i64| DetailsPatch {
+        title: Some(title.to_owned()),
+        purpose: Some("Convocar a las fuerzas vivas del territorio para acordar prioridades de la acción internacional.".to_owned()),
+        agenda: Some("1. Bienvenida de la ORI\n2. Avances de la estrategia\n3. Prioridades temáticas\n4. Acuerdos".to_owned()),
+        starts_at: Some(day(days, "10:00")),
+        ends_at: Some(day(days, "12:00")),
+        timezone: Some("America/Bogota".to_owned()),
+        location: Some("Alcaldía, Salón de los Espejos".to_owned()),
+        online_url: Some("https://meet.demo.concerta/mesa".to_owned()),
+        capacity: Some(Some(40)),
+        remind_before_minutes: None,
+    };
+    let invitee = |a: &concerta_store::Actor| NewInvitation {
+        actor_id: Some(a.id),
+        email: a.email.clone().unwrap_or_default(),
+        name: a.name.clone(),
+        organization: a.name.clone(),
+        sector: Some(a.sector),
+    };
+    let new = |d: &DetailsPatch| -> anyhow::Result<NewRoundtable> {
+        Ok(NewRoundtable {
+            city: city.id,
+            details: concerta_roundtable::validate_details(d).map_err(|e| anyhow::anyhow!("{e}"))?,
+            minutes_doc: concerta_sync::DocumentId::random(),
+            minutes_first_change: concerta_content::minutes::new_minutes_change(),
+        })
+    };
+
+    // Held last month: everyone invited, most came, two agreements recorded.
+    let held = db.create_roundtable(new(&details("Mesa multiactor de cooperación internacional", -30))?, actor).await?;
+    let invited = db.create_invitations(held.id, actors.iter().map(invitee).collect(), actor, &NoEmail).await?;
+    for (i, inv) in invited.iter().enumerate() {
+        let answer = if i == 2 { Rsvp::Declined } else { Rsvp::Accepted };
+        db.set_rsvp(held.id, inv.id, answer).await?;
+    }
+    let section = |key: &str| strategy.sections.iter().find(|s| s.key == key).map(|s| s.id);
+    let agreements = vec![
+        NewAgreement {
+            section_id: section("thematic_areas"),
+            text: "Priorizar cultura y economía creativa como ejes temáticos de la agenda internacional.".to_owned(),
+        },
+        NewAgreement {
+            section_id: section("actor_map"),
+            text: "La universidad y la cámara de comercio coordinan una mesa técnica trimestral.".to_owned(),
+        },
+    ];
+    db.close_roundtable(held.id, agreements, actor, &NoEmail).await?;
+
+    // Coming up in two weeks: academia, business and the network invited; civil society and
+    // international organisations not yet (the balance warns of it).
+    let next = db.create_roundtable(new(&details("Mesa de seguimiento de la estrategia 2030", 14))?, actor).await?;
+    let chosen: Vec<NewInvitation> = [0, 1, 4].iter().map(|i| invitee(&actors[*i])).collect();
+    let invited = db.create_invitations(next.id, chosen, actor, &NoEmail).await?;
+    db.set_rsvp(next.id, invited[0].id, Rsvp::Accepted).await?;
+    db.set_rsvp(next.id, invited[1].id, Rsvp::Tentative).await?;
     Ok(())
 }

@@ -32,6 +32,8 @@ pub mod evaluation;
 pub mod instance;
 pub mod public;
 pub mod reminders;
+pub mod roundtables;
+pub mod rsvp;
 pub mod report;
 pub mod security;
 pub mod state;
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(telemetry::metrics))
         .route("/public/_/style.css", get(public::style))
         .route("/public/{slug}", get(public::page))
+        .route("/rsvp/{token}", get(rsvp::page).post(rsvp::answer))
         .route("/public/{slug}/strategies/{id}", get(public::approved_version))
         .route("/public/{slug}/consultations/{id}", get(public::consultation_report))
         .fallback(web::fallback)
@@ -101,6 +104,7 @@ pub async fn serve_state(
     let sweeper = tokio::spawn(sweep_sessions(state.clone()));
     let forgetter = tokio::spawn(forget_idle_login_allowances(state.clone()));
     let reminders = tokio::spawn(reminders::run(state.clone(), state.config.reminder_interval()));
+    let roundtable_reminders = tokio::spawn(roundtables::run_reminders(state.clone(), state.config.reminder_interval()));
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // The peer address feeds login throttling and the audit log (`auth::ClientAddress`).
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -108,6 +112,7 @@ pub async fn serve_state(
     sweeper.abort();
     forgetter.abort();
     reminders.abort();
+    roundtable_reminders.abort();
     tracing::info!("server stopped");
     Ok(result?)
 }

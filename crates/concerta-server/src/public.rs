@@ -359,6 +359,22 @@ pub async fn gather(state: &AppState, city: &City, lang: Locale) -> Result<Publi
             });
         }
     }
+    // Roundtables held (closed), newest first, with the agreements of their minutes: titles,
+    // dates, places and agreements only, never who was invited or answered.
+    let mut roundtables = Vec::new();
+    let mut held: Vec<_> =
+        state.db.list_roundtables(city.id).await?.into_iter().filter(|r| r.status == concerta_roundtable::Status::Closed).collect();
+    held.sort_by(|a, b| b.details.schedule.starts_at.cmp(&a.details.schedule.starts_at));
+    for rt in held {
+        let agreements = state.db.list_roundtable_agreements(rt.id).await?.into_iter().map(|a| a.text).collect();
+        let s = &rt.details.schedule;
+        roundtables.push(PublicRoundtable {
+            title: rt.details.title.clone(),
+            date: format!("{} ({})", concerta_roundtable::validate::local_time(s.starts_at, &s.timezone).strftime("%Y-%m-%d %H:%M"), s.timezone),
+            location: Some(rt.details.location.clone()).filter(|l| !l.is_empty()),
+            agreements,
+        });
+    }
     Ok(PublicData {
         city: PublicCity { name: city.name.clone(), slug: city.slug.clone(), locale: city.locale },
         language: lang,
@@ -366,7 +382,7 @@ pub async fn gather(state: &AppState, city: &City, lang: Locale) -> Result<Publi
         strategies,
         indicators,
         consultations: closed_consultations(state, city).await?,
-        roundtables: Vec::new(),
+        roundtables,
         status_rule: ["rule_1", "rule_2", "rule_3"].iter().map(|k| word(lang, k).to_owned()).collect(),
     })
 }

@@ -4,7 +4,7 @@
 //! or Postgres (when the URL says `postgres://`), [`Database::migrate`] applies
 //! `concerta-migrations`, and the `impl Database` blocks in `queries/` (one file per area:
 //! users, auth, audit, cities, areas, members, actors, strategies, versions, sync, indicators,
-//! capacities, baseline, consultations) read and write. Entities live in
+//! capacities, baseline, consultations, roundtables) read and write. Entities live in
 //! `tables/` and stay private; the public API speaks `concerta-core` ids and the plain structs
 //! re-exported here.
 //!
@@ -54,6 +54,9 @@ pub use queries::consultations::{
     Comment, Consultation, Hidden, Invitee, NewComment, NewConsultation, NewInvitee, NewResponse, Response,
 };
 pub use queries::members::{Member, MemberUpdate, NewMember};
+pub use queries::roundtables::{
+    Agreement, Invitation, Mail, MailKind, Mailer, NewAgreement, NewInvitation, NewRoundtable, QueuedRoundtableReminder, Roundtable,
+};
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewSection, NewStrategy, Section, Strategy};
 pub use queries::sync::{
     ACCESS_CHANNEL, CHUNK_KIND_LOG, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk, Notice,

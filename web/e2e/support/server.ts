@@ -19,6 +19,8 @@ export interface ServerOptions {
 export interface Server {
   url: string
   backend: Backend
+  /** The data directory (`.eml` files of outgoing mail land in `<data>/outbox/`). */
+  data: string
   log(): string
   setupToken(): string | undefined
   stop(): Promise<void>
@@ -102,6 +104,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
   return {
     url,
     backend,
+    data,
     log: () => lines.join("\n"),
     setupToken: () => {
       for (const line of lines) {

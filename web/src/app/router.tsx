@@ -12,6 +12,8 @@ import { BaselinePage, NetworksPage } from "../features/evaluation/components/Ba
 import { EvaluationPage } from "../features/evaluation/components/EvaluationPage"
 import { NewIndicatorPage } from "../features/evaluation/components/NewIndicatorPage"
 import { OutlinePage } from "../features/strategy/components/OutlinePage"
+import { RoundtablePage } from "../features/roundtables/components/RoundtablePage"
+import { RoundtablesPage } from "../features/roundtables/components/RoundtablesPage"
 import { SectionPage } from "../features/editor/components/SectionPage"
 import { VersionsPage } from "../features/versions/components/VersionsPage"
 import { Layout } from "./Layout"
@@ -49,6 +51,8 @@ export const router = createBrowserRouter([
       { path: "cities/:cityId/consultations", element: <ConsultationsPage /> },
       { path: "consultations/:consultationId", element: <ConsultationPage /> },
       { path: "networks", element: <NetworksPage /> },
+      { path: "cities/:cityId/roundtables", element: <RoundtablesPage /> },
+      { path: "roundtables/:roundtableId", element: <RoundtablePage /> },
       {
         path: "strategies/:strategyId/versions/:versionId",
         lazy: () => import("../features/versions/components/VersionPage").then((m) => ({ Component: m.VersionPage })),

@@ -17,6 +17,7 @@ pub(crate) mod exports;
 mod indicators;
 mod members;
 mod presence;
+pub(crate) mod roundtables;
 mod strategies;
 mod versions;
 
@@ -104,6 +105,15 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/questionnaires/{id}", get(baseline::get).patch(baseline::set_period))
         .route("/api/questionnaires/{id}/responses/{city}", put(baseline::respond))
         .route("/api/questionnaires/{id}/comparison", get(baseline::comparison))
+        .route("/api/cities/{city}/roundtables", post(roundtables::create).get(roundtables::list))
+        .route("/api/roundtables/{id}", get(roundtables::get).patch(roundtables::update))
+        .route("/api/roundtables/{id}/cancel", post(roundtables::cancel))
+        .route("/api/roundtables/{id}/close", post(roundtables::close))
+        .route("/api/roundtables/{id}/invitations", post(roundtables::invite).get(roundtables::invitations))
+        .route("/api/roundtables/{id}/invitations/{invitation}/resend", post(roundtables::resend))
+        .route("/api/roundtables/{id}/balance", get(roundtables::sector_balance))
+        .route("/api/roundtables/{id}/agreements", get(roundtables::agreements))
+        .route("/api/sections/{id}/agreements", get(roundtables::section_agreements))
         .route("/api/cities/{city}/consultations", post(consultations::create).get(consultations::list))
         .route("/api/consultations/{id}", get(consultations::get))
         .route("/api/consultations/{id}/sections/{section}", get(consultations::section_text))

@@ -15,6 +15,7 @@ pub fn schema(ctx: &DocContext) -> Schema {
 
 /// The access of `user` to `doc` from the roles: coordinators and editors of the section's
 /// area write, other editors and observers read, stakeholders and strangers get nothing.
+/// A roundtable's minutes: coordinators and editors write while it is open, observers read.
 pub async fn decide(db: &Database, user: UserId, network_admin: bool, doc: DocumentId) -> (Access, Option<CityId>) {
     let ctx = match db.get_doc_context(&doc.to_string()).await {
         Ok(Some(ctx)) => ctx,
@@ -32,6 +33,19 @@ pub async fn decide(db: &Database, user: UserId, network_admin: bool, doc: Docum
         }
     };
     let principal = Principal { network_admin, membership };
+    // A roundtable's minutes: whoever may co-edit minutes writes while the roundtable is open;
+    // whoever may see the city's roundtables reads (and everyone reads once it is closed).
+    if let Some(open) = ctx.minutes_open {
+        let resource = Resource::city(ctx.city);
+        let access = if open && permit(&principal, Action::WriteMinutes, &resource) {
+            Access::Write
+        } else if permit(&principal, Action::ViewRoundtables, &resource) {
+            Access::Read
+        } else {
+            Access::None
+        };
+        return (access, Some(ctx.city));
+    }
     // One rule per kind of document, all through `permit`. Strategy sections (and, for now,
     // every other document of a city): the section's area decides who writes.
     let resource = Resource { city: ctx.city, area: ctx.area, invited: false };

@@ -9,6 +9,7 @@ mod errors;
 mod evaluation;
 mod health;
 mod roles;
+mod roundtables;
 mod security;
 mod sync;
 mod tenancy;

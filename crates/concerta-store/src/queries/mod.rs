@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cities;
 pub mod indicators;
 pub mod members;
+pub mod roundtables;
 pub mod strategies;
 pub mod sync;
 pub mod users;

@@ -87,6 +87,9 @@ pub struct DocContext {
     pub area: Option<AreaId>,
     /// Whether it is a strategy section (its schema is checked).
     pub is_section: bool,
+    /// For a roundtable's minutes: whether the roundtable is still open (scheduled), so its
+    /// minutes may be written; `None` for any other document.
+    pub minutes_open: Option<bool>,
 }
 
 /// One stored row of a document: (row id, kind, bytes).
@@ -103,10 +106,19 @@ impl Database {
             return Ok(None);
         };
         let section = section::Entity::find().filter(section::Column::DocId.eq(doc)).one(&self.conn).await?;
+        let minutes_open = match &section {
+            Some(_) => None,
+            None => crate::tables::roundtable::Entity::find()
+                .filter(crate::tables::roundtable::Column::MinutesDocId.eq(doc))
+                .one(&self.conn)
+                .await?
+                .map(|r| r.status == "scheduled"),
+        };
         Ok(Some(DocContext {
             city: document.city_id.into(),
             area: section.as_ref().and_then(|s| s.area_id).map(Into::into),
             is_section: section.is_some(),
+            minutes_open,
         }))
     }
 

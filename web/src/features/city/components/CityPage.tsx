@@ -36,6 +36,7 @@ export function CityPage() {
         {seesPeople && <a href="#actors">{t("city.actors")}</a>}
         <Link to={`/cities/${cityId}/consultations`}>{t("city.consultations")}</Link>
         {seesPeople && <Link to={`/cities/${cityId}/baseline`}>{t("city.baseline")}</Link>}
+        {seesPeople && <Link to={`/cities/${cityId}/roundtables`}>{t("city.roundtables")}</Link>}
         {admin && <Link to={`/cities/${cityId}/audit`}>{t("city.audit")}</Link>}
         <a href={`/public/${city.data.slug}`}>{t("city.publicPage")}</a>
       </nav>

@@ -10,6 +10,7 @@ import { useMe } from "../../../lib/me"
 import { sectionAccess } from "../../../lib/permissions"
 import { useSection } from "../api/section"
 import { useSectionHandle } from "../hooks/useSectionHandle"
+import { SectionAgreements } from "./SectionAgreements"
 
 // The editor and automerge start loading with this page, in parallel with its REST calls
 // and the document's sync.
@@ -61,6 +62,7 @@ export function SectionPage() {
       </nav>
       <h1>{section.title}</h1>
       <p className="muted">{areaName ? t("outline.area", { area: areaName }) : t("outline.noArea")}</p>
+      <SectionAgreements section={sectionId} enabled={access.kind !== "none"} />
       {access.kind === "none" ? (
         <p role="alert">{t("editor.noAccess")}</p>
       ) : handle.status === "loading" ? (

@@ -1,0 +1,52 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
+import { api } from "../../../lib/api"
+import type { Sector } from "../../../lib/types"
+
+export type Rsvp = "pending" | "accepted" | "declined" | "tentative"
+export type Delivery = "queued" | "sent" | "deferred" | "failed"
+
+export interface Invitation {
+  id: string
+  roundtable_id: string
+  actor_id: string | null
+  email: string
+  name: string
+  organization: string
+  sector: Sector | null
+  rsvp: Rsvp
+  rsvp_at: string | null
+  delivery: Delivery
+  delivery_error: string | null
+  created_at: string
+}
+
+export type Invitee = { actor_id: string } | { email: string; name: string; organization?: string; sector?: Sector | "" }
+
+export const invitationsKey = (roundtable: string) => ["roundtables", roundtable, "invitations"] as const
+
+/** `GET /api/roundtables/{id}/invitations`, polled so answers and deliveries show at once. */
+export function useInvitations(roundtable: string) {
+  return useQuery({
+    queryKey: invitationsKey(roundtable),
+    queryFn: () => api<Invitation[]>("GET", `/api/roundtables/${roundtable}/invitations`),
+    refetchInterval: 3000,
+  })
+}
+
+/** `POST /api/roundtables/{id}/invitations`. */
+export function useInvite(roundtable: string) {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (invitees: Invitee[]) => api<Invitation[]>("POST", `/api/roundtables/${roundtable}/invitations`, { invitees }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["roundtables", roundtable] }),
+  })
+}
+
+/** `POST /api/roundtables/{id}/invitations/{invitation}/resend`. */
+export function useResend(roundtable: string) {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (invitation: string) => api<Invitation>("POST", `/api/roundtables/${roundtable}/invitations/${invitation}/resend`, {}),
+    onSuccess: () => client.invalidateQueries({ queryKey: invitationsKey(roundtable) }),
+  })
+}
