@@ -5,6 +5,11 @@
 //! sync message, pipelined up to [`WINDOW`] unacknowledged, while a read-only receiver takes
 //! the relays. Once [`KILL_AFTER_ACKED`] edits are acknowledged the server gets SIGKILL; it is
 //! restarted on the same data and a fresh client loads the section.
+//!
+//! With two nodes on one Postgres, the writer is on the node that is killed and the
+//! receiver on the other, which relays what the killed node stored (chunk notices); after
+//! the kill, a fresh client of the surviving node, and one of the restarted node, must hold
+//! every acknowledged and relayed change.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -17,6 +22,12 @@ use concerta_e2e::{Peer, Recv, Server, Store, both_backends, load_doc, load_doc_
 use tokio::sync::oneshot;
 
 both_backends!(kill_9_mid_burst_loses_no_acknowledged_or_relayed_edit, kill_mid_burst);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_one_of_two_nodes_mid_burst_loses_no_acknowledged_or_relayed_edit() {
+    let Some(store) = Store::postgres() else { return };
+    kill_mid_burst_on(store, true).await;
+}
 
 /// Upper bound on the burst; the kill comes long before its end.
 const BURST: u64 = 1_500;
@@ -42,22 +53,36 @@ fn edit_text(seq: u64) -> String {
 }
 
 async fn kill_mid_burst(store: Store) {
+    kill_mid_burst_on(store, false).await;
+}
+
+/// The burst and the kill; with `two_nodes`, the receiver is on a second node that survives.
+async fn kill_mid_burst_on(store: Store, two_nodes: bool) {
     let mut server = Server::start(&store).await;
     let city = setup_city(&store, &server).await;
     let doc_id = city.section_a.doc_id;
+    let survivor = if two_nodes { Some(Server::start(&store).await) } else { None };
+    let receiver_node = survivor.as_ref().unwrap_or(&server);
 
     let mut writer = Peer::connect(&server.sync_url(&city.coordinator.token)).await.expect("connect the writer");
     let (mut wdoc, mut wstate) =
         load_doc_state(&mut writer, doc_id, Duration::from_secs(10)).await.expect("the writer loads");
-    let mut receiver = Peer::connect(&server.sync_url(&city.observer.token)).await.expect("connect the receiver");
+    let mut receiver =
+        Peer::connect(&receiver_node.sync_url(&city.observer.token)).await.expect("connect the receiver");
     let (mut rdoc, mut rstate) =
         load_doc_state(&mut receiver, doc_id, Duration::from_secs(10)).await.expect("the receiver loads");
     assert_eq!(wdoc.get_heads(), rdoc.get_heads());
 
-    // The receiver takes relays until the socket dies.
+    // The receiver takes relays until the socket dies (or, on the surviving node, until the
+    // writer is done).
+    let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
     let receiving = tokio::spawn(async move {
         let ended = loop {
-            match receiver.recv(Duration::from_secs(20)).await {
+            let got = tokio::select! {
+                got = receiver.recv(Duration::from_secs(20)) => got,
+                _ = &mut stop_rx => break "stopped after the writer".to_owned(),
+            };
+            match got {
                 Recv::Msg(WireMessage::Sync { data, .. }) => {
                     let msg = SyncMessage::decode(&data).expect("a sync message");
                     rdoc.sync().receive_sync_message(&mut rstate, msg).expect("the receiver applies a relay");
@@ -149,6 +174,7 @@ async fn kill_mid_burst(store: Store) {
     server.kill9().await;
     let written =
         tokio::time::timeout(Duration::from_secs(20), writing).await.expect("the writer stops").expect("writer task");
+    let _ = stop_tx.send(());
     let (relayed_doc, receiver_ended) = tokio::time::timeout(Duration::from_secs(30), receiving)
         .await
         .expect("the receiver stops")
@@ -161,7 +187,16 @@ async fn kill_mid_burst(store: Store) {
     assert!(!written.ended.contains("no acknowledgement"), "the writer ended because: {}", written.ended);
     assert!(!receiver_ended.contains("no relay"), "the receiver ended because: {receiver_ended}");
 
-    // Restart on the same data; a fresh client loads the section.
+    // Restart on the same data; a fresh client loads the section (from the surviving node
+    // first, when there is one, which kept the document in memory).
+    if let Some(survivor) = &survivor {
+        let mut peer = Peer::connect(&survivor.sync_url(&city.coordinator.token)).await.expect("connect to the survivor");
+        let held = load_doc(&mut peer, doc_id, Duration::from_secs(20)).await.expect("the survivor serves the section");
+        let lost: Vec<_> = written.acked_heads.iter().filter(|h| held.get_change_by_hash(h).is_none()).collect();
+        assert!(lost.is_empty(), "acknowledged heads missing on the surviving node: {lost:?}");
+        let lost = relayed.iter().filter(|h| held.get_change_by_hash(h).is_none()).count();
+        assert_eq!(lost, 0, "relayed changes missing on the surviving node");
+    }
     let server = Server::start(&store).await;
     let mut peer = Peer::connect(&server.sync_url(&city.coordinator.token)).await.expect("connect after the restart");
     let mut loaded =
@@ -186,8 +221,9 @@ async fn kill_mid_burst(store: Store) {
         assert!(loaded.get_change_by_hash(&ours.hash()).is_some(), "acknowledged edit {} lost", ours.seq());
     }
     eprintln!(
-        "{:?}: sent {}, acknowledged {} ({} heads seen), relayed {} changes, {} survived the kill (writer: {}; receiver: {})",
+        "{:?}{}: sent {}, acknowledged {} ({} heads seen), relayed {} changes, {} survived the kill (writer: {}; receiver: {})",
         store.backend,
+        if two_nodes { " (two nodes)" } else { "" },
         written.sent,
         written.acked_seq,
         written.acked_heads.len(),

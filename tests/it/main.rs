@@ -8,10 +8,14 @@
 //! - `content`: the demo's rich text in the real binding; a JS client's rich text in versions, diffs, exports.
 //! - `security`: `concerta audit verify` on a real log and on one altered by hand.
 //! - `reminders`: one reminder per due date across two nodes on Postgres and a restart.
-//! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change.
+//! - `durability`: `kill -9` in a write burst loses no acknowledged or relayed change (one
+//!   node, and one of two nodes on Postgres).
+//! - `cluster`: two nodes on one Postgres: JS clients on each converge; access changes made
+//!   through one node reach live connections on the other.
 //! - `mail`: email through a real SMTP server (aiosmtpd): MIME, retries, two nodes, `kill -9`,
 //!   `.eml` files, account invitations, measurement reminders.
 
+mod cluster;
 mod content;
 mod durability;
 mod foundation;

@@ -77,7 +77,12 @@ commands:
   bench [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] [--keep]
                   release builds, then the same load against Concerta, the npm JS sync
                   server, automerge-repo 2.x and samod; writes bench/RESULTS.md (~25 min;
-                  --quick: a few minutes)
+                  --quick: a few minutes), keeping the other benchmarks' blocks
+  bench --jsloop [--quick] [--servers …] [--no-pin]
+                  the official JS client (automerge-repo 2.5) in closed loops, 1 × 10 × 100
+                  and 20 × 3 × 50 (sections × clients × edits), against the same servers
+                  (Concerta with relay coalescing off and on); writes its block of
+                  bench/RESULTS.md (~20 min)
   bench-mail [--postgres]
                   1,000 account invitations through a release server to a local SMTP sink
                   (aiosmtpd): API time to enqueue, time until all delivered, messages/s;
@@ -720,15 +725,17 @@ mod tests {
 /// each server fresh on 127.0.0.1, measures it and writes `bench/RESULTS.md`.
 fn bench(root: &Path, rest: &[String]) -> Result<ExitCode> {
     let mut passed: Vec<String> = Vec::new();
+    let mut jsloop = false;
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
+            "--jsloop" => jsloop = true,
             "--quick" | "--no-pin" | "--keep" => passed.push(arg.clone()),
             "--servers" => {
                 let list = it.next().context("--servers needs a list, e.g. concerta,samod")?;
                 passed.extend([arg.clone(), list.clone()]);
             }
-            other => bail!("`cargo xtask bench`: unknown argument `{other}` (--quick, --servers LIST, --no-pin, --keep)"),
+            other => bail!("`cargo xtask bench`: unknown argument `{other}` (--jsloop, --quick, --servers LIST, --no-pin, --keep)"),
         }
     }
     let target = target_dir(root)?;
@@ -747,9 +754,16 @@ fn bench(root: &Path, rest: &[String]) -> Result<ExitCode> {
     }
     let release = target.join("release");
     let exe = |name: &str| release.join(format!("{name}{}", env::consts::EXE_SUFFIX));
-    let shown = std::iter::once("cargo xtask bench".to_owned()).chain(passed.iter().cloned()).collect::<Vec<_>>().join(" ");
+    let shown = std::iter::once("cargo xtask bench".to_owned())
+        .chain(jsloop.then(|| "--jsloop".to_owned()))
+        .chain(passed.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if jsloop {
+        passed.retain(|a| a != "--keep");
+    }
     let mut cmd = Command::new(exe("loadgen"));
-    cmd.arg("bench")
+    cmd.arg(if jsloop { "jsloop" } else { "bench" })
         .args(&passed)
         .arg("--repo-root")
         .arg(root)

@@ -5,7 +5,9 @@
 //! and writes a Markdown report. `cargo xtask bench` builds everything and runs this.
 //! See bench/README.md.
 
+mod blocks;
 mod http;
+mod jsloop;
 mod load;
 mod net;
 mod peer;
@@ -172,6 +174,13 @@ fn parse_args() -> Result<Args> {
 }
 
 fn main() -> Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("jsloop") {
+        let args = parse_jsloop_args()?;
+        let nofile = servers::raise_nofile();
+        let _ = nofile;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        return rt.block_on(jsloop::run(args));
+    }
     let args = parse_args()?;
     let nofile = servers::raise_nofile();
     if let Some(cpu) = args.loadgen_cpu {
@@ -179,6 +188,66 @@ fn main() -> Result<()> {
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(bench(args, nofile))
+}
+
+/// `loadgen jsloop [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] --repo-root DIR
+/// --out FILE --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]`.
+fn parse_jsloop_args() -> Result<jsloop::Args> {
+    let mut a = std::env::args().skip(2);
+    let mut quick = false;
+    let mut kinds = vec![Kind::Concerta, Kind::Npm, Kind::Repo2, Kind::Samod];
+    let mut pin = true;
+    let (mut repo_root, mut out, mut concerta, mut samod, mut js_dir) = (None, None, None, None, None);
+    let mut node = "node".to_string();
+    let mut command = "loadgen jsloop".to_string();
+    while let Some(arg) = a.next() {
+        let mut val = || a.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--no-pin" => pin = false,
+            "--servers" => kinds = val()?.split(',').map(Kind::parse).collect::<Result<_>>()?,
+            "--repo-root" => repo_root = Some(PathBuf::from(val()?)),
+            "--out" => out = Some(PathBuf::from(val()?)),
+            "--concerta" => concerta = Some(PathBuf::from(val()?)),
+            "--samod" => samod = Some(PathBuf::from(val()?)),
+            "--js-dir" => js_dir = Some(PathBuf::from(val()?)),
+            "--node" => node = val()?,
+            "--command" => command = val()?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let repo_root = repo_root.context("--repo-root")?;
+    let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let pin = pin && nproc >= 2;
+    let mut variants = Vec::new();
+    for kind in kinds {
+        if kind == Kind::Concerta {
+            variants.push(jsloop::Variant { kind, coalesce_ms: Some(0) });
+            variants.push(jsloop::Variant { kind, coalesce_ms: None });
+        } else {
+            variants.push(jsloop::Variant { kind, coalesce_ms: None });
+        }
+    }
+    let loads = if quick {
+        vec![jsloop::Load { sections: 1, clients: 10, edits: 30 }, jsloop::Load { sections: 20, clients: 3, edits: 15 }]
+    } else {
+        vec![jsloop::Load { sections: 1, clients: 10, edits: 100 }, jsloop::Load { sections: 20, clients: 3, edits: 50 }]
+    };
+    Ok(jsloop::Args {
+        variants,
+        loads,
+        programs: Programs {
+            concerta: concerta.unwrap_or_else(|| repo_root.join("target/release/concerta")),
+            samod: samod.unwrap_or_else(|| repo_root.join("target/release/samod-server")),
+            js_dir: js_dir.unwrap_or_else(|| repo_root.join("bench/js")),
+            node,
+            server_cpu: pin.then_some(0),
+        },
+        out: out.unwrap_or_else(|| repo_root.join("bench/RESULTS.md")),
+        command,
+        timeout: Duration::from_secs(150),
+        node_cpu: pin.then_some(1),
+    })
 }
 
 fn log(msg: impl AsRef<str>) {
@@ -220,6 +289,9 @@ async fn bench(args: Args, nofile: u64) -> Result<()> {
         log(format!("{} done in {:.0} s", kind.key(), r.secs));
         results.push(r);
         let md = report::render(&info, &plan, decode_us, &results, started.elapsed().as_secs_f64());
+        // Other benchmarks' marked blocks (bench-web, jsloop) stay.
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        let md = blocks::keep_other_blocks(&old, &md);
         std::fs::write(&args.out, md).with_context(|| format!("write {}", args.out.display()))?;
     }
     log(format!("wrote {} in {:.0} s", args.out.display(), started.elapsed().as_secs_f64()));

@@ -54,6 +54,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     pub port: u16,
     pub token: Option<String>,
+    /// Extra environment for the server process.
+    pub env: Vec<(String, String)>,
     log: PathBuf,
     child: Option<Child>,
     programs: Programs,
@@ -166,6 +168,7 @@ impl Server {
             data_dir,
             port: free_port()?,
             token: None,
+            env: Vec::new(),
             child: None,
             programs: programs.clone(),
         })
@@ -236,6 +239,9 @@ impl Server {
                 c
             }
         };
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
         let log = fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
         cmd.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
         pin(&mut cmd, p.server_cpu);

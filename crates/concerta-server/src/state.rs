@@ -31,6 +31,31 @@ pub enum AccessEvent {
     Credential(Credential),
 }
 
+impl AccessEvent {
+    /// The event as the text other nodes receive (`city:<id>`, `user:<id>`,
+    /// `token:<sha256>`, `session:<sha256>`).
+    pub fn to_notice(&self) -> String {
+        match self {
+            AccessEvent::City(city) => format!("city:{city}"),
+            AccessEvent::User(user) => format!("user:{user}"),
+            AccessEvent::Credential(Credential::ApiToken(hash)) => format!("token:{hash}"),
+            AccessEvent::Credential(Credential::Session(hash)) => format!("session:{hash}"),
+        }
+    }
+
+    /// Reads what [`AccessEvent::to_notice`] wrote.
+    pub fn from_notice(text: &str) -> Option<Self> {
+        let (kind, value) = text.split_once(':')?;
+        Some(match kind {
+            "city" => AccessEvent::City(value.parse().ok()?),
+            "user" => AccessEvent::User(value.parse().ok()?),
+            "token" => AccessEvent::Credential(Credential::ApiToken(value.to_owned())),
+            "session" => AccessEvent::Credential(Credential::Session(value.to_owned())),
+            _ => return None,
+        })
+    }
+}
+
 /// The secret a connection authenticated with, as the database keys it: the SHA-256 (hex)
 /// of an API token or of a session cookie ([`crate::auth::hash_secret`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -78,7 +103,7 @@ impl AppState {
     /// engine's tasks, so it must run inside a tokio runtime.
     pub fn with_database(config: Config, db: Database) -> Self {
         let (access_events, access_rx) = broadcast::channel(1024);
-        let sync = SyncHandle::start(db.clone(), access_rx);
+        let sync = SyncHandle::start(db.clone(), access_rx, config.sync_coalesce_ms);
         let login_throttle = Arc::new(LoginThrottle::new(config.login_limit_account, config.login_limit_address));
         Self {
             login_throttle,
@@ -93,8 +118,17 @@ impl AppState {
         }
     }
 
-    /// Publishes an access change; nobody listening is fine.
+    /// Publishes an access change to this node's live connections at once, and to the other
+    /// nodes on the same Postgres (`NOTIFY`, in the background; nothing to do on SQLite).
+    /// Call it after the change is committed. Nobody listening is fine.
     pub fn publish_access(&self, event: AccessEvent) {
+        let notice = event.to_notice();
         let _ = self.access_events.send(event);
+        let (db, node) = (self.db.clone(), self.sync.node().to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = db.notify_access(&node, &notice).await {
+                tracing::error!(error = %e, %notice, "could not announce an access change to the other nodes");
+            }
+        });
     }
 }

@@ -64,7 +64,9 @@ pub use queries::roundtables::{
     Agreement, Invitation, Mail, MailKind, Mailer, NewAgreement, NewInvitation, NewRoundtable, QueuedRoundtableReminder, Roundtable,
 };
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewSection, NewStrategy, Section, Strategy};
-pub use queries::sync::{CHUNK_KIND_LOG, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk};
+pub use queries::sync::{
+    ACCESS_CHANNEL, CHUNK_KIND_LOG, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk, Notice,
+};
 pub use queries::users::{NewUser, User};
 pub use queries::versions::{DocRevision, NewVersion, UserRef, Version, VersionSection};
 

@@ -49,6 +49,8 @@ pub enum Refusal {
     Schema(&'static str),
     #[error("document too large")]
     TooLarge,
+    #[error("change was refused before, or depends on one that was")]
+    AlreadyRefused,
 }
 
 /// The shape a document's root must keep.

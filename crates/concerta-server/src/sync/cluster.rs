@@ -1,13 +1,16 @@
 //! Several nodes on one Postgres: each follows what the others store (`LISTEN` on the chunk
-//! channel) so that its peers get their edits.
+//! channel) so that its peers get their edits, and the access changes they make (`LISTEN` on
+//! the access channel) so that a member removed on one node loses their live sessions on
+//! every node.
 
 use std::time::Duration;
 
-use concerta_store::Database;
+use concerta_store::{Database, Notice};
 use concerta_sync::DocumentId;
 use tokio::sync::mpsc;
 
 use super::runtime::Command;
+use crate::state::AccessEvent;
 
 /// Follows what the other nodes store (Postgres `LISTEN`), so peers here get their edits.
 /// Never exits on an error: it reconnects and has every document in memory re-read.
@@ -36,13 +39,23 @@ pub(super) async fn listen_to_other_nodes(db: Database, node: String, tx: mpsc::
                         return;
                     }
                 }
-                Ok(Some(notice)) if notice.node == node => {}
-                Ok(Some(notice)) => {
+                Ok(Some(Notice::Chunk(notice))) if notice.node == node => {}
+                Ok(Some(Notice::Chunk(notice))) => {
                     let Ok(doc) = notice.doc.parse::<DocumentId>() else { continue };
                     if tx.send(Command::RemoteRow { doc, row: notice.row }).await.is_err() {
                         return;
                     }
                 }
+                // Ours were acted on when published.
+                Ok(Some(Notice::Access { node: from, .. })) if from == node => {}
+                Ok(Some(Notice::Access { event, .. })) => match AccessEvent::from_notice(&event) {
+                    Some(event) => {
+                        if tx.send(Command::RemoteAccess(event)).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => tracing::warn!(%event, "unreadable access notice from another node"),
+                },
                 Err(e) => {
                     tracing::warn!(error = %e, "notices from other nodes interrupted; reconnecting");
                     interrupted = true;

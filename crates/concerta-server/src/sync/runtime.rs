@@ -17,9 +17,6 @@ use super::cluster::listen_to_other_nodes;
 use super::writer::{Write, storage_writer};
 use crate::state::{AccessEvent, Credential};
 
-/// How long a user whose change was refused stays read-only on that document.
-const REFUSAL_MEMORY: Duration = Duration::from_secs(60);
-
 /// What a connection's writer receives.
 #[derive(Debug)]
 pub enum Outgoing {
@@ -72,8 +69,11 @@ pub enum Command {
     Decided { conn: ConnId, doc: DocumentId, access: Access, city: Option<CityId> },
     /// Another node stored row `row` of `doc` (Postgres only).
     RemoteRow { doc: DocumentId, row: i64 },
-    /// The notice stream was interrupted: re-read every document in memory.
+    /// The notice stream was interrupted: re-read every document in memory and re-check
+    /// every connection's access (access notices may have been missed too).
     ResyncAll,
+    /// Another node changed access (Postgres only).
+    RemoteAccess(AccessEvent),
 }
 
 /// A handle to the running engine; cheap to clone.
@@ -81,15 +81,24 @@ pub enum Command {
 pub struct SyncHandle {
     tx: mpsc::Sender<Command>,
     next_conn: Arc<std::sync::atomic::AtomicU64>,
+    /// This node's peer id (in `peer` messages and on the notices it sends other nodes).
+    node: Arc<str>,
 }
 
 impl SyncHandle {
     /// Starts the engine, storage writer and timers on the current tokio runtime.
-    pub fn start(db: Database, access_events: broadcast::Receiver<AccessEvent>) -> Self {
+    /// `coalesce_ms`: see [`EngineConfig::coalesce_ms`].
+    pub fn start(db: Database, access_events: broadcast::Receiver<AccessEvent>, coalesce_ms: u64) -> Self {
         let (tx, rx) = mpsc::channel(16 * 1024);
-        let handle = SyncHandle { tx: tx.clone(), next_conn: Arc::new(1.into()) };
-        tokio::spawn(run(db, rx, tx, access_events));
+        let node: Arc<str> = format!("concerta-{}", uuid::Uuid::new_v4()).into();
+        let handle = SyncHandle { tx: tx.clone(), next_conn: Arc::new(1.into()), node: node.clone() };
+        tokio::spawn(run(db, rx, tx, access_events, coalesce_ms, node));
         handle
+    }
+
+    /// This node's id among the nodes on one database.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// A fresh connection id.
@@ -127,16 +136,13 @@ struct Runtime {
     conns: HashMap<ConnId, ConnInfo>,
     /// The city of each document some connection was granted, for revocations.
     doc_city: HashMap<DocumentId, CityId>,
-    /// Users whose change to a document was refused, and when: their new connections to it
-    /// stay read-only for a minute (a client that reconnects on `error`, like samod, would
-    /// otherwise resend the refused change in a loop); short, so that one bad tab does not
-    /// lock its user out for long.
-    refused: HashMap<(UserId, DocumentId), Instant>,
     /// Connections plus documents at the last tick, to notice when memory was freed.
     last_size: usize,
     cmd_tx: mpsc::Sender<Command>,
     writer_tx: mpsc::UnboundedSender<Write>,
     started: Instant,
+    /// When the engine asked to be woken ([`Effect::Wake`]).
+    wake: Option<tokio::time::Instant>,
 }
 
 
@@ -145,6 +151,8 @@ async fn run(
     mut rx: mpsc::Receiver<Command>,
     cmd_tx: mpsc::Sender<Command>,
     mut access_events: broadcast::Receiver<AccessEvent>,
+    coalesce_ms: u64,
+    node: Arc<str>,
 ) {
     let storage_id = match db.storage_id().await {
         Ok(id) => Some(id),
@@ -153,7 +161,7 @@ async fn run(
             None
         }
     };
-    let config = EngineConfig { storage_id, ..EngineConfig::default() };
+    let config = EngineConfig { peer_id: node.to_string(), storage_id, coalesce_ms, ..EngineConfig::default() };
     let (writer_tx, writer_rx) = mpsc::unbounded_channel();
     tokio::spawn(storage_writer(db.clone(), config.peer_id.clone(), writer_rx, cmd_tx.clone()));
     tokio::spawn(listen_to_other_nodes(db.clone(), config.peer_id.clone(), cmd_tx.clone()));
@@ -162,11 +170,11 @@ async fn run(
         db,
         conns: HashMap::new(),
         doc_city: HashMap::new(),
-        refused: HashMap::new(),
         last_size: 0,
         cmd_tx,
         writer_tx,
         started: Instant::now(),
+        wake: None,
     };
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
@@ -175,15 +183,17 @@ async fn run(
                 Some(cmd) => rt.command(cmd),
                 None => break,
             },
+            _ = sleep_until(rt.wake) => {
+                rt.wake = None;
+                rt.event(Event::Wake);
+            }
             _ = tick.tick() => {
                 rt.event(Event::Tick);
                 rt.publish_gauges();
                 rt.return_memory();
             }
             ev = access_events.recv() => match ev {
-                Ok(AccessEvent::City(city)) => rt.recheck_city(Some(city)),
-                Ok(AccessEvent::User(user)) => rt.recheck_user(user),
-                Ok(AccessEvent::Credential(credential)) => rt.cut_credential(&credential),
+                Ok(event) => rt.access_changed(event),
                 // Missed some: re-check everyone rather than miss a revocation.
                 Err(broadcast::error::RecvError::Lagged(_)) => rt.recheck_city(None),
                 Err(broadcast::error::RecvError::Closed) => {
@@ -218,7 +228,6 @@ impl Runtime {
             }
             Command::Recheck(decisions) => {
                 for (conn, doc, access) in decisions {
-                    let access = self.apply_refusals(conn, doc, access);
                     self.event(Event::Access { conn, doc, access });
                 }
             }
@@ -226,7 +235,6 @@ impl Runtime {
                 if let Some(city) = city {
                     self.doc_city.insert(doc, city);
                 }
-                let access = self.apply_refusals(conn, doc, access);
                 self.event(Event::Access { conn, doc, access });
             }
             Command::RemoteRow { doc, row } => {
@@ -238,7 +246,9 @@ impl Runtime {
                 for doc in self.engine.loaded_docs() {
                     self.fetch_rows(doc, i64::MIN);
                 }
+                self.recheck_city(None);
             }
+            Command::RemoteAccess(event) => self.access_changed(event),
             Command::Stored { doc, upto, row, started } => {
                 let t = Instant::now();
                 self.event(Event::Stored { doc, upto, row });
@@ -316,19 +326,33 @@ impl Runtime {
                     let _ = tx.send(Command::Event(Event::Materialized { doc, result })).await;
                 });
             }
+            // The engine remembers what it refused (the change, and changes built on it) and
+            // keeps that connection read-only; the person's other connections write on.
             Effect::Refused { doc, conn, reason } => {
-                if let Some(c) = self.conns.get(&conn) {
-                    self.refused.insert((c.user, doc), Instant::now());
-                }
                 tracing::info!(%doc, conn, %reason, "change refused");
             }
             Effect::Quarantined { doc, hashes } => {
                 tracing::error!(%doc, count = hashes.len(), "changes quarantined: automerge rejected them");
             }
+            Effect::Wake { at } => {
+                let at = tokio::time::Instant::from_std(self.started + Duration::from_millis(at));
+                if self.wake.is_none_or(|w| at < w) {
+                    self.wake = Some(at);
+                }
+            }
             Effect::ProtocolError { conn, reason } => {
                 metrics::counter!("concerta_sync_protocol_errors_total").increment(1);
                 tracing::info!(conn, %reason, "sync protocol error");
             }
+        }
+    }
+
+    /// Acts on an access change, from this node or another.
+    fn access_changed(&mut self, event: AccessEvent) {
+        match event {
+            AccessEvent::City(city) => self.recheck_city(Some(city)),
+            AccessEvent::User(user) => self.recheck_user(user),
+            AccessEvent::Credential(credential) => self.cut_credential(&credential),
         }
     }
 
@@ -470,17 +494,7 @@ impl Runtime {
         self.last_size = size;
     }
 
-    /// Write access becomes read for a user whose change to the document was refused lately.
-    fn apply_refusals(&mut self, conn: ConnId, doc: DocumentId, access: Access) -> Access {
-        let Some(c) = self.conns.get(&conn) else { return access };
-        match self.refused.get(&(c.user, doc)) {
-            Some(at) if at.elapsed() < REFUSAL_MEMORY && access == Access::Write => Access::Read,
-            _ => access,
-        }
-    }
-
     fn publish_gauges(&mut self) {
-        self.refused.retain(|_, at| at.elapsed() < REFUSAL_MEMORY);
         let stats = self.engine.stats();
         // The engine counts frames, bytes and changes as it goes; publishing its totals here
         // keeps registry look-ups off the per-frame path.
@@ -493,6 +507,7 @@ impl Runtime {
         metrics::counter!("concerta_sync_changes_accepted_total").absolute(stats.changes_accepted);
         metrics::counter!("concerta_sync_changes_refused_total").absolute(stats.changes_refused);
         metrics::counter!("concerta_sync_changes_quarantined_total").absolute(stats.changes_quarantined);
+        metrics::counter!("concerta_sync_relays_held_total").absolute(stats.relays_held);
         // Forget the city of documents nobody holds any more.
         let live: std::collections::HashSet<DocumentId> =
             self.conns.keys().flat_map(|&c| self.engine.conn_docs(c)).map(|(d, _)| d).collect();
@@ -501,6 +516,14 @@ impl Runtime {
 }
 
 
+
+/// Sleeps until `at`, forever when `None`.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
 
 async fn load(db: &Database, doc: DocumentId) -> Event {
     let schema = match db.get_doc_context(&doc.to_string()).await {

@@ -1,7 +1,9 @@
 //! Storage of the sync engine's documents: appended change chunks, compaction into a log
 //! and a snapshot, access context of a document, the server's storage id, and (on
 //! Postgres) notifications between nodes: every append commits a `NOTIFY` on
-//! [`DOC_CHANNEL`] so other nodes with peers on that document load the new row.
+//! [`DOC_CHANNEL`] so other nodes with peers on that document load the new row, and every
+//! access change is announced on [`ACCESS_CHANNEL`] so every node re-checks its live
+//! connections.
 
 use concerta_core::{AreaId, CityId};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Statement};
@@ -14,6 +16,23 @@ pub const CHUNK_KIND_LOG: i16 = 2;
 
 /// The Postgres channel on which appends are announced.
 pub const DOC_CHANNEL: &str = "concerta_doc_chunks";
+
+/// The Postgres channel on which access changes are announced (`node|event`).
+pub const ACCESS_CHANNEL: &str = "concerta_access";
+
+/// What a node hears from the others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// A chunk was stored.
+    Chunk(ChunkNotice),
+    /// Access changed.
+    Access {
+        /// The node that announced it (its sync peer id).
+        node: String,
+        /// The server's encoding of what changed.
+        event: String,
+    },
+}
 
 /// Another node stored a chunk of a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,23 +56,23 @@ impl ChunkNotice {
     }
 }
 
-/// Notices of chunks stored by any node (Postgres only).
+/// Notices of chunks stored and access changed by any node (Postgres only).
 pub struct DocListener(sea_orm::sqlx::postgres::PgListener);
 
 impl DocListener {
     /// The next notice, or `None` when the connection dropped: it reconnects by itself on
     /// the next call, but notices sent meanwhile are lost, so the caller re-reads the
-    /// documents it holds.
-    pub async fn next(&mut self) -> Result<Option<ChunkNotice>> {
+    /// documents it holds and re-checks its connections' access.
+    pub async fn next(&mut self) -> Result<Option<Notice>> {
         loop {
             let n = self.0.try_recv().await.map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
-            match n {
-                None => return Ok(None),
-                Some(n) => {
-                    if let Some(notice) = ChunkNotice::parse(n.payload()) {
-                        return Ok(Some(notice));
-                    }
+            let Some(n) = n else { return Ok(None) };
+            if n.channel() == ACCESS_CHANNEL {
+                if let Some((node, event)) = n.payload().split_once('|') {
+                    return Ok(Some(Notice::Access { node: node.to_owned(), event: event.to_owned() }));
                 }
+            } else if let Some(notice) = ChunkNotice::parse(n.payload()) {
+                return Ok(Some(Notice::Chunk(notice)));
             }
         }
     }
@@ -113,8 +132,25 @@ impl Database {
         let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool)
             .await
             .map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
-        listener.listen(DOC_CHANNEL).await.map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
+        listener
+            .listen_all([DOC_CHANNEL, ACCESS_CHANNEL])
+            .await
+            .map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
         Ok(Some(DocListener(listener)))
+    }
+
+    /// Announces an access change to every node (Postgres `NOTIFY` on [`ACCESS_CHANNEL`],
+    /// payload `node|event`); nothing to do on SQLite, which has one node.
+    #[tracing::instrument(skip_all)]
+    pub async fn notify_access(&self, node: &str, event: &str) -> Result<()> {
+        let backend = self.conn.get_database_backend();
+        if backend != sea_orm::DbBackend::Postgres {
+            return Ok(());
+        }
+        let sql = "SELECT pg_notify($1, $2)";
+        let values: Vec<sea_orm::Value> = vec![ACCESS_CHANNEL.into(), format!("{node}|{event}").into()];
+        self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        Ok(())
     }
 
     /// The rows of a document after row `after` (any kind), in id order.

@@ -191,7 +191,8 @@ impl Runtime {
                 Effect::Close { .. }
                 | Effect::Refused { .. }
                 | Effect::Quarantined { .. }
-                | Effect::ProtocolError { .. } => {}
+                | Effect::ProtocolError { .. }
+                | Effect::Wake { .. } => {}
             }
         }
         for event in follow {

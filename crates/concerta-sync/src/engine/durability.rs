@@ -9,7 +9,7 @@ use automerge::{Change, ChangeHash};
 use super::ingest::retry_pending;
 use super::{Access, ConnId, Effect, Engine, Millis};
 use crate::graph::{ChangeGraph, Schema};
-use crate::protocol::{self, DocView, Snapshot};
+use crate::protocol::{DocView, Snapshot};
 use crate::storage::{self, Materialized, StoredChunk};
 use crate::wire::WireMessage;
 use crate::DocumentId;
@@ -28,6 +28,11 @@ pub(super) struct Doc {
     /// Who sent each pending change: a pending change that fails its checks once its
     /// dependencies arrive is that peer's fault, not the fault of whoever sent them.
     pub(super) pending_from: HashMap<ChangeHash, ConnId>,
+    /// Bytes of the pending changes: they count against the document's size limit.
+    pub(super) pending_bytes: usize,
+    /// Pending changes by a dependency they wait for: what to look at when it arrives, so
+    /// that resolving a chain of waiting changes is linear in its length.
+    pub(super) dependants: HashMap<ChangeHash, Vec<ChangeHash>>,
     /// Connections syncing this document (access granted, asked for it).
     pub(super) peers: BTreeSet<ConnId>,
     /// Connections waiting for the load.
@@ -49,6 +54,36 @@ pub(super) struct Doc {
     pub(super) since_snapshot: usize,
     pub(super) materializing: bool,
     pub(super) idle_since: Option<Millis>,
+    /// Changes refused lately (and changes that depend on them), whoever sent them: sent
+    /// again, on any connection, they are refused at once. Bounded.
+    pub(super) refused: RefusedHashes,
+}
+
+/// The most refused hashes a document remembers (oldest forgotten first).
+const REFUSED_MEMORY: usize = 4_096;
+
+/// A bounded set of refused change hashes, forgetting the oldest first.
+#[derive(Default)]
+pub(super) struct RefusedHashes {
+    set: HashSet<ChangeHash>,
+    order: std::collections::VecDeque<ChangeHash>,
+}
+
+impl RefusedHashes {
+    pub(super) fn contains(&self, hash: &ChangeHash) -> bool {
+        self.set.contains(hash)
+    }
+
+    pub(super) fn insert(&mut self, hash: ChangeHash) {
+        if self.set.insert(hash) {
+            self.order.push_back(hash);
+            if self.order.len() > REFUSED_MEMORY
+                && let Some(old) = self.order.pop_front()
+            {
+                self.set.remove(&old);
+            }
+        }
+    }
 }
 
 impl Doc {
@@ -59,6 +94,8 @@ impl Doc {
             graph: ChangeGraph::new(),
             pending: HashMap::new(),
             pending_from: HashMap::new(),
+            pending_bytes: 0,
+            dependants: HashMap::new(),
             peers: BTreeSet::new(),
             waiting: BTreeSet::new(),
             store_in_flight: false,
@@ -71,7 +108,37 @@ impl Doc {
             since_snapshot: 0,
             materializing: false,
             idle_since: None,
+            refused: RefusedHashes::default(),
         }
+    }
+
+    /// Holds `change` until its missing dependencies arrive.
+    pub(super) fn add_pending(&mut self, change: Change, from: Option<ConnId>) {
+        let hash = change.hash();
+        if self.pending.contains_key(&hash) {
+            return;
+        }
+        for dep in change.deps() {
+            if self.graph.index_of(dep).is_none() {
+                self.dependants.entry(*dep).or_default().push(hash);
+            }
+        }
+        self.pending_bytes += change.raw_bytes().len();
+        if let Some(conn) = from {
+            self.pending_from.insert(hash, conn);
+        }
+        self.pending.insert(hash, change);
+    }
+
+    /// Takes a pending change out, with its sender.
+    pub(super) fn take_pending(&mut self, hash: &ChangeHash) -> Option<(Change, Option<ConnId>)> {
+        let change = self.pending.remove(hash)?;
+        self.pending_bytes -= change.raw_bytes().len();
+        let from = self.pending_from.remove(hash);
+        if self.pending.is_empty() {
+            self.dependants.clear();
+        }
+        Some((change, from))
     }
 
     pub(super) fn view(&self) -> DocView<'_> {
@@ -150,23 +217,13 @@ impl Engine {
             return;
         }
         doc.since_snapshot += added;
-        // Relay: every peer of the document gets what it lacks.
+        // Relay: every peer of the document gets what it lacks (at once, or held while it
+        // has not answered what we sent it last: see `relay.rs`).
         let peers: Vec<ConnId> = doc.peers.iter().copied().collect();
         for conn in peers {
-            let Some(c) = self.conns.get_mut(&conn) else { continue };
-            let remote = c.remote.clone().unwrap_or_default();
-            let Some(pd) = c.docs.get_mut(&doc_id) else { continue };
-            if let Some(msg) = protocol::generate(&doc.view(), &mut pd.sync) {
-                let frame = WireMessage::Sync {
-                    sender_id: self.config.peer_id.clone(),
-                    target_id: remote,
-                    document_id: doc_id,
-                    data: msg.encode(),
-                }
-                .encode();
-                out.push(Effect::Send { conn, frame });
-            }
+            self.relay(conn, doc_id, out);
         }
+        let Some(doc) = self.docs.get_mut(&doc_id) else { return };
         let durable = doc.graph.durable_len();
         if doc.since_snapshot >= self.config.snapshot_every.max(durable / 2) {
             start_materialize(doc_id, doc, out);
@@ -240,12 +297,13 @@ impl Engine {
         for c in &fresh {
             doc.stored_elsewhere.insert(c.hash());
         }
+        let before = doc.graph.len();
         let waiting = storage::append_stored(&mut doc.graph, fresh, doc.schema);
         for c in waiting {
-            doc.pending.insert(c.hash(), c);
+            doc.add_pending(c, None);
         }
         // What arrived may be what earlier changes (from peers or other nodes) waited for.
-        let late = retry_pending(doc);
+        let late = retry_pending(doc, before);
         self.flush(doc_id, out);
         self.refuse_late(doc_id, late, out);
     }

@@ -38,6 +38,8 @@ impl Engine {
         doc.peers.insert(conn);
         let view = doc.view();
         protocol::receive(&view, &mut pd.sync, &message);
+        // Any message of theirs answers what we sent.
+        pd.awaiting = false;
 
         let before = doc.graph.len();
         let mut refusal: Option<String> = None;
@@ -87,19 +89,28 @@ impl Engine {
             // The reply (and the relay) waits until the changes are durable.
             return;
         }
-        let view = doc.view();
-        if let Some(reply) = protocol::generate(&view, &mut pd.sync) {
-            let _ = is_request;
-            out.push(Effect::Send {
-                conn,
-                frame: WireMessage::Sync { sender_id: peer_id, target_id: remote, document_id: doc_id, data: reply.encode() }
-                    .encode(),
-            });
-        }
+        // A peer whose heads differ from ours only by changes of its own that we are still
+        // storing needs no reply now: automerge would answer with our unchanged heads, it
+        // would answer that, and so on until the store completes. The relay once they are
+        // durable is the reply. (Off with coalescing: `coalesce_ms: 0` answers every message
+        // as automerge does.)
+        let waiting_for_our_store = self.config.coalesce_ms > 0
+            && message.changes.is_empty()
+            && message.need.is_empty()
+            && pd.sync.have_responded
+            && !self.held.contains_key(&(conn, doc_id))
+            && pd.sync.their_heads.as_ref().is_some_and(|theirs| {
+                theirs.iter().all(|h| doc.graph.has(h)) && theirs.iter().any(|h| !doc.graph.has_durable(h))
+            })
+            && pd.sync.last_sent_heads == doc.graph.durable_heads();
         // A new peer that needs the whole document is best served by a fresh snapshot.
         let new_peer = pd.sync.their_heads.as_deref() == Some(&[]);
         if new_peer && doc.since_snapshot > 200 {
             start_materialize(doc_id, doc, out);
+        }
+        let _ = (is_request, peer_id, remote);
+        if !waiting_for_our_store {
+            self.sync_now(conn, doc_id, out);
         }
         self.refuse_late(doc_id, late, out);
     }
@@ -124,16 +135,9 @@ impl Engine {
             pd.sync.in_flight = false;
             pd.sync.have_responded = false;
             out.push(Effect::Send { conn: sender, frame: WireMessage::Error { message: reason }.encode() });
-            if let Some(doc) = self.docs.get(&doc_id).filter(|d| d.peers.contains(&sender)) {
-                if let Some(reply) = protocol::generate(&doc.view(), &mut pd.sync) {
-                    let msg = WireMessage::Sync {
-                        sender_id: self.config.peer_id.clone(),
-                        target_id: remote,
-                        document_id: doc_id,
-                        data: reply.encode(),
-                    };
-                    out.push(Effect::Send { conn: sender, frame: msg.encode() });
-                }
+            let _ = remote;
+            if self.docs.get(&doc_id).is_some_and(|d| d.peers.contains(&sender)) {
+                self.sync_now(sender, doc_id, out);
             }
         }
     }
@@ -150,69 +154,99 @@ pub(super) fn accept_changes(
     max_bytes: usize,
 ) -> (Result<(), Refusal>, Vec<(ConnId, Refusal)>) {
     let mut late = Vec::new();
-    let mut progressed = false;
     for change in incoming {
         let hash = change.hash();
         if doc.graph.index_of(&hash).is_some() || doc.pending.contains_key(&hash) {
             continue;
         }
-        if doc.graph.total_bytes() + change.raw_bytes().len() > max_bytes {
+        // A change refused before, or built on one: refused again at once, whoever sends it.
+        if doc.refused.contains(&hash) || change.deps().iter().any(|d| doc.refused.contains(d)) {
+            refuse_hash(doc, hash);
+            return (Err(Refusal::AlreadyRefused), late);
+        }
+        // Waiting changes count too: a peer may not park a document's worth of bytes in
+        // changes whose dependencies never come.
+        if doc.graph.total_bytes() + doc.pending_bytes + change.raw_bytes().len() > max_bytes {
             return (Err(Refusal::TooLarge), late);
         }
         let checked = match doc.graph.check(change.clone(), doc.schema) {
             Ok(c) => c,
-            Err(r) => return (Err(r), late),
+            Err(r) => {
+                refuse_hash(doc, hash);
+                return (Err(r), late);
+            }
         };
         match checked {
             Some(checked) => {
                 doc.graph.append(checked);
-                progressed = true;
+                // What waited for it may follow now (and a later change of this message may
+                // depend on those).
+                late.extend(retry_pending(doc, doc.graph.len() - 1));
             }
             None => {
                 if doc.pending.len() >= max_pending {
                     return (Err(Refusal::TooLarge), late);
                 }
-                doc.pending.insert(hash, change);
-                doc.pending_from.insert(hash, conn);
+                doc.add_pending(change, Some(conn));
             }
         }
-    }
-    if progressed {
-        late.extend(retry_pending(doc));
     }
     (Ok(()), late)
 }
 
-/// Appends the waiting changes whose dependencies have all arrived, until none is left
-/// ready. Returns the ones that fail their checks, with the connection that sent them; a
-/// change another node stored (it has no sender here) is taken as that node accepted it.
-pub(super) fn retry_pending(doc: &mut Doc) -> Vec<(ConnId, Refusal)> {
+/// Appends the waiting changes whose dependencies have all arrived, starting from what
+/// depends on the graph's nodes `from..` (the ones just appended) and following on through
+/// the dependants index: linear in what it resolves. Returns the ones that fail their
+/// checks, with the connection that sent them; a change another node stored (it has no
+/// sender here) is taken as that node accepted it.
+pub(super) fn retry_pending(doc: &mut Doc, from: usize) -> Vec<(ConnId, Refusal)> {
     let mut late = Vec::new();
-    let mut progressed = true;
-    while progressed && !doc.pending.is_empty() {
-        progressed = false;
-        let ready: Vec<ChangeHash> = doc
-            .pending
-            .iter()
-            .filter(|(_, c)| c.deps().iter().all(|d| doc.graph.index_of(d).is_some()))
-            .map(|(h, _)| *h)
-            .collect();
-        for hash in ready {
-            let change = doc.pending.remove(&hash).expect("listed above");
-            let sender = doc.pending_from.remove(&hash);
+    if doc.pending.is_empty() {
+        return late;
+    }
+    let mut arrived: Vec<ChangeHash> = doc.graph.nodes()[from.min(doc.graph.len())..].iter().map(|n| n.hash).collect();
+    while let Some(arrived_hash) = arrived.pop() {
+        let Some(waiting) = doc.dependants.remove(&arrived_hash) else { continue };
+        for hash in waiting {
+            let ready = doc.pending.get(&hash).is_some_and(|c| c.deps().iter().all(|d| doc.graph.index_of(d).is_some()));
+            if !ready {
+                // Still waiting for another dependency: listed under that one too.
+                continue;
+            }
+            let (change, sender) = doc.take_pending(&hash).expect("checked above");
             match (doc.graph.check(change.clone(), doc.schema), sender) {
                 (Ok(Some(checked)), _) => {
                     doc.graph.append(checked);
-                    progressed = true;
+                    arrived.push(hash);
                 }
                 // Unreachable: its dependencies are all here.
                 (Ok(None), _) => {}
-                (Err(r), Some(sender)) => late.push((sender, r)),
+                (Err(r), Some(sender)) => {
+                    refuse_hash(doc, hash);
+                    late.push((sender, r));
+                }
                 (Err(_), None) => {
-                    progressed |= doc.graph.append_unchecked(change).is_some();
+                    if doc.graph.append_unchecked(change).is_some() {
+                        arrived.push(hash);
+                    }
                 }
             }
         }
     }
     late
+}
+
+/// Remembers a refused change, and drops the waiting changes built on it (they could never
+/// be accepted), remembering them as refused too.
+pub(super) fn refuse_hash(doc: &mut Doc, hash: ChangeHash) {
+    let mut stack = vec![hash];
+    while let Some(h) = stack.pop() {
+        doc.refused.insert(h);
+        let dependants = doc.dependants.remove(&h).unwrap_or_default();
+        for d in dependants {
+            if doc.take_pending(&d).is_some() {
+                stack.push(d);
+            }
+        }
+    }
 }

@@ -16,11 +16,13 @@
 //! `peers.rs` the connections (frames, access per document, presence and rosters);
 //! `ingest.rs` what a peer's sync message brings (checks, staging, waiting changes,
 //! refusals); `durability.rs` the documents (loads, stores, relays once durable, snapshots,
-//! compaction, other nodes' rows, eviction).
+//! compaction, other nodes' rows, eviction); `relay.rs` what goes to a peer and when
+//! (coalescing while a peer has not answered).
 
 mod durability;
 mod ingest;
 mod peers;
+mod relay;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -76,6 +78,11 @@ pub struct Config {
     pub max_pending: usize,
     /// Largest document (bytes of changes) the engine accepts changes into.
     pub max_doc_bytes: usize,
+    /// Coalescing: while a peer has not answered the last changes we sent it, what else
+    /// becomes durable for it is held (and goes out together with its answer's reply) for at
+    /// most this long. 0 sends every relay at once. Sparse edits go out at once (the peer
+    /// answered the previous one); bursts go out batched, one message per round trip.
+    pub coalesce_ms: Millis,
 }
 
 impl Default for Config {
@@ -93,6 +100,7 @@ impl Default for Config {
             compact_rows: 256,
             max_pending: 10_000,
             max_doc_bytes: 64 << 20,
+            coalesce_ms: 100,
         }
     }
 }
@@ -125,6 +133,8 @@ pub enum Event {
     Materialized { doc: DocumentId, result: Result<Materialized, String> },
     /// Time passes: evicts idle documents.
     Tick,
+    /// The time asked for by [`Effect::Wake`] came: held relays whose time is up go out.
+    Wake,
 }
 
 /// Something for the runtime to do.
@@ -154,6 +164,9 @@ pub enum Effect {
     Quarantined { doc: DocumentId, hashes: Vec<ChangeHash> },
     /// A protocol violation that closed a connection (for logs and metrics).
     ProtocolError { conn: ConnId, reason: String },
+    /// Send [`Event::Wake`] at `at` (on the clock of `now`); a later `Wake` effect replaces
+    /// an earlier one only if it is sooner.
+    Wake { at: Millis },
 }
 
 /// Counters for metrics.
@@ -168,6 +181,8 @@ pub struct Stats {
     pub changes_accepted: u64,
     pub changes_refused: u64,
     pub changes_quarantined: u64,
+    /// Relays held back because the peer had not answered the previous one (coalescing).
+    pub relays_held: u64,
 }
 
 /// The engine. See the module docs.
@@ -188,6 +203,12 @@ pub struct Engine {
     /// are never taken for old ones.
     session_id: String,
     ephemeral_count: u64,
+    /// Held relays: (connection, document) → when they go out at the latest.
+    held: HashMap<(ConnId, DocumentId), Millis>,
+    /// The earliest [`Effect::Wake`] asked for and not yet come.
+    wake_at: Option<Millis>,
+    /// The `now` of the event being handled.
+    now: Millis,
 }
 
 impl Engine {
@@ -203,6 +224,9 @@ impl Engine {
             sessions: Sessions::default(),
             session_id: uuid::Uuid::new_v4().to_string(),
             ephemeral_count: 0,
+            held: HashMap::new(),
+            wake_at: None,
+            now: 0,
         }
     }
 
@@ -253,6 +277,7 @@ impl Engine {
     /// Handles one event; returns what to do.
     pub fn handle_event(&mut self, now: Millis, event: Event) -> Vec<Effect> {
         let mut out = Vec::new();
+        self.now = now;
         match event {
             Event::Connected { conn, identity } => {
                 let c = Conn {
@@ -287,8 +312,16 @@ impl Engine {
             }
             Event::Remote { doc, rows } => self.on_remote(doc, rows, &mut out),
             Event::Materialized { doc, result } => self.on_materialized(doc, result, &mut out),
-            Event::Tick => self.on_tick(now),
+            Event::Tick => {
+                self.on_tick(now);
+                self.release_held(now, &mut out);
+            }
+            Event::Wake => {
+                self.wake_at = None;
+                self.release_held(now, &mut out);
+            }
         }
+        self.ask_wake(&mut out);
         self.send_rosters(&mut out);
         for effect in &out {
             if let Effect::Send { frame, .. } = effect {

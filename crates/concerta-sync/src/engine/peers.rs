@@ -5,9 +5,8 @@ use std::collections::HashMap;
 
 use automerge::sync::State;
 
-use super::{Access, ConnId, Effect, Engine, Millis};
+use super::{relay, Access, ConnId, Effect, Engine, Millis};
 use crate::presence::{self, Identity, PeerPresence, Verdict};
-use crate::protocol;
 use crate::wire::{PeerMetadata, WireMessage};
 use crate::DocumentId;
 use super::durability::{Doc, Status};
@@ -46,6 +45,8 @@ pub(super) struct PeerDoc {
     pub(super) sync: State,
     /// A change of theirs was refused: read-only for this document from now on.
     pub(super) refused: bool,
+    /// We sent changes that they have not answered yet (any message of theirs answers).
+    pub(super) awaiting: bool,
 }
 
 pub(super) struct Conn {
@@ -130,7 +131,7 @@ impl Engine {
         }
         let pd = c.docs.entry(doc).or_insert_with(|| {
             out.push(Effect::CheckAccess { conn, doc });
-            PeerDoc { access: None, queued: Vec::new(), sync: State::new(), refused: false }
+            PeerDoc { access: None, queued: Vec::new(), sync: State::new(), refused: false, awaiting: false }
         });
         match pd.access {
             None => {
@@ -343,18 +344,13 @@ impl Engine {
                         let caps = pd.sync.their_capabilities.take();
                         pd.sync = State { their_capabilities: caps, needs_reset: true, ..State::new() };
                     }
-                    if let Some(doc) = self.docs.get(&doc_id) {
-                        if doc.status == Status::Ready && doc.peers.contains(&conn) {
-                            if let Some(reply) = protocol::generate(&doc.view(), &mut pd.sync) {
-                                let msg = WireMessage::Sync {
-                                    sender_id: peer_id,
-                                    target_id: remote,
-                                    document_id: doc_id,
-                                    data: reply.encode(),
-                                };
-                                out.push(Effect::Send { conn, frame: msg.encode() });
-                            }
-                        }
+                    if let Some(doc) = self.docs.get(&doc_id)
+                        && doc.status == Status::Ready
+                        && doc.peers.contains(&conn)
+                        && let Some(frame) = relay::sync_frame(&peer_id, remote, doc_id, doc, pd)
+                    {
+                        self.held.remove(&(conn, doc_id));
+                        out.push(Effect::Send { conn, frame });
                     }
                 } else {
                     pd.sync.read_only = read_only;

@@ -23,11 +23,13 @@ struct Node {
     notices: VecDeque<i64>,
     /// A notice was lost: the node must re-read everything.
     lost: bool,
+    /// The `Effect::Wake` asked for, if any.
+    wake: Option<u64>,
 }
 
 impl Node {
     fn new(config: &Config) -> Self {
-        Node { engine: Engine::new(config.clone()), stores: VecDeque::new(), materialize: Vec::new(), notices: VecDeque::new(), lost: false }
+        Node { engine: Engine::new(config.clone()), stores: VecDeque::new(), materialize: Vec::new(), notices: VecDeque::new(), lost: false, wake: None }
     }
 }
 
@@ -85,6 +87,7 @@ impl Cluster {
                     let log_row = compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces);
                     follow.push(Event::Compacted { doc, log_row: Some(log_row) });
                 }
+                Effect::Wake { at } => self.nodes[n].wake = Some(self.nodes[n].wake.map_or(at, |w| w.min(at))),
                 Effect::Close { .. }
                 | Effect::Refused { .. }
                 | Effect::Quarantined { .. }
@@ -157,6 +160,10 @@ impl Server for Cluster {
             for (base, changes) in std::mem::take(&mut self.nodes[n].materialize) {
                 let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
                 self.event(n, Event::Materialized { doc: self.doc, result });
+            }
+            if let Some(at) = self.nodes[n].wake.take() {
+                self.now = self.now.max(at);
+                self.event(n, Event::Wake);
             }
             self.event(n, Event::Tick);
         }

@@ -468,3 +468,63 @@ fn unsorted_heads_from_a_peer_are_taken_in_any_order() {
     server.frame(9, sync_with_data(doc_id(), peer.doc.sync().generate_sync_message(&mut peer.state).expect("first").encode()));
     pump(&mut server, &mut [&mut writer, &mut watcher, &mut peer], QUIET);
 }
+
+/// `n` edits of the writer's document (which holds the server's document), each its own
+/// change, in causal order.
+fn chain(w: &mut World, n: usize) -> Vec<automerge::Change> {
+    let mut doc = w.writer.doc.fork();
+    let body = doc.get(ROOT, "body").expect("readable").expect("a body").1;
+    (0..n)
+        .map(|i| {
+            doc.splice_text(&body, 0, 0, &format!("{i};")).expect("splice");
+            doc.commit();
+            doc.get_last_local_change().expect("committed")
+        })
+        .collect()
+}
+
+/// Changes waiting for dependencies that never come count against the document's size
+/// limit: a peer cannot park a document's worth of bytes in them.
+#[test]
+fn waiting_changes_count_against_the_document_limit() {
+    let mut w = world_with(Config { max_doc_bytes: 8 * 1024, ..config() });
+    let changes = chain(&mut w, 400);
+    let total: usize = changes.iter().map(|c| c.raw_bytes().len()).sum();
+    assert!(total > 8 * 1024, "the chain is bigger than the limit ({total} bytes)");
+    // Everything but the first: all of it waits for the first, which never comes.
+    let heads = vec![changes.last().expect("some").hash()];
+    let chunks: Vec<Vec<u8>> = changes[1..].iter().map(|c| c.raw_bytes().to_vec()).collect();
+    w.writer.send_raw(&mut w.server, doc_id(), chunks, heads);
+    w.server.settle_all();
+    route(&mut w.server, &mut [&mut w.writer, &mut w.watcher]);
+    let errors = w.writer.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("too large"), "{errors:?}");
+    let described = w.server.engine.describe(&doc_id());
+    let pending: usize = described.split("pending ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).expect("describe names pending");
+    assert!(pending < changes.len() - 1, "the engine stopped holding changes at the limit: {described}");
+}
+
+/// A long chain that arrives backwards (every change waits for the one before it) resolves
+/// completely once its first change comes: each waiting change is looked at when what it
+/// waits for arrives (linear), and all of it is stored and relayed.
+#[test]
+fn a_chain_that_arrives_backwards_resolves_when_its_first_change_comes() {
+    let mut w = world();
+    let changes = chain(&mut w, 3_000);
+    for c in changes[1..].iter().rev() {
+        w.writer.send_raw(&mut w.server, doc_id(), vec![c.raw_bytes().to_vec()], vec![c.hash()]);
+    }
+    assert!(w.writer.errors().is_empty(), "{:?}", w.writer.errors());
+    assert_eq!(w.server.pending_stores(), 0, "nothing stored while it all waits");
+    let first = &changes[0];
+    w.writer.send_raw(&mut w.server, doc_id(), vec![first.raw_bytes().to_vec()], vec![first.hash()]);
+    w.server.settle_all();
+    assert_eq!(w.server.engine.heads(&doc_id()).expect("loaded"), vec![changes.last().expect("some").hash()]);
+    pump(&mut w.server, &mut [&mut w.watcher], QUIET);
+    assert!(w.watcher.doc.get_change_by_hash(&changes.last().expect("some").hash()).is_some(), "relayed");
+}
+
+fn world() -> World {
+    world_with(config())
+}

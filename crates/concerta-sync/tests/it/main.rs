@@ -7,4 +7,5 @@ mod differential;
 mod limits;
 mod presence;
 mod refusals;
+mod relay;
 mod sim;

@@ -458,3 +458,59 @@ fn a_waiting_invalid_change_is_not_blamed_on_the_peer_that_completes_it() {
     pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
     assert!(w.writer.doc.get_change_by_hash(&next.hash()).is_some(), "the watcher still writes");
 }
+
+/// A refusal targets the change, not the person: the same refused change sent again on a
+/// fresh connection (a client that reconnects and resends it) is refused at once, and so is
+/// a change built on it; a clean change on another fresh connection is taken at once.
+#[test]
+fn a_refused_change_stays_refused_on_every_connection_and_clean_ones_write() {
+    let mut w = world();
+    let rows_before = w.server.rows.len();
+    // The writer breaks the schema, then builds a second change on top of the broken one.
+    w.writer.doc.put(ROOT, "owner", "me").expect("automerge takes it");
+    w.writer.doc.commit();
+    let bad = w.writer.doc.get_last_local_change().expect("committed");
+    let on_top = edit(&mut w.writer.doc, "encima ");
+    assert!(on_top.deps().contains(&bad.hash()));
+    pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
+    assert_eq!(w.writer.errors().len(), 1, "the writer's connection was refused once");
+
+    // The same bad change again, from a fresh connection (same document, new socket).
+    let mut again = Peer::new("again", 1, 3);
+    again.connect(&mut w.server, Access::Write);
+    pump(&mut w.server, &mut [&mut again], QUIET);
+    let heads = vec![bad.hash()];
+    again.send_raw(&mut w.server, doc_id(), vec![bad.raw_bytes().to_vec()], heads);
+    w.server.settle_all();
+    route(&mut w.server, &mut [&mut again]);
+    let errors = again.errors();
+    assert_eq!(errors.len(), 1, "resending a refused change is refused at once: {errors:?}");
+    assert!(errors[0].contains("refused before"), "{errors:?}");
+
+    // A change built on it, from yet another fresh connection: refused too, though on its
+    // own it would pass every check.
+    let mut dependant = Peer::new("dependant", 1, 4);
+    dependant.connect(&mut w.server, Access::Write);
+    pump(&mut w.server, &mut [&mut dependant], QUIET);
+    let heads = vec![on_top.hash()];
+    dependant.send_raw(&mut w.server, doc_id(), vec![on_top.raw_bytes().to_vec()], heads);
+    w.server.settle_all();
+    route(&mut w.server, &mut [&mut dependant]);
+    assert_eq!(dependant.errors().len(), 1, "a change on top of a refused one is refused: {:?}", dependant.received);
+    assert_eq!(w.server.rows.len(), rows_before, "nothing of the refused changes was stored");
+
+    // A clean connection of the same person (the sim's identities are per connection; the
+    // engine keeps no per-person memory at all) writes at once.
+    let mut clean = Peer::new("clean", 9, 5);
+    clean.connect(&mut w.server, Access::Write);
+    pump(&mut w.server, &mut [&mut clean, &mut w.watcher], QUIET);
+    let good = edit(&mut clean.doc, "limpio ");
+    pump(&mut w.server, &mut [&mut clean, &mut w.watcher], QUIET);
+    assert!(clean.errors().is_empty(), "{:?}", clean.errors());
+    assert!(w.watcher.doc.get_change_by_hash(&good.hash()).is_some(), "the clean change reached the other peer");
+    assert_eq!(w.server.engine.heads(&doc_id()).expect("loaded"), vec![good.hash()]);
+    // The refused connection stays read-only: its later change is not taken.
+    let later = edit(&mut w.writer.doc, "después ");
+    pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
+    assert!(w.watcher.doc.get_change_by_hash(&later.hash()).is_none(), "the refused connection stays read-only");
+}

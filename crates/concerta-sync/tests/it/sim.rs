@@ -85,6 +85,10 @@ pub struct EngineServer {
     pub loads: usize,
     /// `Effect::ProtocolError` reasons.
     pub protocol_errors: Vec<(ConnId, String)>,
+    /// The `Effect::Wake` asked for, if any: `settle` lets that much time pass.
+    pub wake: Option<u64>,
+    /// `settle` does not let time pass for held relays (tests that drive the clock).
+    pub frozen_clock: bool,
 }
 
 impl EngineServer {
@@ -105,6 +109,8 @@ impl EngineServer {
             log: Vec::new(),
             loads: 0,
             protocol_errors: Vec::new(),
+            wake: None,
+            frozen_clock: false,
         }
     }
 
@@ -128,6 +134,7 @@ impl EngineServer {
                 Effect::Close { conn } => self.log.push((conn, None)),
                 Effect::ProtocolError { conn, reason } => self.protocol_errors.push((conn, reason)),
                 Effect::Quarantined { .. } => {}
+                Effect::Wake { at } => self.wake = Some(self.wake.map_or(at, |w| w.min(at))),
                 Effect::Refused { reason, .. } => self.refused.push(reason),
                 Effect::CheckAccess { conn, doc } => {
                     let access = if doc == self.doc { self.access.get(&conn).copied().unwrap_or(Access::None) } else { Access::None };
@@ -182,6 +189,13 @@ impl Server for EngineServer {
         for (base, changes) in std::mem::take(&mut self.pending_materialize) {
             let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
             self.event(Event::Materialized { doc: self.doc, result });
+        }
+        // Held relays whose time came.
+        if !self.frozen_clock
+            && let Some(at) = self.wake.take()
+        {
+            self.now = self.now.max(at);
+            self.event(Event::Wake);
         }
         self.event(Event::Tick);
     }
