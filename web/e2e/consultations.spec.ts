@@ -175,6 +175,7 @@ test.describe("consultations", () => {
     await expect(row).toContainText("sets a password from the email")
     await expect(row).toContainText("email sent")
     await expect(row.getByRole("button", { name: "Resend invitation to Marta <Gómez>" })).toBeVisible()
+    await expect(row.getByRole("button", { name: "Withdraw the invitation of Marta <Gómez>" })).toBeVisible()
     await expectAccessible(coordinator.page, "the consultation's invitees with their emails")
     await panel.screenshot({ path: "../docs/screenshots/consultation-invitees.png" })
 

@@ -12,7 +12,8 @@
 //!   with its email's delivery. A new invitee without a password gets the account invitation
 //!   naming the consultation (its link sets the password once, then opens the consultation),
 //!   one with an account the invitation to comment; both queued in the invitation's
-//!   transaction. `POST …/invitations/{invitee}/resend` sends it again (a new link).
+//!   transaction. `POST …/invitations/{invitee}/resend` sends it again (a new link);
+//!   `POST …/invitations/{invitee}/revoke` withdraws it (and an unused password link).
 //! - `POST /api/consultations/{id}/comments` `{"section_id","body","anchor"?:{"quote",
 //!   "start"?,"end"?,"occurrence"?},"suggestion"?,"parent_id"?}` → 201 comment; `GET` lists
 //!   what the caller may see, anchors resolved against the section's document now
@@ -399,6 +400,24 @@ pub(super) async fn invite(
 /// app's `/invite/{token}?next=` goes to a same-site path only).
 fn invite_links(signer: crate::invites::InviteSigner, id: ConsultationId) -> impl Fn(AccountInvitationId, u32) -> String + Send + Sync {
     move |invitation, generation| format!("{}?next=/consultations/{id}", signer.link(invitation, generation))
+}
+
+/// `POST /api/consultations/{id}/invitations/{invitee}/revoke` → the invitation, withdrawn:
+/// the invitee no longer sees or comments on the consultation, and a password link they have
+/// not used (and need for no other consultation) stops working (coordinators).
+#[tracing::instrument(skip_all)]
+pub(super) async fn revoke_invitation(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((id, invitee)): Path<(String, String)>,
+) -> Result<Json<Invitee>> {
+    let c = state.db.get_consultation(path_id(&id)?).await?;
+    let invitee: ConsultationInviteeId = path_id(&invitee)?;
+    let viewer = viewer(&state, user, &c).await?;
+    viewer.require(Action::ManageConsultation, &c, None)?;
+    let revoked = state.db.revoke_consultation_invitation(c.id, invitee, AuditActor::User(viewer.user.id)).await?;
+    tracing::info!(consultation = %c.id, invitee = %invitee, "consultation invitation revoked");
+    Ok(Json(revoked))
 }
 
 /// `POST /api/consultations/{id}/invitations/{invitee}/resend` → the invitation, its email

@@ -518,4 +518,23 @@ test_both_dbs!(invitations_and_answers_queue_their_emails_with_the_write, |db| a
     let sent = answers().await;
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1].payload["decision"], "accepted");
+
+    // Revoking: the invitee no longer sees the consultation, and their unused link dies.
+    let current_link = now[1].payload["link"].as_str().unwrap().to_owned();
+    let token = current_link.split('?').next().unwrap().rsplit('/').next().unwrap().to_owned();
+    assert_eq!(app.get(&format!("/api/invitations/{token}"), &Auth::None).await.status, StatusCode::OK);
+    let revoke = format!("/api/consultations/{cid}/invitations/{new_id}/revoke");
+    assert_eq!(app.post(&revoke, &c.editor.auth, json!({})).await.status, StatusCode::FORBIDDEN);
+    let revoked = app.post(&revoke, &c.coordinator.auth, json!({})).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{:?}", revoked.body);
+    let gone = app.get(&format!("/api/consultations/{cid}"), &new_auth).await;
+    assert_eq!((gone.status, gone.code()), (StatusCode::FORBIDDEN, "not_invited"));
+    let link = app.get(&format!("/api/invitations/{token}"), &Auth::None).await;
+    assert_eq!((link.status, link.code()), (StatusCode::GONE, "invitation_revoked"));
+    let listed = app.get(&format!("/api/consultations/{cid}/invitations"), &c.coordinator.auth).await;
+    assert!(listed.body["invitations"].as_array().unwrap().iter().all(|i| i["email"] != "new@lima.example.org"), "{:?}", listed.body);
+    assert_eq!(app.post(&revoke, &c.coordinator.auth, json!({})).await.status, StatusCode::NOT_FOUND, "once");
+    // What they wrote stays, with its answer.
+    let kept = app.get(&comments, &c.coordinator.auth).await;
+    assert!(kept.body.as_array().unwrap().iter().any(|m| m["id"] == json!(comment_id)), "{:?}", kept.body);
 });

@@ -27,8 +27,8 @@ use crate::queries::invitations::{self, InvitationMail, InviteLinks, NewAccountI
 use crate::queries::outbox::{self, Delivery, NewMessage, Recipient, Subject};
 use crate::queries::users::get_or_create_by_email;
 use crate::tables::{
-    actor, consultation, consultation_comment, consultation_invitee, consultation_section, member, outbox_message, section,
-    strategy, user, version,
+    account_invitation, actor, consultation, consultation_comment, consultation_invitee, consultation_section, member,
+    outbox_message, section, strategy, user, version,
 };
 use crate::{Database, Error, Result, TransactionHandle};
 
@@ -803,6 +803,56 @@ impl Database {
             let ids = [found.id];
             let latest = latest_messages(&*tx, CONSULTATION_INVITEE_SUBJECT, &ids).await?;
             invitee_with(found, person.password_hash.is_none(), latest.get(&ids[0]))
+        })
+        .await
+    }
+
+    /// Withdraws invitee `invitee`'s invitation to consultation `id`: they no longer see or
+    /// comment on it (what they wrote stays). While they have no password and no other
+    /// invitation to a consultation of the city, their pending account invitation is revoked
+    /// too, so the emailed link stops working. Audited.
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke_consultation_invitation(
+        &self,
+        id: ConsultationId,
+        invitee: ConsultationInviteeId,
+        actor: AuditActor,
+    ) -> Result<Invitee> {
+        self.transaction(|tx| async move {
+            let c = consultation::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let found = consultation_invitee::Entity::find_by_id(invitee.uuid())
+                .one(&*tx)
+                .await?
+                .filter(|i| i.consultation_id == c.id)
+                .ok_or(Error::NotFound)?;
+            consultation_invitee::Entity::delete_by_id(found.id).exec(&*tx).await?;
+            let person = user::Entity::find_by_id(found.user_id).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let elsewhere = consultation_invitee::Entity::find()
+                .filter(consultation_invitee::Column::CityId.eq(c.city_id))
+                .filter(consultation_invitee::Column::UserId.eq(person.id))
+                .one(&*tx)
+                .await?
+                .is_some();
+            let mut link_revoked = false;
+            if person.password_hash.is_none() && !elsewhere {
+                let now = crate::now();
+                let revoked = account_invitation::Entity::update_many()
+                    .col_expr(account_invitation::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+                    .col_expr(account_invitation::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+                    .filter(account_invitation::Column::CityId.eq(c.city_id))
+                    .filter(account_invitation::Column::UserId.eq(person.id))
+                    .filter(account_invitation::Column::AcceptedAt.is_null())
+                    .filter(account_invitation::Column::RevokedAt.is_null())
+                    .exec(&*tx)
+                    .await?;
+                link_revoked = revoked.rows_affected > 0;
+            }
+            let entry = NewAuditEntry::new(AuditAction::StakeholdersInvited, actor)
+                .city(c.city_id.into())
+                .target("consultation", id)
+                .details(json!({ "emails": [found.email], "invitation": "revoked", "account_link_revoked": link_revoked }));
+            audit::append(&*tx, &entry).await?;
+            invitee_from(found, person.password_hash.is_none())
         })
         .await
     }

@@ -178,6 +178,16 @@ export function useResendInvitation(id: string) {
   })
 }
 
+/** `POST /api/consultations/{id}/invitations/{invitee}/revoke` (coordinators): the invitee no
+ * longer sees the consultation; an unused password link stops working. */
+export function useRevokeInvitation(id: string) {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (invitee: string) => api<Invitation>("POST", `/api/consultations/${id}/invitations/${invitee}/revoke`, {}),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["consultations", id, "invitations"] }),
+  })
+}
+
 /** `GET /api/consultations/{id}/comments`: what the user may see, polled for live updates. */
 export function useComments(id: string) {
   return useQuery({

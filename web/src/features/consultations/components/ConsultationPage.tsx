@@ -15,6 +15,7 @@ import {
   useInvitations,
   useInvite,
   useResendInvitation,
+  useRevokeInvitation,
   useSectionText,
   useUnanswered,
   type Consultation,
@@ -166,6 +167,7 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
   const invitations = useInvitations(consultation.id, true)
   const invite = useInvite(consultation.id)
   const resend = useResendInvitation(consultation.id)
+  const revoke = useRevokeInvitation(consultation.id)
   const [email, setEmail] = useState("")
   const [name, setName] = useState("")
   const [organization, setOrganization] = useState("")
@@ -213,14 +215,17 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
                   {i.delivery_error ? ` (${i.delivery_error})` : ""}
                 </span>
               )}{" "}
-              <button type="button" className="link-button" disabled={resend.isPending} onClick={() => resend.mutate(i.id)}>
+              <button type="button" className="link-button" disabled={resend.isPending || revoke.isPending} onClick={() => resend.mutate(i.id)}>
                 {t("consultations.resendInvitation", { name: i.name })}
+              </button>{" "}
+              <button type="button" className="link-button" disabled={resend.isPending || revoke.isPending} onClick={() => revoke.mutate(i.id)}>
+                {t("consultations.revokeInvitation", { name: i.name })}
               </button>
             </li>
           ))}
         </ul>
       )}
-      <ErrorMessage error={resend.error} />
+      <ErrorMessage error={resend.error ?? revoke.error} />
     </section>
   )
 }
