@@ -223,7 +223,7 @@ fn parse_jsloop_args() -> Result<jsloop::Args> {
     for kind in kinds {
         if kind == Kind::Concerta {
             variants.push(jsloop::Variant { kind, coalesce_ms: Some(0) });
-            variants.push(jsloop::Variant { kind, coalesce_ms: None });
+            variants.push(jsloop::Variant { kind, coalesce_ms: Some(100) });
         } else {
             variants.push(jsloop::Variant { kind, coalesce_ms: None });
         }
