@@ -14,6 +14,8 @@
 //!   through one node reach live connections on the other.
 //! - `mail`: email through a real SMTP server (aiosmtpd): MIME, retries, two nodes, `kill -9`,
 //!   `.eml` files, account invitations, measurement reminders.
+//! - `roundtables_mail`: roundtable invitations, updates, cancellations and reminders as
+//!   calendar invitations (parsed by Python's `icalendar`), RSVP from the email, delivery status.
 
 mod cluster;
 mod content;
@@ -21,6 +23,7 @@ mod durability;
 mod foundation;
 mod mail;
 mod reminders;
+mod roundtables_mail;
 mod security;
 mod sync_access;
 mod sync_clients;

@@ -61,7 +61,16 @@ pub const TEST_MESSAGE: &str = "test_message";
 
 /// Every kind the worker can render. Adding a kind: a folder under `templates/` and a line
 /// here (see ARCHITECTURE.md, "Adding an email kind").
-pub static KINDS: &[KindTemplates] = &[kind!("account_invitation"), kind!("measurement_reminder"), kind!("test_message")];
+pub static KINDS: &[KindTemplates] = &[
+    kind!("account_invitation"),
+    kind!("measurement_reminder"),
+    kind!("roundtable_invitation"),
+    kind!("roundtable_update"),
+    kind!("roundtable_cancel"),
+    kind!("roundtable_reminder"),
+    kind!("roundtable_minutes"),
+    kind!("test_message"),
+];
 
 const LAYOUT: &str = include_str!("../templates/_layout.html");
 
