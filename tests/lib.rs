@@ -324,14 +324,21 @@ impl Server {
         Self::start_with_env(store, &[]).await
     }
 
-    /// [`Server::start`] with extra environment variables (`CONCERTA_REMINDER_INTERVAL`…).
+    /// [`Server::start`] with extra environment variables (`CONCERTA_REMINDER_INTERVAL`…;
+    /// `RUST_LOG` replaces the default `info`).
     pub async fn start_with_env(store: &Store, env: &[(&str, &str)]) -> Server {
+        Self::start_on(store, "127.0.0.1:0", env).await
+    }
+
+    /// [`Server::start_with_env`] listening on `addr` (`0.0.0.0:0` for a public bind).
+    pub async fn start_on(store: &Store, addr: &str, env: &[(&str, &str)]) -> Server {
         let started = Instant::now();
-        let mut cmd = store.command(&["serve", "--addr", "127.0.0.1:0"]);
+        let mut cmd = store.command(&["serve", "--addr", addr]);
+        cmd.env("RUST_LOG", "info");
         for (key, value) in env {
             cmd.env(key, value);
         }
-        cmd.env("RUST_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", concerta_bin().display()));
         let log = Arc::new(Mutex::new(Vec::new()));
         let (addr_tx, addr_rx) = oneshot::channel();
@@ -377,6 +384,11 @@ impl Server {
     /// The whole log so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().expect("log lock").clone()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
     }
 
     /// `kill -9`: SIGKILL, then reap the process.

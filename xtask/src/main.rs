@@ -87,6 +87,9 @@ commands:
                   1,000 account invitations through a release server to a local SMTP sink
                   (aiosmtpd): API time to enqueue, time until all delivered, messages/s;
                   writes its block of bench/RESULTS.md (a few minutes plus the release build)
+  bench-logins    1,000 concurrent wrong logins through a release server, with the shipped
+                  throttling and without it: whether it keeps answering, its peak memory;
+                  writes its block of bench/RESULTS.md
   help            this text
 
 environment read by `ci`:
@@ -138,6 +141,10 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
         "bench" => bench(&root, rest),
         "bench-mail" => {
             bench_mail(&root, rest)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "bench-logins" => {
+            bench_logins(&root, rest)?;
             Ok(ExitCode::SUCCESS)
         }
         "help" | "-h" | "--help" => {
@@ -818,6 +825,25 @@ fn smtp_python(in_ci: bool) -> Result<Option<PathBuf>> {
             Ok(None)
         }
     }
+}
+
+/// `cargo xtask bench-logins`: the release server and the flood client
+/// (`tests/bench_logins.rs`, debug): 1,000 concurrent wrong logins with the shipped throttling
+/// and without it; the client writes the `logins` block of `bench/RESULTS.md`.
+fn bench_logins(root: &Path, args: &[String]) -> Result<()> {
+    if let Some(other) = args.first() {
+        bail!("`cargo xtask bench-logins` takes no arguments (got `{other}`)");
+    }
+    let target = target_dir(root)?;
+    web::build(root)?;
+    run(cargo(root).args(["build", "--release", "--package", "concerta-server"]))?;
+    run(cargo(root).args(["build", "--package", "concerta-e2e", "--bin", "bench-logins"]))?;
+    let bin = target.join("release").join(format!("concerta{}", env::consts::EXE_SUFFIX));
+    let client = target.join("debug").join(format!("bench-logins{}", env::consts::EXE_SUFFIX));
+    run(Command::new(client)
+        .env("CONCERTA_BIN", &bin)
+        .env("BENCH_OUT", root.join("bench").join("RESULTS.md"))
+        .current_dir(root))
 }
 
 /// `cargo xtask bench-mail [--postgres]`: the release server, the bench client

@@ -419,7 +419,10 @@ pub async fn change_password(
 #[tracing::instrument(skip_all)]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     if let Some(secret) = session_cookie(&headers) {
-        state.db.delete_session(&hash_secret(secret)).await?;
+        let hash = hash_secret(secret);
+        state.db.delete_session(&hash).await?;
+        // Its live sync connections end too, on every node.
+        state.publish_access(crate::state::AccessEvent::Credential(crate::state::Credential::Session(hash)));
     }
     let cookie = session_cookie_header(&state, "", 0);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())

@@ -51,6 +51,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match db.revoke_api_token(user.id, id, AuditActor::System).await {
                 Ok(token) => {
                     eprintln!("revoked token {} ({})", token.id, if token.name.is_empty() { "no name" } else { &token.name });
+                    // On Postgres the running nodes hear it and cut the token's live sync
+                    // connections (they re-check the user's credentials); on SQLite there is
+                    // no channel to the server process, and the token is refused from its next
+                    // request or connection on.
+                    let notice = crate::state::AccessEvent::User(user.id).to_notice();
+                    if let Err(e) = db.notify_access("cli", &notice).await {
+                        eprintln!("warning: the running servers were not told ({e}); live connections on the token end when they reconnect");
+                    }
                     Ok(())
                 }
                 Err(concerta_store::Error::NotFound) => bail!("{email} has no token {id}"),

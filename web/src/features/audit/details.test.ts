@@ -18,3 +18,18 @@ describe("audit details", () => {
     expect(detailText(entry({}))).toBe("")
   })
 })
+
+describe("audit action labels", () => {
+  it("name every action the server records, in every language", async () => {
+    const { readFileSync } = await import("node:fs")
+    const enums = readFileSync(`${process.cwd()}/../crates/concerta-core/src/enums.rs`, "utf8")
+    const block = enums.slice(enums.indexOf("AuditAction, \"audit action\""))
+    const actions = [...block.slice(0, block.indexOf("}\n);")).matchAll(/= "([a-z_]+)",/g)].map((m) => m[1])
+    expect(actions.length).toBeGreaterThan(20)
+    for (const locale of ["en", "es", "pt"]) {
+      const labels = JSON.parse(readFileSync(`${process.cwd()}/src/locales/${locale}/translation.json`, "utf8"))
+      const missing = actions.filter((action) => typeof labels.audit.actions[action] !== "string")
+      expect(missing, `${locale} lacks labels`).toEqual([])
+    }
+  })
+})
