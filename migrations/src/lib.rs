@@ -24,6 +24,7 @@ mod m20261129_000020_evaluation;
 mod m20261129_000030_notify;
 mod m20261129_000035_roundtables;
 mod m20261129_000040_consultations;
+mod m20261129_000041_comment_locale;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000030_notify::Migration),
             Box::new(m20261129_000035_roundtables::Migration),
             Box::new(m20261129_000040_consultations::Migration),
+            Box::new(m20261129_000041_comment_locale::Migration),
         ]
     }
 }

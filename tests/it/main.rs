@@ -14,10 +14,13 @@
 //!   through one node reach live connections on the other.
 //! - `mail`: email through a real SMTP server (aiosmtpd): MIME, retries, two nodes, `kill -9`,
 //!   `.eml` files, account invitations, measurement reminders.
+//! - `consultations`: a stakeholder's invitation email, its link, a comment and the city's
+//!   answer by email, once.
 //! - `roundtables_mail`: roundtable invitations, updates, cancellations and reminders as
 //!   calendar invitations (parsed by Python's `icalendar`), RSVP from the email, delivery status.
 
 mod cluster;
+mod consultations;
 mod content;
 mod durability;
 mod foundation;

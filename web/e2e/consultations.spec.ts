@@ -1,5 +1,6 @@
-import type { Page } from "@playwright/test"
-import { DEMO, expect, expectAccessible, test, type Person } from "./support/fixtures"
+import type { Browser, Page } from "@playwright/test"
+import { DEMO, expect, expectAccessible, test, watchCsp, type Person } from "./support/fixtures"
+import { parsedMailTo, type ParsedMail } from "./support/mail"
 import { openSection } from "./support/sections"
 
 interface ConsultationInfo {
@@ -39,6 +40,15 @@ async function selectPassage(page: Page): Promise<string> {
     selection.addRange(range)
     return (node.textContent ?? "").slice(start, end)
   })
+}
+
+/** A screenshot of an email's HTML part as a mail client shows it (a blank page, no server). */
+async function screenshotMail(browser: Browser, mail: ParsedMail, path: string) {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.setContent(mail.html)
+  await page.screenshot({ path, fullPage: true })
+  await context.close()
 }
 
 function passageIn(person: Person, comment: string) {
@@ -143,5 +153,91 @@ test.describe("consultations", () => {
     expect(answered.response.applied).toBe(true)
     expect(answered.response.applied_heads.length).toBeGreaterThan(0)
     await expect(passageIn(ori, comment.id)).toContainText("MUY")
+  })
+
+  test("a stakeholder invited by email starts from the emailed link, sets a password, lands on the consultation and comments; the city's answer arrives by email", async ({
+    browser,
+    person,
+    server,
+    cspViolations,
+  }) => {
+    const address = "fundacion@demo.concerta"
+    const coordinator = await person(DEMO.coordinator)
+    const { consultation } = await openConsultation(coordinator.page, server.url)
+    await coordinator.page.goto(`/consultations/${consultation.id}`)
+    const panel = coordinator.page.getByRole("region", { name: "Invitees" })
+    await panel.getByLabel("Email").fill(address)
+    await panel.getByLabel("Name").fill("Marta <Gómez>")
+    await panel.getByLabel("Organisation").fill("Fundación Río & Mar")
+    await panel.getByLabel("Sector").selectOption("civil_society")
+    await panel.getByRole("button", { name: "Invite", exact: true }).click()
+    const row = coordinator.page.getByTestId(`invitee-${address}`)
+    await expect(row).toContainText("sets a password from the email")
+    await expect(row).toContainText("email sent")
+    await expect(row.getByRole("button", { name: "Resend invitation to Marta <Gómez>" })).toBeVisible()
+    await expectAccessible(coordinator.page, "the consultation's invitees with their emails")
+    await panel.screenshot({ path: "../docs/screenshots/consultation-invitees.png" })
+
+    // The email, in the city's language (Spanish), names the consultation and carries the link.
+    let mails: ParsedMail[] = []
+    await expect.poll(() => (mails = parsedMailTo(server.data, address)).length, { timeout: 30_000 }).toBe(1)
+    const invitation = mails[0]
+    expect(invitation.subject).toBe(`Ciudad Demo te invita a comentar «${consultation.title}»`)
+    expect(invitation.html).toContain("Marta &lt;Gómez&gt;")
+    expect(invitation.html).toContain("Fundación Río &amp; Mar")
+    const link = /(http\S+\/invite\/\S+)/.exec(invitation.text)?.[1]
+    expect(link, invitation.text).toBeTruthy()
+    const target = new URL(link!)
+    expect(target.searchParams.get("next")).toBe(`/consultations/${consultation.id}`)
+    await screenshotMail(browser, invitation, "../docs/screenshots/consultation-invitation-email.png")
+
+    // The stakeholder, in a browser of their own with no account yet, follows the link.
+    const context = await browser.newContext({ baseURL: server.url })
+    await watchCsp(context, cspViolations)
+    const page = await context.newPage()
+    await page.goto(target.pathname + target.search)
+    await page.getByLabel(/^(Idioma|Language)$/).selectOption("en")
+    await expect(page.getByText(address)).toBeVisible()
+    await page.getByLabel("New password (at least 8 characters)").fill("mi clave de la fundación")
+    await page.getByLabel("Repeat the password").fill("mi clave de la fundación")
+    await page.getByRole("button", { name: "Set my password and enter" }).click()
+    await expect(page).toHaveURL(new RegExp(`/consultations/${consultation.id}$`))
+    await expect(page.getByRole("heading", { name: consultation.title, level: 1 })).toBeVisible()
+    await expect(page.getByText("Invited on behalf of Fundación Río & Mar")).toBeVisible()
+    await page.getByLabel("Your comment").fill("Pedimos una mesa con las fundaciones <del río>.")
+    await page.getByRole("button", { name: "Send comment" }).click()
+    const thread = page.getByTestId("thread").filter({ hasText: "Pedimos una mesa con las fundaciones" })
+    await expect(thread).toBeVisible()
+    await expectAccessible(page, "the consultation, reached from the emailed link")
+    await page.screenshot({ path: "../docs/screenshots/consultation-from-email.png", fullPage: true })
+    // The link worked once.
+    const again = await browser.newContext({ baseURL: server.url })
+    await watchCsp(again, cspViolations)
+    const second = await again.newPage()
+    await second.goto(target.pathname + target.search)
+    await second.getByLabel(/^(Idioma|Language)$/).selectOption("en")
+    await expect(second.getByRole("alert")).toHaveText("This invitation link was used already. Log in with your password.")
+    await again.close()
+
+    // The coordinator answers; the stakeholder gets it by email, in English (the language they wrote in), once.
+    await coordinator.page.reload()
+    await coordinator.page.getByRole("button", { name: consultation.sections[0].title }).first().click()
+    const queued = coordinator.page.getByTestId("thread").filter({ hasText: "Pedimos una mesa con las fundaciones" })
+    await queued.getByLabel("Decision").selectOption("accepted")
+    await queued.getByLabel("Reason", { exact: true }).fill("La mesa de seguimiento suma a las fundaciones <desde marzo>.")
+    await queued.getByRole("button", { name: "Answer" }).click()
+    await expect(queued.getByTestId("response")).toContainText("La mesa de seguimiento suma")
+    await expect.poll(() => (mails = parsedMailTo(server.data, address)).length, { timeout: 30_000 }).toBe(2)
+    const answer = mails[1]
+    expect(answer.subject).toBe("Ciudad Demo answered your comment: accepted")
+    expect(answer.text).toContain("Decision: Accepted")
+    expect(answer.text).toContain("Reason: La mesa de seguimiento suma a las fundaciones <desde marzo>.")
+    expect(answer.text).toContain(`${server.url}/consultations/${consultation.id}`)
+    expect(answer.html).toContain("&lt;desde marzo&gt;")
+    expect(answer.html).not.toContain("<desde marzo>")
+    await screenshotMail(browser, answer, "../docs/screenshots/consultation-answer-email.png")
+    await page.reload()
+    await expect(page.getByTestId("thread").filter({ hasText: "Pedimos una mesa" }).getByTestId("response")).toContainText("Accepted")
+    await context.close()
   })
 })

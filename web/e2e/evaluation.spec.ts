@@ -169,6 +169,37 @@ test.describe("a new indicator from scratch", () => {
   })
 })
 
+test.describe("a CSV import", () => {
+  test("a bad row is named in the person's language and nothing is imported; the corrected file imports", async ({ person }) => {
+    const ana = await person(DEMO.coordinator, { language: "es" })
+    const api = ana.page.request
+    const me = await api.get("/api/me").then((r) => r.json())
+    const strategy = await api
+      .post(`/api/cities/${me.memberships[0].city_id}/strategies`, { data: { title: "Estrategia importada", template: "seed" }, headers: csrf })
+      .then((r) => r.json())
+    await ana.page.goto(`/strategies/${strategy.id}/evaluation`)
+    await ana.page.getByRole("button", { name: "Crear el marco a partir de la tabla de la semilla" }).click()
+    const header = "code,name,level,unit,direction,frequency,baseline_value,baseline_date,target_value,target_date\n"
+    const row = (level: string) => `IMP-1,Acuerdos importados,${level},count,higher_is_better,annual,2,2024-01-01,6,2027-01-01\n`
+    const file = ana.page.getByLabel("Importar indicadores (CSV)")
+    const form = ana.page.locator("form.csv-import", { has: ana.page.locator("#csv-indicators") })
+    await file.setInputFiles({ name: "indicadores.csv", mimeType: "text/csv", buffer: Buffer.from(header + row("oficina")) })
+    await form.getByRole("button", { name: "Importar", exact: true }).click()
+    const alert = form.getByRole("alert")
+    await expect(alert).toContainText("No se importó nada. Fila 2, columna level: Elija una de las opciones ofrecidas.")
+    await expect(alert).toContainText("office")
+    await expect(alert).not.toContainText("must be")
+    const before = await api.get(`/api/strategies/${strategy.id}/indicators`).then((r) => r.json())
+    expect(before.indicators.some((i: { code: string }) => i.code === "IMP-1")).toBe(false)
+
+    await file.setInputFiles({ name: "indicadores.csv", mimeType: "text/csv", buffer: Buffer.from(header + row("office")) })
+    await form.getByRole("button", { name: "Importar", exact: true }).click()
+    await expect(form.getByRole("status")).toContainText("Importado: 1 nuevos")
+    const after = await api.get(`/api/strategies/${strategy.id}/indicators`).then((r) => r.json())
+    expect(after.indicators.find((i: { code: string }) => i.code === "IMP-1")?.name).toBe("Acuerdos importados")
+  })
+})
+
 /** The editable body of an indicator from its JSON. */
 function bodyOf(i: Record<string, unknown> & { baseline: { value: number; date: string } | null; target: { value: number; date: string } | null }) {
   return {

@@ -56,6 +56,13 @@ macro_rules! kind {
 pub const ACCOUNT_INVITATION: &str = "account_invitation";
 /// The kind of a reminder of a due and missing measurement.
 pub const MEASUREMENT_REMINDER: &str = "measurement_reminder";
+/// A consultation's invitation to a stakeholder without a password: the account invitation
+/// (signed single-use link, then the consultation) naming the consultation and its closing.
+pub const CONSULTATION_ACCOUNT_INVITATION: &str = "consultation_account_invitation";
+/// A consultation's invitation to a stakeholder who has an account: a link to comment.
+pub const CONSULTATION_INVITATION: &str = "consultation_invitation";
+/// The city's answer to a consultation comment: decision, reason, link.
+pub const CONSULTATION_RESPONSE: &str = "consultation_response";
 /// A plain test message (used by tests and the mail benchmark).
 pub const TEST_MESSAGE: &str = "test_message";
 
@@ -63,6 +70,9 @@ pub const TEST_MESSAGE: &str = "test_message";
 /// here (see ARCHITECTURE.md, "Adding an email kind").
 pub static KINDS: &[KindTemplates] = &[
     kind!("account_invitation"),
+    kind!("consultation_account_invitation"),
+    kind!("consultation_invitation"),
+    kind!("consultation_response"),
     kind!("measurement_reminder"),
     kind!("roundtable_invitation"),
     kind!("roundtable_update"),
@@ -228,6 +238,35 @@ mod tests {
         assert!(out.html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"), "{}", out.html);
         assert!(out.html.contains("Quito &lt;b&gt;"), "{}", out.html);
         assert!(out.text.contains("<script>alert(1)</script> & \"Pérez, Ana\""), "{}", out.text);
+    }
+
+    #[test]
+    fn consultation_emails_escape_what_stakeholders_and_the_city_wrote() {
+        let renderer = Renderer::new();
+        let data = serde_json::json!({
+            "consultation_id": "c1", "title": "Borrador <i>2030</i>", "section_title": "Áreas <b>",
+            "comment": "<script>alert(1)</script>", "quote": "<img src=x onerror=alert(2)>",
+            "decision": "partly", "reason": "Porque <a href='http://evil'>sí</a> & no", "applied": false, "version_name": null,
+        });
+        for locale in [Locale::Es, Locale::En, Locale::Pt] {
+            let out = renderer.render(CONSULTATION_RESPONSE, locale, &sample_context(&data, "Quito")).unwrap();
+            for raw in ["<script>", "<img", "<a href='http://evil'>", "<i>2030", "<b>"] {
+                assert!(!out.html.contains(raw), "{raw} unescaped in {}: {}", locale.as_str(), out.html);
+            }
+            assert!(out.html.contains("&lt;script&gt;alert(1)"), "{}", out.html);
+            assert!(out.text.contains("<script>alert(1)</script>"), "plain text keeps the words: {}", out.text);
+            assert!(out.text.contains("https://concerta.example.org/consultations/c1"), "{}", out.text);
+        }
+        let decided = |d: &str, l: Locale| {
+            let data = serde_json::json!({
+                "consultation_id": "c1", "title": "t", "section_title": "s", "comment": "c", "quote": null,
+                "decision": d, "reason": "r", "applied": false, "version_name": null,
+            });
+            renderer.render(CONSULTATION_RESPONSE, l, &sample_context(&data, "Quito")).unwrap()
+        };
+        assert!(decided("partly", Locale::En).text.contains("Decision: Partly accepted"));
+        assert!(decided("rejected", Locale::Es).text.contains("Decisión: No aceptado"));
+        assert!(decided("noted", Locale::Pt).subject.ends_with("registrado"));
     }
 
     #[test]

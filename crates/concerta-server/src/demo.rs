@@ -274,7 +274,7 @@ async fn load_consultations(
                 AuditActor::User(coordinator.id),
             )
             .await?;
-        db.invite_to_consultation(c.id, vec![invitee()], AuditActor::User(coordinator.id)).await?;
+        db.invite_to_consultation(c.id, vec![invitee()], AuditActor::User(coordinator.id), None).await?;
         made.push(c);
     }
     let Some(section) = chosen.first() else { return Ok(()) };
@@ -299,6 +299,7 @@ async fn load_consultations(
                 quote: anchor.as_ref().and(passage.clone()),
                 anchor,
                 suggestion: None,
+                locale: Some(Locale::Es),
             })
             .await?;
         if n == 0 {
@@ -310,6 +311,7 @@ async fn load_consultations(
                     version: Some(approved),
                 },
                 coordinator.id,
+                false,
             )
             .await?;
         }

@@ -172,9 +172,15 @@ impl IntoResponse for Error {
             Error::Conflict { field } => {
                 error["field"] = json!(field);
             }
-            Error::Row { row, field, .. } => {
+            Error::Row { row, field, message } => {
                 error["field"] = json!(field);
                 error["row"] = json!(row);
+                if let Some(reason) = reason(message) {
+                    error["reason"] = json!(reason.code);
+                    if let Some(limit) = reason.limit {
+                        error["limit"] = json!(limit);
+                    }
+                }
             }
             Error::InvitationLink(problem) => {
                 error["message"] = json!(link_problem_message(*problem));
@@ -312,6 +318,13 @@ pub fn reason(message: &str) -> Option<Reason> {
     if let Some(limit) = number_after("must be at least ").filter(|_| message.ends_with(" characters")) {
         return Some(Reason { code: "too_short", limit: Some(limit) });
     }
+    // A CSV import's rows and columns (`concerta_evaluation::csv_io`).
+    if let Some(limit) = number_after("a file may have at most ").filter(|_| message.ends_with(" rows")) {
+        return Some(Reason { code: "too_many_rows", limit: Some(limit) });
+    }
+    if let Some(cells) = number_after("has ").filter(|_| message.contains(" cells where the header has ")) {
+        return Some(Reason { code: "cell_count", limit: Some(cells) });
+    }
     match message {
         "must not be empty" => plain("empty"),
         "must not contain control characters" => plain("control_characters"),
@@ -332,6 +345,16 @@ pub fn reason(message: &str) -> Option<Reason> {
         m if m.starts_with("must not be before the baseline date") => plain("before_baseline"),
         "must be after the baseline date" => plain("after_baseline"),
         "must not be in the future" => plain("future"),
+        "column is missing" => plain("missing_column"),
+        "appears twice" => plain("duplicate_column"),
+        "must be true or false" => plain("boolean"),
+        "the file has no rows" => plain("no_rows"),
+        "must be UTF-8 text" => plain("utf8"),
+        m if m.starts_with("is not a known column") => plain("unknown_column"),
+        m if m.ends_with("appears on an earlier row") => plain("duplicate_row"),
+        m if m.starts_with("cannot be read") => plain("unreadable"),
+        m if m.starts_with("must be above the baseline value") => plain("above_baseline"),
+        m if m.starts_with("must be below the baseline value") => plain("below_baseline"),
         _ => None,
     }
 }
@@ -400,6 +423,25 @@ mod tests {
         // Anything else has no reason (the app shows its generic words), never a wrong one.
         assert_eq!(code("lists a section that is not part of this strategy"), None);
         assert_eq!(code("must be at most 20 MiB"), None);
+    }
+
+    #[test]
+    fn csv_import_messages_have_reasons() {
+        use concerta_evaluation::csv_io::parse_measurements;
+        let csv_code = |csv: &str| reason(&parse_measurements(csv.as_bytes()).unwrap_err().message).map(|r| r.code);
+        let code = |message: &str| reason(message).map(|r| r.code);
+        assert_eq!(csv_code("indicator_code,measured_on\nA,2024-01-01\n"), Some("missing_column"));
+        assert_eq!(csv_code("indicator_code,measured_on,value,value\nA,2024-01-01,1,1\n"), Some("duplicate_column"));
+        assert_eq!(csv_code("indicator_code,measured_on,value,colour\nA,2024-01-01,1,red\n"), Some("unknown_column"));
+        assert_eq!(csv_code("indicator_code,measured_on,value\n"), Some("no_rows"));
+        assert_eq!(csv_code("indicator_code,measured_on,value\nA,2024-01-01\n"), Some("cell_count"));
+        assert_eq!(csv_code("indicator_code,measured_on,value\nA,01/01/2024,1\n"), Some("date"));
+        let not_utf8 = parse_measurements(b"indicator_code,measured_on,value\nA,2024-01-01,\xff\n").unwrap_err();
+        assert!(reason(&not_utf8.message).is_some(), "{not_utf8:?}");
+        assert_eq!(code("must be true or false"), Some("boolean"));
+        assert_eq!(code("`ORI-1` appears on an earlier row"), Some("duplicate_row"));
+        assert_eq!(reason("a file may have at most 5000 rows"), Some(Reason { code: "too_many_rows", limit: Some(5000) }));
+        assert_eq!(code("must be above the baseline value: higher is better for this indicator"), Some("above_baseline"));
     }
 
     #[test]

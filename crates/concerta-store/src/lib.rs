@@ -52,10 +52,12 @@ pub use queries::indicators::{
 };
 pub use queries::cities::{City, NewCity};
 pub use queries::consultations::{
-    Comment, Consultation, Hidden, Invitee, NewComment, NewConsultation, NewInvitee, NewResponse, Response,
+    CONSULTATION_ACCOUNT_INVITATION_KIND, CONSULTATION_COMMENT_SUBJECT, CONSULTATION_INVITATION_KIND,
+    CONSULTATION_INVITEE_SUBJECT, CONSULTATION_RESPONSE_KIND, Comment, Consultation, Hidden, InviteMail, Invitee, NewComment,
+    NewConsultation, NewInvitee, NewResponse, Response,
 };
 pub use queries::invitations::{
-    self as invitations, ACCOUNT_INVITATION_KIND, AccountInvitation, InvitationClaim, InvitationPreview, InvitationState, InviteLinks,
+    self as invitations, ACCOUNT_INVITATION_KIND, AccountInvitation, InvitationClaim, InvitationMail, InvitationPreview, InvitationState, InviteLinks,
     LinkProblem, NewAccountInvitation,
 };
 pub use queries::members::{Member, MemberUpdate, NewMember};

@@ -1,8 +1,10 @@
 // Reads the `.eml` files the server writes under `<data>/outbox/` when no SMTP server is
 // configured: the parts of each message decoded (base64, quoted-printable), so a test can
 // follow the links a recipient would click.
+import { execFileSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
 
 export interface Mail {
   file: string
@@ -60,4 +62,38 @@ export function outbox(data: string): Mail[] {
 /** The messages to `address`. */
 export function mailTo(data: string, address: string): Mail[] {
   return outbox(data).filter((m) => new RegExp(`^to:.*${address.replace(/[.+]/g, "\\$&")}`, "im").test(m.headers.replace(/\r?\n[ \t]+/g, " ")))
+}
+
+/** A message as Python's `email` package reads it (`tests/smtp/sink.py --parse`): subject
+ * decoded, parts decoded. */
+export interface ParsedMail {
+  file: string
+  subject: string
+  text: string
+  html: string
+}
+
+const sinkScript = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../tests/smtp/sink.py")
+
+/** The messages to `address`, oldest first, parsed by Python's standard library. */
+export function parsedMailTo(data: string, address: string): ParsedMail[] {
+  const dir = join(data, "outbox")
+  if (!existsSync(dir)) return []
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".eml"))
+    .sort()
+    .map((f) => join(dir, f))
+  if (files.length === 0) return []
+  const out = execFileSync("python3", [sinkScript, "--parse", ...files], { encoding: "utf8" })
+  return out
+    .trim()
+    .split("\n")
+    .map((line, i) => ({ line: JSON.parse(line) as { to_addr: string; subject: string; parts: { content_type: string; content?: string }[] }, file: files[i] }))
+    .filter(({ line }) => line.to_addr === address)
+    .map(({ line, file }) => ({
+      file,
+      subject: line.subject,
+      text: line.parts.find((p) => p.content_type === "text/plain")?.content ?? "",
+      html: line.parts.find((p) => p.content_type === "text/html")?.content ?? "",
+    }))
 }

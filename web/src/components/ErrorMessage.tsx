@@ -4,7 +4,7 @@ import { ApiError } from "../lib/api"
 
 /** What is wrong with a field, in the user's language: by the server's `reason` code, else
  * the generic words for an invalid value (never the server's English). */
-function fieldText(t: TFunction, error: ApiError): string {
+export function fieldText(t: TFunction, error: ApiError): string {
   if (error.reason) {
     const translated = t(`fieldErrors.${error.reason}`, { defaultValue: "", limit: error.limit })
     if (translated) return translated

@@ -8,12 +8,18 @@
 //! - `GET /api/consultations/{id}/sections/{section}` → the consulted text (read-only; a
 //!   version's at its heads)
 //! - `POST /api/consultations/{id}/invitations` `{"invitees":[{"email","name","organization",
-//!   "sector"} | {"actor_id","email"?,"name"?}]}` → 201 invitations; `GET` lists them
+//!   "sector"} | {"actor_id","email"?,"name"?}]}` → 201 invitations; `GET` lists them, each
+//!   with its email's delivery. A new invitee without a password gets the account invitation
+//!   naming the consultation (its link sets the password once, then opens the consultation),
+//!   one with an account the invitation to comment; both queued in the invitation's
+//!   transaction. `POST …/invitations/{invitee}/resend` sends it again (a new link).
 //! - `POST /api/consultations/{id}/comments` `{"section_id","body","anchor"?:{"quote",
 //!   "start"?,"end"?,"occurrence"?},"suggestion"?,"parent_id"?}` → 201 comment; `GET` lists
 //!   what the caller may see, anchors resolved against the section's document now
 //! - `GET /api/consultations/{id}/unanswered` → counts per section and per responsible area
-//! - `POST /api/comments/{id}/response` `{"decision","reason","version_id"?}` → the comment
+//! - `POST /api/comments/{id}/response` `{"decision","reason","version_id"?}` → the comment;
+//!   its author's email (decision, reason, link; in the language the comment was written in:
+//!   the body's `locale` or `Accept-Language`) is queued in the response's transaction
 //! - `POST /api/comments/{id}/hide` `{"reason"}` → the comment (coordinator)
 //!
 //! Every decision goes through [`concerta_core::permit`] with the caller's invitation as part
@@ -24,16 +30,16 @@ use std::collections::{BTreeMap, HashMap};
 use automerge::ChangeHash;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use concerta_content::anchor::{self, AnchorError};
 use concerta_core::{
-    Action, ActorId, AreaId, CityId, CommentId, ConsultationId, Decision, Principal, Resource, Role, SectionId, Sector,
-    StrategyId, VersionId, permit, validate_email, validate_name, validate_text,
+    AccountInvitationId, Action, ActorId, AreaId, CityId, CommentId, ConsultationId, ConsultationInviteeId, Decision, Locale,
+    Principal, Resource, Role, SectionId, Sector, StrategyId, VersionId, permit, validate_email, validate_name, validate_text,
 };
 use concerta_store::{
-    AuditActor, Comment, Consultation, Invitee, NewComment, NewConsultation, NewInvitee, NewResponse, Response, Section,
-    User,
+    AuditActor, Comment, Consultation, InviteMail, Invitee, NewComment, NewConsultation, NewInvitee, NewResponse, Response,
+    Section, User,
 };
 use serde::{Deserialize, Serialize};
 
@@ -381,8 +387,39 @@ pub(super) async fn invite(
         };
         invitees.push(NewInvitee { email, name, organization, sector, actor: actor.map(|a| a.id) });
     }
-    let made = state.db.invite_to_consultation(c.id, invitees, AuditActor::User(viewer.user.id)).await?;
+    let signer = crate::invites::signer(&state).await?;
+    let links = invite_links(signer, c.id);
+    let mail = InviteMail { inviter: viewer.user.name.clone(), valid_for: crate::invites::valid_for(), links: &links };
+    let made = state.db.invite_to_consultation(c.id, invitees, AuditActor::User(viewer.user.id), Some(&mail)).await?;
+    tracing::info!(consultation = %c.id, invitees = made.len(), "stakeholders invited");
     Ok((StatusCode::CREATED, Json(Invitations { invitations: made })))
+}
+
+/// Account invitation links that lead to consultation `id` once the password is set (the web
+/// app's `/invite/{token}?next=` goes to a same-site path only).
+fn invite_links(signer: crate::invites::InviteSigner, id: ConsultationId) -> impl Fn(AccountInvitationId, u32) -> String + Send + Sync {
+    move |invitation, generation| format!("{}?next=/consultations/{id}", signer.link(invitation, generation))
+}
+
+/// `POST /api/consultations/{id}/invitations/{invitee}/resend` → the invitation, its email
+/// sent again: a new account link (the old one stops working) while the invitee has no
+/// password, else the invitation to comment (coordinators).
+#[tracing::instrument(skip_all)]
+pub(super) async fn resend_invitation(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((id, invitee)): Path<(String, String)>,
+) -> Result<Json<Invitee>> {
+    let c = state.db.get_consultation(path_id(&id)?).await?;
+    let invitee: ConsultationInviteeId = path_id(&invitee)?;
+    let viewer = viewer(&state, user, &c).await?;
+    viewer.require(Action::ManageConsultation, &c, None)?;
+    let signer = crate::invites::signer(&state).await?;
+    let links = invite_links(signer, c.id);
+    let mail = InviteMail { inviter: viewer.user.name.clone(), valid_for: crate::invites::valid_for(), links: &links };
+    let resent = state.db.resend_consultation_invitation(c.id, invitee, AuditActor::User(viewer.user.id), &mail).await?;
+    tracing::info!(consultation = %c.id, invitee = %invitee, "consultation invitation resent");
+    Ok(Json(resent))
 }
 
 /// `GET /api/consultations/{id}/invitations` (coordinators).
@@ -414,6 +451,17 @@ pub(super) struct CommentBody {
     anchor: Option<AnchorBody>,
     suggestion: Option<String>,
     parent_id: Option<String>,
+    /// The language the author writes in (`es`, `en`, `pt`); else `Accept-Language`.
+    locale: Option<String>,
+}
+
+/// The language of a request: the first of `es`, `en`, `pt` named in `Accept-Language`.
+fn accepted_locale(headers: &HeaderMap) -> Option<Locale> {
+    let header = headers.get(axum::http::header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    header
+        .split(',')
+        .filter_map(|tag| tag.split(';').next()?.trim().split('-').next()?.to_ascii_lowercase().parse::<Locale>().ok())
+        .next()
 }
 
 /// Where an anchored passage is now.
@@ -532,6 +580,7 @@ pub(super) async fn comment(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<(StatusCode, Json<CommentView>)> {
     let c = state.db.get_consultation(path_id(&id)?).await?;
@@ -555,6 +604,10 @@ pub(super) async fn comment(
         _ => {}
     }
     let text = validate_text("body", &body.body, MAX_COMMENT_CHARS)?;
+    let locale = match &body.locale {
+        Some(l) => Some(field_enum::<Locale>("locale", l)?),
+        None => accepted_locale(&headers),
+    };
     let parent = match &body.parent_id {
         Some(p) => {
             let p: CommentId = field_id("parent_id", p)?;
@@ -628,6 +681,7 @@ pub(super) async fn comment(
             quote,
             anchor: cursors,
             suggestion,
+            locale,
         })
         .await?;
     let anchors = resolve_anchors(&state, std::slice::from_ref(&made)).await?;
@@ -759,7 +813,7 @@ pub(super) async fn respond(
     let decision: Decision = field_enum("decision", &body.decision)?;
     let reason = validate_text("reason", &body.reason, MAX_REASON_CHARS)?;
     let version = body.version_id.as_deref().map(|v| field_id::<VersionId>("version_id", v)).transpose()?;
-    let answered = state.db.respond_to_comment(comment.id, NewResponse { decision, reason, version }, viewer.user.id).await?;
+    let answered = state.db.respond_to_comment(comment.id, NewResponse { decision, reason, version }, viewer.user.id, true).await?;
     let anchors = resolve_anchors(&state, std::slice::from_ref(&answered)).await?;
     Ok(Json(comment_view(&viewer, &answered, anchors.get(&answered.id).cloned(), by_city(&answered))))
 }

@@ -125,6 +125,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/consultations/{id}", get(consultations::get))
         .route("/api/consultations/{id}/sections/{section}", get(consultations::section_text))
         .route("/api/consultations/{id}/invitations", post(consultations::invite).get(consultations::invitations))
+        .route("/api/consultations/{id}/invitations/{invitee}/resend", post(consultations::resend_invitation))
         .route("/api/consultations/{id}/comments", post(consultations::comment).get(consultations::comments))
         .route("/api/consultations/{id}/unanswered", get(consultations::unanswered))
         .route("/api/consultations/{id}/report", get(consultations::report))

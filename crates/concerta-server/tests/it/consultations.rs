@@ -417,3 +417,105 @@ test_both_dbs!(a_named_version_is_read_at_its_heads, |db| async move {
         .await;
     assert_eq!(field(&missing), (StatusCode::UNPROCESSABLE_ENTITY, "anchor.quote"));
 });
+
+test_both_dbs!(invitations_and_answers_queue_their_emails_with_the_write, |db| async move {
+    let app = App::new(db);
+    let c = CityFixture::new(app.db(), "lima").await;
+    let s = strategy(&app, &c).await;
+    let s0 = s["sections"][0]["id"].as_str().unwrap().to_owned();
+    let made = app
+        .post(&c.url("/consultations"), &c.coordinator.auth, json!({"strategy_id": s["id"], "title": "Consulta <pública>", "closes_at": days(7)}))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let cid = made.body["id"].as_str().unwrap().to_owned();
+    app.db()
+        .create_user(concerta_store::NewUser {
+            email: "has@lima.example.org".to_owned(),
+            name: "Has".to_owned(),
+            password_hash: Some("not a real hash".to_owned()),
+            network_admin: false,
+        })
+        .await
+        .unwrap();
+    let body = json!({"invitees": [
+        {"email": "new@lima.example.org", "name": "New", "organization": "Org <1>", "sector": "academia"},
+        {"email": "has@lima.example.org", "name": "Has", "organization": "Org 2", "sector": "business"},
+    ]});
+    let invited = app.post(&format!("/api/consultations/{cid}/invitations"), &c.coordinator.auth, body.clone()).await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{:?}", invited.body);
+    let id_of = |email: &str| {
+        let list = invited.body["invitations"].as_array().unwrap();
+        let found = list.iter().find(|i| i["email"] == email).unwrap_or_else(|| panic!("{email} invited"));
+        uuid::Uuid::parse_str(found["id"].as_str().unwrap()).unwrap()
+    };
+    let (new_id, has_id) = (id_of("new@lima.example.org"), id_of("has@lima.example.org"));
+    let queued = |ids: Vec<uuid::Uuid>| {
+        let db = app.db().clone();
+        async move { db.list_outbox_by_subject("consultation_invitee", &ids).await.unwrap() }
+    };
+    let first = queued(vec![new_id, has_id]).await;
+    assert_eq!(first.len(), 2, "one email per invitee, committed with the invitation: {first:?}");
+    let to_new = first.iter().find(|m| m.recipient_email == "new@lima.example.org").unwrap();
+    assert_eq!(to_new.kind, "consultation_account_invitation", "no password yet: the account invitation");
+    let link = to_new.payload["link"].as_str().unwrap().to_owned();
+    assert!(link.contains("/invite/") && link.ends_with(&format!("?next=/consultations/{cid}")), "{link}");
+    assert_eq!(to_new.payload["title"], "Consulta <pública>");
+    assert_eq!(to_new.payload["organization"], "Org <1>");
+    assert_eq!(to_new.payload["consultation_id"], json!(cid));
+    let to_has = first.iter().find(|m| m.recipient_email == "has@lima.example.org").unwrap();
+    assert_eq!(to_has.kind, "consultation_invitation", "an account: the invitation to comment");
+    assert!(to_has.payload.get("link").is_none(), "no password link for an account that has one");
+    // The same invitees again: already invited, no second email.
+    let again = app.post(&format!("/api/consultations/{cid}/invitations"), &c.coordinator.auth, body).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+    assert_eq!(queued(vec![new_id, has_id]).await.len(), 2);
+    // Resend: a new link; the listing shows the delivery; only coordinators may resend.
+    let resend = format!("/api/consultations/{cid}/invitations/{new_id}/resend");
+    assert_eq!(app.post(&resend, &c.editor.auth, json!({})).await.status, StatusCode::FORBIDDEN);
+    let resent = app.post(&resend, &c.coordinator.auth, json!({})).await;
+    assert_eq!(resent.status, StatusCode::OK, "{:?}", resent.body);
+    assert_eq!(resent.body["delivery"], "queued");
+    let now = queued(vec![new_id]).await;
+    assert_eq!(now.len(), 2);
+    assert_ne!(now[1].payload["link"], json!(link), "a new link");
+    let listed = app.get(&format!("/api/consultations/{cid}/invitations"), &c.coordinator.auth).await;
+    let row = listed.body["invitations"].as_array().unwrap().iter().find(|i| i["email"] == "new@lima.example.org").unwrap().clone();
+    assert_eq!((row["needs_password"].clone(), row["delivery"].clone()), (json!(true), json!("queued")), "{row}");
+
+    // The new stakeholder comments in Portuguese; a wrong language is refused by name.
+    let new_auth = token_for(app.db(), "new@lima.example.org").await;
+    let comments = format!("/api/consultations/{cid}/comments");
+    let bad = app.post(&comments, &new_auth, json!({"section_id": s0, "body": "Texto", "locale": "klingon"})).await;
+    assert_eq!(field(&bad), (StatusCode::UNPROCESSABLE_ENTITY, "locale"));
+    let comment = app.post(&comments, &new_auth, json!({"section_id": s0, "body": "Mais <cultura>", "locale": "pt"})).await;
+    assert_eq!(comment.status, StatusCode::CREATED, "{:?}", comment.body);
+    let comment_id = comment.body["id"].as_str().unwrap().to_owned();
+    let answers = || {
+        let db = app.db().clone();
+        let id = uuid::Uuid::parse_str(&comment_id).unwrap();
+        async move { db.list_outbox_by_subject("consultation_comment", &[id]).await.unwrap() }
+    };
+    assert!(answers().await.is_empty(), "nothing before the answer");
+    // A staff reply in the thread is no answer: no email.
+    let reply = app.post(&comments, &c.editor.auth, json!({"parent_id": comment_id, "body": "Gracias"})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert!(answers().await.is_empty());
+    let respond = format!("/api/comments/{comment_id}/response");
+    for _ in 0..2 {
+        let r = app.post(&respond, &c.editor.auth, json!({"decision": "partly", "reason": "Em parte <sim>"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let sent = answers().await;
+    assert_eq!(sent.len(), 1, "the same answer twice is one email: {sent:?}");
+    assert_eq!(sent[0].kind, "consultation_response");
+    assert_eq!(sent[0].recipient_email, "new@lima.example.org");
+    assert_eq!(sent[0].locale, concerta_core::Locale::Pt, "the language the comment was written in");
+    assert_eq!((sent[0].payload["decision"].clone(), sent[0].payload["reason"].clone()), (json!("partly"), json!("Em parte <sim>")));
+    assert_eq!(sent[0].payload["comment"], "Mais <cultura>");
+    // A changed answer is news: a second email.
+    let r = app.post(&respond, &c.coordinator.auth, json!({"decision": "accepted", "reason": "Sim"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let sent = answers().await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].payload["decision"], "accepted");
+});

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use concerta_core::{
-    ActorId, AuditAction, CityId, CommentId, ConsultationId, ConsultationInviteeId, Decision, MemberId, Role, SectionId,
-    Sector, StrategyId, UserId, VersionId,
+    ActorId, AuditAction, CityId, CommentId, ConsultationId, ConsultationInviteeId, Decision, Locale, MemberId, Role,
+    SectionId, Sector, StrategyId, UserId, VersionId,
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
@@ -23,11 +23,37 @@ use serde_json::json;
 
 use crate::error::{conflict_on, parse_stored};
 use crate::queries::audit::{self, AuditActor, NewAuditEntry};
+use crate::queries::invitations::{self, InvitationMail, InviteLinks, NewAccountInvitation};
+use crate::queries::outbox::{self, Delivery, NewMessage, Recipient, Subject};
 use crate::queries::users::get_or_create_by_email;
 use crate::tables::{
-    actor, consultation, consultation_comment, consultation_invitee, consultation_section, member, section, strategy, version,
+    actor, consultation, consultation_comment, consultation_invitee, consultation_section, member, outbox_message, section,
+    strategy, user, version,
 };
-use crate::{Database, Error, Result};
+use crate::{Database, Error, Result, TransactionHandle};
+
+/// The message kind inviting a stakeholder who has no password yet: the account invitation
+/// (a signed single-use link to set one) that names the consultation.
+pub const CONSULTATION_ACCOUNT_INVITATION_KIND: &str = "consultation_account_invitation";
+/// The message kind inviting a stakeholder who has an account to comment.
+pub const CONSULTATION_INVITATION_KIND: &str = "consultation_invitation";
+/// The message kind telling a commenter the city's answer.
+pub const CONSULTATION_RESPONSE_KIND: &str = "consultation_response";
+/// The subject kind of an invitee's emails (delivery status on the consultation's screen).
+pub const CONSULTATION_INVITEE_SUBJECT: &str = "consultation_invitee";
+/// The subject kind of a comment's answer email.
+pub const CONSULTATION_COMMENT_SUBJECT: &str = "consultation_comment";
+
+/// How invitees are told by email (see [`Database::invite_to_consultation`]).
+pub struct InviteMail<'a> {
+    /// Who invites (named in the email).
+    pub inviter: String,
+    /// How long an account invitation's link works.
+    pub valid_for: chrono::Duration,
+    /// Makes the account invitation's link (which should lead to the consultation once the
+    /// password is set).
+    pub links: InviteLinks<'a>,
+}
 
 /// A consultation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -110,6 +136,11 @@ pub struct Invitee {
     pub created_at: DateTime<Utc>,
     /// Whether the account has no password yet (they must set one to log in).
     pub needs_password: bool,
+    /// The latest invitation email's status: `queued`, `sent`, `deferred` or `failed`
+    /// (`None`: no email, e.g. the demo's invitees).
+    pub delivery: Option<Delivery>,
+    /// Why the latest email failed, if it did.
+    pub delivery_error: Option<String>,
 }
 
 /// One invitee of [`Database::invite_to_consultation`] (already validated).
@@ -221,6 +252,8 @@ pub struct NewComment {
     pub anchor: Option<(String, String)>,
     /// A suggested rewrite.
     pub suggestion: Option<String>,
+    /// The language it was written in (the answer's email goes out in it); `None`: the city's.
+    pub locale: Option<Locale>,
 }
 
 /// Input for [`Database::respond_to_comment`] (already validated).
@@ -252,7 +285,14 @@ fn consultation_from(m: consultation::Model, sections: Vec<SectionId>) -> Consul
 }
 
 fn invitee_from(m: consultation_invitee::Model, needs_password: bool) -> Result<Invitee> {
+    invitee_with(m, needs_password, None)
+}
+
+fn invitee_with(m: consultation_invitee::Model, needs_password: bool, latest: Option<&outbox_message::Model>) -> Result<Invitee> {
+    let delivery = latest.map(|o| parse_stored::<Delivery>("status", &o.status)).transpose()?;
     Ok(Invitee {
+        delivery,
+        delivery_error: latest.filter(|o| o.status != Delivery::Sent.as_str()).and_then(|o| o.last_error.clone()),
         id: m.id.into(),
         consultation_id: m.consultation_id.into(),
         user_id: m.user_id.into(),
@@ -341,6 +381,139 @@ async fn find_consultation(conn: &impl ConnectionTrait, id: ConsultationId) -> R
 
 async fn find_comment(conn: &impl ConnectionTrait, id: CommentId) -> Result<consultation_comment::Model> {
     consultation_comment::Entity::find_by_id(id.uuid()).one(conn).await?.ok_or(Error::NotFound)
+}
+
+/// The email of a new (or re-sent) invitation to consultation `c`, queued in `tx`: the
+/// account invitation naming the consultation when the invitee has no password yet, else the
+/// invitation to comment. Its subject is the invitee, for the delivery status.
+async fn mail_invitee(
+    tx: &TransactionHandle,
+    c: &consultation::Model,
+    invitee: &consultation_invitee::Model,
+    mail: &InviteMail<'_>,
+) -> Result<()> {
+    let person = user::Entity::find_by_id(invitee.user_id).one(&**tx).await?.ok_or(Error::NotFound)?;
+    let subject = Subject { kind: CONSULTATION_INVITEE_SUBJECT.to_owned(), id: invitee.id };
+    let about = json!({
+        "consultation_id": c.id,
+        "title": c.title,
+        "explanation": c.explanation,
+        "closes_at": c.closes_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        "organization": invitee.organization,
+    });
+    if person.password_hash.is_none() {
+        let membership = member::Entity::find()
+            .filter(member::Column::CityId.eq(c.city_id))
+            .filter(member::Column::UserId.eq(person.id))
+            .one(&**tx)
+            .await?
+            .ok_or(Error::NotFound)?;
+        invitations::invite(
+            tx,
+            &NewAccountInvitation {
+                city: c.city_id.into(),
+                member: membership.id.into(),
+                user: person.id.into(),
+                role: parse_stored("role", &membership.role)?,
+                inviter: mail.inviter.clone(),
+                valid_for: mail.valid_for,
+                links: mail.links,
+                mail: Some(InvitationMail {
+                    kind: CONSULTATION_ACCOUNT_INVITATION_KIND.to_owned(),
+                    extra: about,
+                    subject: Some(subject),
+                }),
+            },
+        )
+        .await?;
+    } else {
+        let mut payload = about;
+        payload["inviter"] = json!(mail.inviter);
+        outbox::enqueue(
+            tx,
+            &NewMessage {
+                kind: CONSULTATION_INVITATION_KIND.to_owned(),
+                city: Some(c.city_id.into()),
+                recipient: Recipient { email: person.email.clone(), name: person.name.clone(), locale: None },
+                payload,
+                parts: Vec::new(),
+                subject: Some(subject),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Tells the author of comment `comment` the city's answer, in the language they wrote in,
+/// inside `tx`. Nothing for a reply, a comment whose author is gone, or one answered by its
+/// own author.
+async fn mail_response(tx: &TransactionHandle, comment: &consultation_comment::Model, by: UserId) -> Result<()> {
+    let (Some(author), Some(decision)) = (comment.author_id, comment.decision.as_deref()) else { return Ok(()) };
+    if comment.parent_id.is_some() || author == by.uuid() {
+        return Ok(());
+    }
+    let Some(person) = user::Entity::find_by_id(author).one(&**tx).await? else { return Ok(()) };
+    let c = consultation::Entity::find_by_id(comment.consultation_id).one(&**tx).await?.ok_or(Error::NotFound)?;
+    let section_title = section::Entity::find_by_id(comment.section_id).one(&**tx).await?.map(|s| s.title).unwrap_or_default();
+    let version_name = match comment.response_version_id {
+        Some(v) => version::Entity::find_by_id(v).one(&**tx).await?.map(|v| v.name),
+        None => None,
+    };
+    const EXCERPT: usize = 300;
+    let excerpt = if comment.body.chars().count() > EXCERPT {
+        format!("{}…", comment.body.chars().take(EXCERPT).collect::<String>().trim_end())
+    } else {
+        comment.body.clone()
+    };
+    let locale = comment.locale.as_deref().and_then(|l| l.parse::<Locale>().ok());
+    outbox::enqueue(
+        tx,
+        &NewMessage {
+            kind: CONSULTATION_RESPONSE_KIND.to_owned(),
+            city: Some(comment.city_id.into()),
+            recipient: Recipient { email: person.email.clone(), name: person.name.clone(), locale },
+            payload: json!({
+                "consultation_id": c.id,
+                "title": c.title,
+                "section_title": section_title,
+                "comment": excerpt,
+                "quote": comment.quote,
+                "decision": decision,
+                "reason": comment.response_reason.clone().unwrap_or_default(),
+                "applied": comment.applied,
+                "version_name": version_name,
+            }),
+            parts: Vec::new(),
+            subject: Some(Subject { kind: CONSULTATION_COMMENT_SUBJECT.to_owned(), id: comment.id }),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The latest message of each subject of `kind` among `ids`.
+async fn latest_messages(
+    conn: &impl ConnectionTrait,
+    kind: &str,
+    ids: &[uuid::Uuid],
+) -> Result<HashMap<uuid::Uuid, outbox_message::Model>> {
+    let mut latest = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for m in outbox_message::Entity::find()
+            .filter(outbox_message::Column::SubjectKind.eq(kind))
+            .filter(outbox_message::Column::SubjectId.is_in(chunk.to_vec()))
+            .order_by_asc(outbox_message::Column::CreatedAt)
+            .order_by_asc(outbox_message::Column::Id)
+            .all(conn)
+            .await?
+        {
+            if let Some(subject) = m.subject_id {
+                latest.insert(subject, m);
+            }
+        }
+    }
+    Ok(latest)
 }
 
 impl Database {
@@ -446,14 +619,20 @@ impl Database {
 
     /// Invites stakeholders to a consultation. Each becomes a stakeholder member of the city
     /// when they were not a member (a user without password is created for a new address);
-    /// one already invited keeps their invitation (returned as it is). [`Error::Invalid`] on
-    /// `invitees[i].actor_id` for an actor of another city. Audited, with the members added.
+    /// one already invited keeps their invitation (returned as it is, no new email).
+    /// [`Error::Invalid`] on `invitees[i].actor_id` for an actor of another city. Audited,
+    /// with the members added.
+    ///
+    /// With `mail`, each new invitee's email is queued in the same transaction: the account
+    /// invitation naming the consultation (signed single-use link) for one without a
+    /// password, else the invitation to comment. `None` sends nothing (the demo).
     #[tracing::instrument(skip_all)]
     pub async fn invite_to_consultation(
         &self,
         id: ConsultationId,
         invitees: Vec<NewInvitee>,
         actor: AuditActor,
+        mail: Option<&InviteMail<'_>>,
     ) -> Result<Vec<Invitee>> {
         let invitees = &invitees;
         self.transaction(|tx| async move {
@@ -499,7 +678,8 @@ impl Database {
                     .await?;
                 let model = match existing {
                     Some(found) => found,
-                    None => consultation_invitee::ActiveModel {
+                    None => {
+                        let made = consultation_invitee::ActiveModel {
                         id: Set(ConsultationInviteeId::new().uuid()),
                         consultation_id: Set(id.uuid()),
                         city_id: Set(city.uuid()),
@@ -514,12 +694,19 @@ impl Database {
                             _ => None,
                         }),
                         created_at: Set(crate::now()),
+                        }
+                        .insert(&*tx)
+                        .await
+                        .map_err(conflict_on("email"))?;
+                        if let Some(mail) = mail {
+                            mail_invitee(&tx, &consultation, &made, mail).await?;
+                        }
+                        made
                     }
-                    .insert(&*tx)
-                    .await
-                    .map_err(conflict_on("email"))?,
                 };
-                out.push(invitee_from(model, user.password_hash.is_none())?);
+                let ids = [model.id];
+                let latest = latest_messages(&*tx, CONSULTATION_INVITEE_SUBJECT, &ids).await?;
+                out.push(invitee_with(model, user.password_hash.is_none(), latest.get(&ids[0]))?);
             }
             let emails: Vec<&str> = out.iter().map(|i| i.email.as_str()).collect();
             let entry = NewAuditEntry::new(AuditAction::StakeholdersInvited, actor)
@@ -562,15 +749,62 @@ impl Database {
     /// The invitees of consultation `id`, in invitation order.
     #[tracing::instrument(skip_all)]
     pub async fn list_invitees(&self, id: ConsultationId) -> Result<Vec<Invitee>> {
-        consultation_invitee::Entity::find()
+        let rows = consultation_invitee::Entity::find()
             .filter(consultation_invitee::Column::ConsultationId.eq(id.uuid()))
             .order_by_asc(consultation_invitee::Column::CreatedAt)
             .order_by_asc(consultation_invitee::Column::Id)
             .all(&self.conn)
-            .await?
-            .into_iter()
-            .map(|m| invitee_from(m, false))
+            .await?;
+        let user_ids: Vec<_> = rows.iter().map(|r| r.user_id).collect();
+        let mut without_password = std::collections::HashSet::new();
+        for chunk in user_ids.chunks(500) {
+            for u in user::Entity::find().filter(user::Column::Id.is_in(chunk.to_vec())).all(&self.conn).await? {
+                if u.password_hash.is_none() {
+                    without_password.insert(u.id);
+                }
+            }
+        }
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let latest = latest_messages(&self.conn, CONSULTATION_INVITEE_SUBJECT, &ids).await?;
+        rows.into_iter()
+            .map(|m| {
+                let needs = without_password.contains(&m.user_id);
+                let last = latest.get(&m.id);
+                invitee_with(m, needs, last)
+            })
             .collect()
+    }
+
+    /// Sends invitee `invitee`'s invitation to consultation `id` again: a new account
+    /// invitation link (the old one stops working) while they have no password, else the
+    /// invitation to comment. Audited.
+    #[tracing::instrument(skip_all)]
+    pub async fn resend_consultation_invitation(
+        &self,
+        id: ConsultationId,
+        invitee: ConsultationInviteeId,
+        actor: AuditActor,
+        mail: &InviteMail<'_>,
+    ) -> Result<Invitee> {
+        self.transaction(|tx| async move {
+            let c = consultation::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let found = consultation_invitee::Entity::find_by_id(invitee.uuid())
+                .one(&*tx)
+                .await?
+                .filter(|i| i.consultation_id == c.id)
+                .ok_or(Error::NotFound)?;
+            mail_invitee(&tx, &c, &found, mail).await?;
+            let entry = NewAuditEntry::new(AuditAction::StakeholdersInvited, actor)
+                .city(c.city_id.into())
+                .target("consultation", id)
+                .details(json!({ "emails": [found.email], "invitation": "resent" }));
+            audit::append(&*tx, &entry).await?;
+            let person = user::Entity::find_by_id(found.user_id).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let ids = [found.id];
+            let latest = latest_messages(&*tx, CONSULTATION_INVITEE_SUBJECT, &ids).await?;
+            invitee_with(found, person.password_hash.is_none(), latest.get(&ids[0]))
+        })
+        .await
     }
 
     /// Writes a comment or a reply. [`Error::Invalid`] on `parent_id` for a comment of another
@@ -619,6 +853,7 @@ impl Database {
                 applied_heads: Set(None),
                 responded_by: Set(None),
                 responded_at: Set(None),
+                locale: Set(new.locale.map(|l| l.as_str().to_owned())),
             }
             .insert(&*tx)
             .await?;
@@ -650,8 +885,11 @@ impl Database {
     /// Records (or changes) the city's response to comment `id`. [`Error::Invalid`] on
     /// `comment` for a reply (the thread's first comment gets the response) and on
     /// `version_id` for a version of another strategy. Audited.
+    ///
+    /// With `notify`, the commenter's email (decision, reason, link) is queued in the same
+    /// transaction, unless the response says what it said already (a repeated click).
     #[tracing::instrument(skip_all)]
-    pub async fn respond_to_comment(&self, id: CommentId, response: NewResponse, by: UserId) -> Result<Comment> {
+    pub async fn respond_to_comment(&self, id: CommentId, response: NewResponse, by: UserId, notify: bool) -> Result<Comment> {
         let response = &response;
         self.transaction(|tx| async move {
             let found = find_comment(&*tx, id).await?;
@@ -667,6 +905,9 @@ impl Database {
                 }
             }
             let previous = found.decision.clone();
+            let unchanged = previous.as_deref() == Some(response.decision.as_str())
+                && found.response_reason.as_deref() == Some(response.reason.as_str())
+                && (response.version.is_none() || found.response_version_id == response.version.map(VersionId::uuid));
             let city: CityId = found.city_id.into();
             let mut model: consultation_comment::ActiveModel = found.into();
             model.decision = Set(Some(response.decision.as_str().to_owned()));
@@ -686,6 +927,9 @@ impl Database {
                     "version_id": response.version,
                 }));
             audit::append(&*tx, &entry).await?;
+            if notify && !unchanged {
+                mail_response(&tx, &updated, by).await?;
+            }
             comment_from(updated)
         })
         .await
@@ -715,7 +959,7 @@ impl Database {
 
     /// Records that comment `id`'s suggested rewrite was applied to the draft: the section
     /// document's heads right after (hex), and, when answered in the same step, the response.
-    /// Audited as a response.
+    /// Audited as a response; the commenter's email is queued in the same transaction.
     #[tracing::instrument(skip_all)]
     pub async fn mark_suggestion_applied(
         &self,
@@ -746,6 +990,7 @@ impl Database {
                 .target("comment", id)
                 .details(json!({ "decision": response.decision, "applied": true, "heads": heads }));
             audit::append(&*tx, &entry).await?;
+            mail_response(&tx, &updated, by).await?;
             comment_from(updated)
         })
         .await

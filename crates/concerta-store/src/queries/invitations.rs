@@ -92,6 +92,22 @@ pub struct NewAccountInvitation<'a> {
     pub valid_for: chrono::Duration,
     /// Makes the link.
     pub links: InviteLinks<'a>,
+    /// The email to send instead of the plain account invitation (a consultation's); `None`:
+    /// the plain one.
+    pub mail: Option<InvitationMail>,
+}
+
+/// An account invitation's email of another kind than [`ACCOUNT_INVITATION_KIND`], e.g. a
+/// consultation's: its templates read the plain payload (`link`, `inviter`, `role`,
+/// `expires_on`) plus `extra`'s fields.
+#[derive(Clone, Debug)]
+pub struct InvitationMail {
+    /// The message kind (templates in `concerta-notify`).
+    pub kind: String,
+    /// More payload fields (a JSON object).
+    pub extra: serde_json::Value,
+    /// What the message is about, for delivery status (default: the account invitation).
+    pub subject: Option<Subject>,
 }
 
 fn state_of(m: &account_invitation::Model, now: DateTime<Utc>) -> InvitationState {
@@ -169,18 +185,30 @@ pub async fn invite(tx: &TransactionHandle, new: &NewAccountInvitation<'_>) -> R
     };
     let id = AccountInvitationId::from(model.id);
     let link = (new.links)(id, u32::try_from(model.generation).unwrap_or(0));
+    let mut payload = json!({
+        "link": link,
+        "inviter": new.inviter,
+        "role": new.role.as_str(),
+        "expires_on": model.expires_at.date_naive().to_string(),
+    });
+    let mut kind = ACCOUNT_INVITATION_KIND.to_owned();
+    let mut subject = Subject { kind: ACCOUNT_INVITATION_KIND.to_owned(), id: model.id };
+    if let Some(mail) = &new.mail {
+        kind = mail.kind.clone();
+        if let (Some(base), Some(extra)) = (payload.as_object_mut(), mail.extra.as_object()) {
+            base.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if let Some(s) = &mail.subject {
+            subject = s.clone();
+        }
+    }
     let message = NewMessage {
-        kind: ACCOUNT_INVITATION_KIND.to_owned(),
+        kind,
         city: Some(new.city),
         recipient: Recipient { email: person.email.clone(), name: person.name.clone(), locale: None },
-        payload: json!({
-            "link": link,
-            "inviter": new.inviter,
-            "role": new.role.as_str(),
-            "expires_on": model.expires_at.date_naive().to_string(),
-        }),
+        payload,
         parts: Vec::new(),
-        subject: Some(Subject { kind: ACCOUNT_INVITATION_KIND.to_owned(), id: model.id }),
+        subject: Some(subject),
     };
     let queued = outbox::enqueue(tx, &message).await?;
     let latest = outbox_message::Entity::find_by_id(queued.id.uuid()).one(&**tx).await?;
@@ -280,6 +308,7 @@ impl Database {
                     inviter: inviter.clone(),
                     valid_for,
                     links,
+                    mail: None,
                 },
             )
             .await?;
@@ -363,6 +392,7 @@ impl Database {
                     inviter: inviter.clone(),
                     valid_for,
                     links,
+                    mail: None,
                 },
             )
             .await?

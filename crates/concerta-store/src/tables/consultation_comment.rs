@@ -37,6 +37,8 @@ pub struct Model {
     pub applied_heads: Option<String>,
     pub responded_by: Option<Uuid>,
     pub responded_at: Option<DateTimeUtc>,
+    /// The language the comment was written in (`es`, `en`, `pt`), for the answer's email.
+    pub locale: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

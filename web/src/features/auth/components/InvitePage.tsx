@@ -1,16 +1,20 @@
 import { useState, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
-import { Link, useNavigate, useParams } from "react-router"
+import { Link, useNavigate, useParams, useSearchParams } from "react-router"
 import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Field } from "../../../components/Field"
 import { LanguagePicker } from "../../../components/LanguagePicker"
 import { Loading } from "../../../components/Loading"
+import { safeNext } from "../../../lib/paths"
 import { useAcceptInvitation, useInvitationPreview } from "../api/invitation"
 
-/** `/invite/{token}`: the link of an account invitation. Set a password, then land on the city's home. */
+/** `/invite/{token}[?next=/consultations/{id}]`: the link of an account invitation. Set a
+ * password, then land on `next` (a path of this site) or the city's home. */
 export function InvitePage() {
   const { t } = useTranslation()
   const { token = "" } = useParams()
+  const [search] = useSearchParams()
+  const next = safeNext(search.get("next"))
   const preview = useInvitationPreview(token)
   const accept = useAcceptInvitation(token)
   const navigate = useNavigate()
@@ -25,7 +29,7 @@ export function InvitePage() {
       return
     }
     setMismatch(false)
-    accept.mutate(password, { onSuccess: (answer) => navigate(`/cities/${answer.city_id}`, { replace: true }) })
+    accept.mutate(password, { onSuccess: (answer) => navigate(next ?? `/cities/${answer.city_id}`, { replace: true }) })
   }
 
   return (

@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 import { api } from "../../../lib/api"
+import i18n, { isLanguage } from "../../../lib/i18n"
 import type { Sector, Stage } from "../../../lib/types"
 
 export type Decision = "accepted" | "partly" | "rejected" | "noted"
@@ -83,6 +84,11 @@ export interface Invitation {
   name: string
   organization: string
   sector: Sector
+  /** No password yet: their email carries the account invitation link. */
+  needs_password: boolean
+  /** The latest invitation email's status (none for invitations made without email). */
+  delivery: "queued" | "sent" | "deferred" | "failed" | null
+  delivery_error: string | null
 }
 
 export interface Unanswered {
@@ -134,12 +140,14 @@ export function useSectionText(id: string, section: string) {
   })
 }
 
-/** `GET /api/consultations/{id}/invitations` (coordinators). */
+/** `GET /api/consultations/{id}/invitations` (coordinators); polled while an email is on its way. */
 export function useInvitations(id: string, enabled: boolean) {
   return useQuery({
     queryKey: ["consultations", id, "invitations"],
     queryFn: () => api<{ invitations: Invitation[] }>("GET", `/api/consultations/${id}/invitations`),
     enabled,
+    refetchInterval: (query) =>
+      query.state.data?.invitations.some((i) => i.delivery === "queued" || i.delivery === "deferred") ? 2000 : false,
   })
 }
 
@@ -156,6 +164,16 @@ export function useInvite(id: string) {
   const client = useQueryClient()
   return useMutation({
     mutationFn: (invitees: NewInvitee[]) => api<{ invitations: Invitation[] }>("POST", `/api/consultations/${id}/invitations`, { invitees }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["consultations", id, "invitations"] }),
+  })
+}
+
+/** `POST /api/consultations/{id}/invitations/{invitee}/resend` (coordinators): the email again,
+ * with a new link (the old one stops working) while the invitee has no password. */
+export function useResendInvitation(id: string) {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (invitee: string) => api<Invitation>("POST", `/api/consultations/${id}/invitations/${invitee}/resend`, {}),
     onSuccess: () => client.invalidateQueries({ queryKey: ["consultations", id, "invitations"] }),
   })
 }
@@ -177,11 +195,13 @@ export interface NewComment {
   parent_id?: string
 }
 
-/** `POST /api/consultations/{id}/comments`. */
+/** `POST /api/consultations/{id}/comments`, in the language the user reads (the city's answer
+ * is emailed in it). */
 export function useCreateComment(id: string) {
   const client = useQueryClient()
   return useMutation({
-    mutationFn: (body: NewComment) => api<Comment>("POST", `/api/consultations/${id}/comments`, body),
+    mutationFn: (body: NewComment) =>
+      api<Comment>("POST", `/api/consultations/${id}/comments`, { ...body, locale: isLanguage(i18n.resolvedLanguage) ? i18n.resolvedLanguage : undefined }),
     onSuccess: () => client.invalidateQueries({ queryKey: ["consultations", id] }),
   })
 }

@@ -14,6 +14,7 @@ import {
   useCreateComment,
   useInvitations,
   useInvite,
+  useResendInvitation,
   useSectionText,
   useUnanswered,
   type Consultation,
@@ -164,6 +165,7 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
   const { t } = useTranslation()
   const invitations = useInvitations(consultation.id, true)
   const invite = useInvite(consultation.id)
+  const resend = useResendInvitation(consultation.id)
   const [email, setEmail] = useState("")
   const [name, setName] = useState("")
   const [organization, setOrganization] = useState("")
@@ -200,12 +202,25 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
       {invitations.data && invitations.data.invitations.length > 0 && (
         <ul className="plain-list">
           {invitations.data.invitations.map((i) => (
-            <li key={i.id}>
+            <li key={i.id} className="invitation-status" data-testid={`invitee-${i.email}`}>
               {i.name} · {i.organization} · {t(`sectors.${i.sector}`)} · {i.email}
+              {" · "}
+              <span className="muted">{t(i.needs_password ? "consultations.inviteeNoAccount" : "consultations.inviteeHasAccount")}</span>
+              {i.delivery && (
+                <span className={i.delivery === "failed" ? "error" : "muted"}>
+                  {" · "}
+                  {t(`invitations.delivery.${i.delivery}`)}
+                  {i.delivery_error ? ` (${i.delivery_error})` : ""}
+                </span>
+              )}{" "}
+              <button type="button" className="link-button" disabled={resend.isPending} onClick={() => resend.mutate(i.id)}>
+                {t("consultations.resendInvitation", { name: i.name })}
+              </button>
             </li>
           ))}
         </ul>
       )}
+      <ErrorMessage error={resend.error} />
     </section>
   )
 }

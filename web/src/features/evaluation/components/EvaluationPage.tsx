@@ -1,7 +1,8 @@
 import { useEffect, useState } from "react"
+import type { TFunction } from "i18next"
 import { useTranslation } from "react-i18next"
 import { Link, useParams } from "react-router"
-import { ErrorMessage } from "../../../components/ErrorMessage"
+import { ErrorMessage, fieldText } from "../../../components/ErrorMessage"
 import { Loading } from "../../../components/Loading"
 import { ApiError } from "../../../lib/api"
 import { useAreas } from "../../../lib/areas"
@@ -194,6 +195,14 @@ function SummaryTable(props: { caption: string; head: string; rows: { label: str
   )
 }
 
+/** What is wrong in an imported file's row, in the user's language (by the server's reason);
+ * the allowed values of a column, which are the file's own words, are listed as they are. */
+function rowProblem(t: TFunction, error: ApiError): string {
+  const text = fieldText(t, error)
+  const options = error.reason === "one_of" || error.reason === "unknown_column" ? error.message.split(/: (?:must be one of|is not a known column; expected): /)[1] : undefined
+  return options ? `${text} (${options})` : text
+}
+
 function CsvImport({ strategy, kind }: { strategy: string; kind: "indicators" | "measurements" }) {
   const { t } = useTranslation()
   const [file, setFile] = useState<File | null>(null)
@@ -217,7 +226,7 @@ function CsvImport({ strategy, kind }: { strategy: string; kind: "indicators" | 
       )}
       {error ? (
         <p role="alert" className="error">
-          {t("evaluation.import.rowError", { row: error.row, field: error.field, message: error.message })}
+          {t("evaluation.import.rowError", { row: error.row, field: error.field, message: rowProblem(t, error) })}
         </p>
       ) : (
         <ErrorMessage error={run.error} />
