@@ -10,7 +10,7 @@
 //!   declined; cancelling sends METHOD:CANCEL with STATUS:CANCELLED to everyone;
 //! - each invitation's delivery follows its email: `sent`, or `failed` with the reason of a 550;
 //! - a reminder (a meeting in UTC: DTSTART with `Z`) goes out once, to those who have not
-//!   declined.
+//!   declined; closing the meeting sends the minutes to those who accepted.
 
 use std::time::{Duration, Instant};
 
@@ -263,7 +263,7 @@ async fn invitations_updates_and_cancellations_arrive_as_calendar_invitations() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_roundtable_reminder_arrives_once_to_those_who_have_not_declined() {
+async fn a_roundtable_reminder_arrives_once_and_the_minutes_go_to_those_who_accepted() {
     let Some(python) = smtp_python() else { return };
     let sink = Sink::start(&python, free_port(), &[]).await;
     let store = Store::sqlite();
@@ -334,5 +334,18 @@ async fn a_roundtable_reminder_arrives_once_to_those_who_have_not_declined() {
         sink.received().into_iter().filter(|m| m["subject"].as_str().unwrap_or_default().starts_with("Recordatorio:")).collect();
     assert_eq!(reminders.len(), 1, "once, and not to whoever declined: {reminders:?}");
     until_delivery(&api, &server, &rt_id, "ana@e2e.test", "sent").await;
+
+    // Closing the meeting sends the minutes to those who accepted, without a calendar.
+    answer(&rsvp_link(&ana_mail), "accepted").await;
+    api.post(&format!("/api/roundtables/{rt_id}/close"), json!({})).await.expect(200);
+    let minutes = wait_for(&sink, &server, "ana@e2e.test", "Acta: Mesa de seguimiento", 1).await.remove(0);
+    assert_eq!(minutes["defects"], json!([]), "{minutes}");
+    assert_eq!(minutes["content_type"], "multipart/alternative", "text and HTML only: {minutes}");
+    assert!(minutes["parts"].as_array().unwrap().iter().all(|p| p["content_type"] != "text/calendar"));
+    until_delivery(&api, &server, &rt_id, "ana@e2e.test", "sent").await;
+    let minutes_to = |to: &str| {
+        sink.received().iter().filter(|m| m["to_addr"] == to && m["subject"].as_str().unwrap_or_default().starts_with("Acta:")).count()
+    };
+    assert_eq!((minutes_to("ana@e2e.test"), minutes_to("luis@e2e.test")), (1, 0), "the minutes go to those who accepted");
     sink.stop().await;
 }
