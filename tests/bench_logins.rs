@@ -162,6 +162,8 @@ fn write_block(file: &str, runs: &[Value]) {
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();
     let n = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let bin = concerta_e2e::concerta_bin();
+    let profile = if bin.components().any(|c| c.as_os_str() == "release") { "Release" } else { "Debug (not release)" };
     let mut rows = String::new();
     for r in runs {
         let statuses = r["statuses"]
@@ -190,7 +192,7 @@ fn write_block(file: &str, runs: &[Value]) {
     }
     let text = format!(
         "{start}\n## Login flood: 1,000 concurrent wrong logins (`cargo xtask bench-logins`)\n\n\
-         Release `concerta serve` on SQLite, one node, all requests from 127.0.0.1 at once (one in ten for a real\n\
+         {profile} `concerta serve` on SQLite, one node, all requests from 127.0.0.1 at once (one in ten for a real\n\
          account, the rest for unknown ones). A probe asks `/healthz` and an authenticated `GET /api/me` every\n\
          100 ms during the flood. Peak memory is the server's `VmHWM`. Measured {date} on this machine (2 cores,\n\
          shared with other work: figures are indicative).\n\n\

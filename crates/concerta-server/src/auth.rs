@@ -6,8 +6,8 @@
 //! looks its credential up again (no cache): a session ended or a token revoked or expired is
 //! refused by the very next request.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use argon2::Argon2;
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -45,67 +45,138 @@ pub fn hash_secret(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// How many argon2 computations run at once in this process (one per core, at least two):
-/// each takes ~19 MiB for its duration, so a flood of logins queues here instead of
-/// starting a blocking thread and its memory per attempt.
-fn hashing_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(hashing_concurrency()))
+/// A job for the hashing threads.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The threads that run argon2: a fixed few (one per core, at least two), started on first
+/// use. Each computation takes ~19 MiB, which the allocator keeps in the thread's own arena
+/// after it ends; on tokio's blocking pool a flood of logins spread its hashes over dozens of
+/// threads and the process kept dozens of such blocks (~750 MiB after 1,000 logins, `cargo
+/// xtask bench-logins`). On these threads it keeps at most one per thread, and a flood queues
+/// here.
+fn hashing_threads() -> &'static std::sync::mpsc::Sender<HashJob> {
+    static JOBS: std::sync::OnceLock<std::sync::mpsc::Sender<HashJob>> = std::sync::OnceLock::new();
+    JOBS.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for n in 0..hashing_concurrency() {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("concerta-argon2-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panic ends the job (its caller sees an error), not the thread.
+                            Ok(job) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("starting a password hashing thread");
+        }
+        tx
+    })
 }
 
-/// The number of argon2 computations that may run at once ([`hashing_slots`]).
+/// The number of argon2 computations that may run at once ([`hashing_threads`]).
 pub fn hashing_concurrency() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
 }
 
-/// Runs `work` (an argon2 computation) on a blocking thread once a hashing slot is free.
+/// Runs `work` (an argon2 computation) on a hashing thread, once one is free.
 async fn with_hashing_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    let _slot = hashing_slots().acquire().await.map_err(|e| anyhow::anyhow!("hashing slots closed: {e}"))?;
-    tokio::task::spawn_blocking(work).await.map_err(|e| anyhow::anyhow!("password hashing task: {e}"))
+    let (done, result) = tokio::sync::oneshot::channel();
+    hashing_threads()
+        .send(Box::new(move || {
+            let _ = done.send(work());
+        }))
+        .map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;
+    result.await.map_err(|_| anyhow::anyhow!("a password hashing job failed"))
 }
 
-/// Hashes a password with argon2id (on a blocking thread, a bounded number at once: it is
+/// Hashes a password with argon2id (on a hashing thread, a bounded number at once: it is
 /// deliberately slow and memory-hard).
 pub async fn hash_password(password: String) -> Result<String> {
-    with_hashing_slot(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
-    })
-    .await
-    .map_err(Error::Internal)?
-    .map_err(Error::Internal)
+    with_hashing_slot(move || phc_hash(password.as_bytes()).map_err(|e| anyhow::anyhow!("hashing a password: {e}")))
+        .await
+        .map_err(Error::Internal)?
+        .map_err(Error::Internal)
 }
 
-/// Checks `password` against an argon2 PHC string (on a blocking thread, a bounded number
+/// Checks `password` against an argon2 PHC string (on a hashing thread, a bounded number
 /// at once). With no hash, a dummy verification still runs (and fails) so that unknown
 /// emails take as long as wrong passwords.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     with_hashing_slot(move || {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(dummy_hash);
-        let ok = PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false);
-        ok && real
+        phc_verify(password.as_bytes(), &hash) && real
     })
     .await
     .unwrap_or(false)
 }
 
+thread_local! {
+    /// argon2's working memory (~19 MiB with the default parameters), kept by each hashing
+    /// thread and reused: allocated afresh per computation, the allocator kept every freed
+    /// block resident (~19 MiB more per login, `cargo xtask bench-logins`).
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// argon2 of `password` and `salt` into `out`, in this thread's reused memory.
+fn argon2_into(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> password_hash::Result<()> {
+    ARGON2_MEMORY.with_borrow_mut(|memory| {
+        let blocks = argon.params().block_count();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]).map_err(Into::into)
+    })
+}
+
+/// A new argon2id PHC string of `password` with the default parameters and a random salt
+/// (what `PasswordHasher::hash_password` makes, in reused memory).
+fn phc_hash(password: &[u8]) -> password_hash::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let argon = Argon2::default();
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes)?;
+    let len = argon.params().output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let output = Output::init_with(len, |out| argon2_into(&argon, password, salt_bytes, out))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params())?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches the argon2 PHC string `hash` (any argon2 variant, version and
+/// parameters it names; the comparison is constant-time).
+fn phc_verify(password: &[u8], hash: &str) -> bool {
+    let check = || -> password_hash::Result<bool> {
+        let parsed = PasswordHash::new(hash)?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return Ok(false) };
+        let algorithm = Algorithm::try_from(parsed.algorithm)?;
+        let version = parsed.version.map(Version::try_from).transpose()?.unwrap_or_default();
+        let argon = Argon2::new(algorithm, version, Params::try_from(&parsed)?);
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let computed = Output::init_with(expected.len(), |out| argon2_into(&argon, password, salt_bytes, out))?;
+        Ok(computed == expected)
+    };
+    check().unwrap_or(false)
+}
+
 fn dummy_hash() -> String {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY
-        .get_or_init(|| {
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(new_secret().as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .unwrap_or_default()
-        })
-        .clone()
+    DUMMY.get_or_init(|| phc_hash(new_secret().as_bytes()).unwrap_or_default()).clone()
 }
 
 /// Checks a new password's length, naming the field `password`.
@@ -465,6 +536,23 @@ mod tests {
         assert!(verify_password("correct horse".to_owned(), Some(hash.clone())).await);
         assert!(!verify_password("wrong horse".to_owned(), Some(hash)).await);
         assert!(!verify_password("anything".to_owned(), None).await);
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        // Stored by the crate's own hasher (as before the memory was reused), checked here.
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::default().hash_password(b"correct horse", &salt).unwrap().to_string();
+        assert!(phc_verify(b"correct horse", &theirs));
+        assert!(!phc_verify(b"correct horsE", &theirs));
+        // Made here, checked by the crate; other parameters and variants too.
+        let ours = phc_hash(b"correct horse").unwrap();
+        Argon2::default().verify_password(b"correct horse", &PasswordHash::new(&ours).unwrap()).unwrap();
+        let small = Argon2::new(Algorithm::Argon2i, Version::V0x10, Params::new(1024, 3, 1, Some(24)).unwrap());
+        let other = small.hash_password(b"pw", &salt).unwrap().to_string();
+        assert!(phc_verify(b"pw", &other) && !phc_verify(b"px", &other));
+        assert!(!phc_verify(b"pw", "not a hash") && !phc_verify(b"pw", ""));
     }
 
     #[test]
