@@ -163,7 +163,7 @@ pub struct Config {
     /// Longest a sync relay to a busy peer (one that has not answered the changes it was
     /// sent last) is held to go out with the next ones, in milliseconds; 0 sends every relay
     /// at once. Idle peers always get edits at once.
-    #[arg(long, env = "CONCERTA_SYNC_COALESCE_MS", default_value_t = 0, global = true)]
+    #[arg(long, env = "CONCERTA_SYNC_COALESCE_MS", default_value_t = 100, global = true)]
     pub sync_coalesce_ms: u64,
 }
 
@@ -184,7 +184,7 @@ impl Config {
             reminder_interval: 60,
             mail_lease: 300,
             mail_retry_ms: 30_000,
-            sync_coalesce_ms: 0,
+            sync_coalesce_ms: 100,
         }
     }
 

@@ -37,7 +37,16 @@ impl Engine {
         let remote = c.remote.clone().unwrap_or_default();
         doc.peers.insert(conn);
         let view = doc.view();
+        // automerge's `receive` takes a peer's heads equal to ours for "they know our heads"
+        // and then stays silent. They know our *changes*, but learn that we have theirs
+        // (automerge-repo's "synced", the app's "saved") only from a message of ours with
+        // those heads, and a held relay means our heads moved without one: keep what we
+        // really told them, so the reply to this message is that message.
+        let told = self.held.contains_key(&(conn, doc_id)).then(|| pd.sync.last_sent_heads.clone());
         protocol::receive(&view, &mut pd.sync, &message);
+        if let Some(told) = told {
+            pd.sync.last_sent_heads = told;
+        }
         // Any message of theirs answers what we sent.
         pd.awaiting = false;
 

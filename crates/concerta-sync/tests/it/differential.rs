@@ -16,6 +16,8 @@ struct Outcome {
     expected_heads: Vec<ChangeHash>,
     expected_body: String,
     server_heads: Vec<ChangeHash>,
+    /// Writers the server never told that it has their heads (automerge-repo's "synced").
+    unconfirmed: Vec<String>,
 }
 
 fn route<S: Server>(server: &mut S, clients: &mut [Client]) -> bool {
@@ -207,7 +209,20 @@ fn run<S: Server>(mut server: S, seed: u64, doc: DocumentId, initial: &[u8], res
             }
         }
     }
-    Ok(Outcome { expected_heads, expected_body, server_heads: server.heads() })
+    // Every writer heard the server's heads equal its own: the last sync message it got says
+    // so (what the JS client's `waitSynced` and the app's "saved" wait for).
+    let unconfirmed = clients
+        .iter_mut()
+        .filter(|c| c.access == Access::Write)
+        .filter_map(|c| {
+            let mut theirs = c.state.their_heads.clone().unwrap_or_default();
+            theirs.sort();
+            let mut ours = c.heads();
+            ours.sort();
+            (theirs != ours).then(|| c.name.clone())
+        })
+        .collect();
+    Ok(Outcome { expected_heads, expected_body, server_heads: server.heads(), unconfirmed })
 }
 
 fn seeds() -> Vec<u64> {
@@ -233,6 +248,12 @@ fn engine_converges_like_automerge_sync() {
                 if o.server_heads != o.expected_heads {
                     failures.push(format!("seed {seed}: engine's durable heads differ from the merge"));
                 }
+                if !o.unconfirmed.is_empty() {
+                    failures.push(format!("seed {seed}: the engine never confirmed the heads of {:?}", o.unconfirmed));
+                }
+                if !t.unconfirmed.is_empty() {
+                    failures.push(format!("seed {seed}: automerge's sync never confirmed the heads of {:?}", t.unconfirmed));
+                }
                 if t.server_heads != t.expected_heads {
                     failures.push(format!("seed {seed}: reference server's heads differ (harness bug)"));
                 }
@@ -256,6 +277,9 @@ fn nodes_sharing_a_store_converge_like_automerge_sync() {
         match run(cluster, seed, doc, &initial, seed % 3 == 0) {
             Ok(o) if o.server_heads != o.expected_heads => {
                 failures.push(format!("seed {seed}: the store's heads differ from the merge of all writers"))
+            }
+            Ok(o) if !o.unconfirmed.is_empty() => {
+                failures.push(format!("seed {seed}: the nodes never confirmed the heads of {:?}", o.unconfirmed))
             }
             Ok(_) => {}
             Err(e) => failures.push(format!("cluster: {e}")),

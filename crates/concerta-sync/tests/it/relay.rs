@@ -10,7 +10,7 @@ use concerta_sync::wire::WireMessage;
 use concerta_sync::{Config, Event};
 
 use crate::refusals::{config, doc_id, world_with, World};
-use crate::sim::{route, Peer, Server};
+use crate::sim::{pump, route, Peer, Server};
 
 fn edit(doc: &mut AutoCommit, text: &str) -> ChangeHash {
     let body = doc.get(ROOT, "body").expect("readable").expect("a body").1;
@@ -139,4 +139,57 @@ fn no_reply_to_a_peer_whose_only_news_is_its_own_change_being_stored() {
     route(&mut w.server, &mut [&mut w.writer, &mut w.watcher]);
     assert!(w.writer.state.shared_heads.contains(&hash) || w.writer.sync_messages().last().is_some_and(|m| m.heads.contains(&hash)));
     assert!(w.watcher.doc.get_change_by_hash(&hash).is_some());
+}
+
+/// What automerge-repo calls "synced" (and the app's "saved"): the last heads the server
+/// sent this peer are its own heads.
+fn server_confirmed(p: &mut Peer) -> bool {
+    let mut ours = p.doc.get_heads();
+    ours.sort();
+    let mut theirs = p.state.their_heads.clone().unwrap_or_default();
+    theirs.sort();
+    theirs == ours
+}
+
+/// Two writers type at once; the watcher's change becomes durable while its relay is held
+/// (it has not answered the writer's change yet). Its answer then carries heads equal to
+/// ours: automerge's `receive` takes that for "they know our heads" and would stay silent,
+/// so the watcher never heard that the server has its change (the JS client's
+/// `waitSynced` timed out in CI). The reply to that answer must carry our heads.
+#[test]
+fn a_peer_whose_change_became_durable_while_held_hears_our_heads_within_the_hold() {
+    let mut w = world_with(Config { coalesce_ms: 100, ..config() });
+    w.server.frozen_clock = true;
+    let a = edit(&mut w.writer.doc, "uno ");
+    let b = edit(&mut w.watcher.doc, "dos ");
+    let from_writer = w.writer.sync_frame(doc_id()).expect("a message with a");
+    w.server.frame(w.writer.conn, from_writer);
+    let from_watcher = w.watcher.sync_frame(doc_id()).expect("a message with b");
+    w.server.frame(w.watcher.conn, from_watcher);
+    // `a` is durable first: the watcher is sent it (and now owes an answer); then `b`, whose
+    // relay to the watcher is held.
+    assert!(w.server.complete_one_store(), "a is being stored");
+    assert!(w.server.complete_one_store(), "b is stored after a");
+    assert_eq!(w.server.engine.heads(&doc_id()).map(|h| h.len()), Some(2), "both durable");
+    assert!(w.server.engine.stats().relays_held >= 1, "b's relay to the watcher was held");
+    let start = w.server.wake.expect("a wake for the held relay");
+    route(&mut w.server, &mut [&mut w.writer, &mut w.watcher]);
+    assert!(w.watcher.doc.get_change_by_hash(&a).is_some());
+    assert!(!server_confirmed(&mut w.watcher), "the server has not told the watcher about b yet");
+    // The watcher answers with heads [a, b]: ours.
+    let answer = w.watcher.sync_frame(doc_id()).expect("the watcher answers the relay of a");
+    w.server.frame(w.watcher.conn, answer);
+    route(&mut w.server, &mut [&mut w.writer, &mut w.watcher]);
+    assert!(
+        w.watcher.state.their_heads.as_ref().is_some_and(|h| h.contains(&b)),
+        "within the hold window (no wake came), the watcher got a sync message whose heads include its change"
+    );
+    assert!(server_confirmed(&mut w.watcher));
+    // And nothing more: the exchange goes quiet, both peers confirmed.
+    w.server.advance(start + 100);
+    w.server.event(Event::Wake);
+    pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], 10);
+    assert!(server_confirmed(&mut w.writer));
+    assert!(server_confirmed(&mut w.watcher));
+    assert_eq!(w.writer.doc.get_heads(), w.watcher.doc.get_heads());
 }

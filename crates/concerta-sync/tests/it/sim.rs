@@ -433,6 +433,16 @@ impl EngineServer {
         self.settle(&mut ChaCha8Rng::seed_from_u64(0), true);
     }
 
+    /// Makes the oldest pending store durable (and nothing else); false if there was none.
+    pub fn complete_one_store(&mut self) -> bool {
+        let Some((upto, chunk)) = self.pending_stores.pop_front() else { return false };
+        let row = self.next_row;
+        self.next_row += 1;
+        self.rows.push((row, StoredChunk::Changes(chunk)));
+        self.event(Event::Stored { doc: self.doc, upto, row });
+        true
+    }
+
     /// Stores the engine asked for that are not durable yet.
     pub fn pending_stores(&self) -> usize {
         self.pending_stores.len()
