@@ -2,9 +2,9 @@
 //! (Python's aiosmtpd) as a child process, reporting each accepted message as parsed by
 //! Python's `email` package.
 //!
-//! Python with aiosmtpd: `CONCERTA_SMTP_PYTHON` (set by `cargo xtask ci`, which installs it),
-//! else the venv `cargo xtask ci` makes (`~/.cache/concerta-smtp-venv`), else `python3` if it
-//! has aiosmtpd.
+//! Python with aiosmtpd and icalendar: `CONCERTA_SMTP_PYTHON` (set by `cargo xtask ci`, which
+//! installs them), else the venv `cargo xtask ci` makes (`~/.cache/concerta-smtp-venv`), else
+//! `python3` if it has both. `tests/smtp/ical.py` parses calendar parts with `icalendar`.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -22,11 +22,33 @@ pub fn sink_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp/sink.py")
 }
 
-/// A Python that has aiosmtpd, or `None` (the test then says why and passes, outside CI).
+/// The calendar parser's script (Python's `icalendar`).
+pub fn ical_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp/ical.py")
+}
+
+/// What Python's `icalendar` reads in the iCalendar object `text` (see `tests/smtp/ical.py`).
+pub fn parse_ical(python: &str, text: &str) -> Value {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(python)
+        .arg(ical_script())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the iCalendar parser");
+    child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write the calendar");
+    let out = child.wait_with_output().expect("the iCalendar parser");
+    assert!(out.status.success(), "icalendar refused the object: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON from the iCalendar parser")
+}
+
+/// A Python that has aiosmtpd and icalendar, or `None` (the test then says why and passes,
+/// outside CI).
 pub fn smtp_python() -> Option<String> {
     let has = |python: &str| {
         std::process::Command::new(python)
-            .args(["-c", "import aiosmtpd"])
+            .args(["-c", "import aiosmtpd, icalendar"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -44,9 +66,9 @@ pub fn smtp_python() -> Option<String> {
     if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "no Python with aiosmtpd under CI: `cargo xtask ci` installs it (set CONCERTA_SMTP_PYTHON)"
+            "no Python with aiosmtpd and icalendar under CI: `cargo xtask ci` installs them (set CONCERTA_SMTP_PYTHON)"
         );
-        eprintln!("skipping: no Python with aiosmtpd (run `cargo xtask ci`, or `python3 -m pip install aiosmtpd`)");
+        eprintln!("skipping: no Python with aiosmtpd and icalendar (run `cargo xtask ci`, or `python3 -m pip install aiosmtpd icalendar`)");
     }
     found
 }

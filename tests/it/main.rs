@@ -16,6 +16,8 @@
 //!   `.eml` files, account invitations, measurement reminders.
 //! - `consultations`: a stakeholder's invitation email, its link, a comment and the city's
 //!   answer by email, once.
+//! - `roundtables_mail`: roundtable invitations, updates, cancellations and reminders as
+//!   calendar invitations (parsed by Python's `icalendar`), RSVP from the email, delivery status.
 
 mod cluster;
 mod consultations;
@@ -24,6 +26,7 @@ mod durability;
 mod foundation;
 mod mail;
 mod reminders;
+mod roundtables_mail;
 mod security;
 mod sync_access;
 mod sync_clients;

@@ -176,6 +176,13 @@ test.describe("consultations", () => {
     await expect(row).toContainText("email sent")
     await expect(row.getByRole("button", { name: "Resend invitation to Marta <Gómez>" })).toBeVisible()
     await expect(row.getByRole("button", { name: "Withdraw the invitation of Marta <Gómez>" })).toBeVisible()
+    // One more from the actors registry: its name, sector and address come from the registry.
+    const registryAddress = "contacto@ciudadabierta.demo"
+    await panel.getByLabel("From the actors registry").selectOption({ label: `Fundación Ciudad Abierta · Civil society · ${registryAddress}` })
+    await panel.getByRole("button", { name: "Invite the actor" }).click()
+    const fromRegistry = coordinator.page.getByTestId(`invitee-${registryAddress}`)
+    await expect(fromRegistry).toContainText("Fundación Ciudad Abierta · Fundación Ciudad Abierta · Civil society")
+    await expect(fromRegistry).toContainText("email sent")
     await expectAccessible(coordinator.page, "the consultation's invitees with their emails")
     await panel.screenshot({ path: "../docs/screenshots/consultation-invitees.png" })
 
@@ -183,6 +190,8 @@ test.describe("consultations", () => {
     let mails: ParsedMail[] = []
     await expect.poll(() => (mails = parsedMailTo(server.data, address)).length, { timeout: 30_000 }).toBe(1)
     const invitation = mails[0]
+    const registryMail = parsedMailTo(server.data, registryAddress).find((m) => m.subject.includes("te invita a comentar"))
+    expect(registryMail?.text, "the registry's actor got the account invitation naming the consultation").toMatch(/\/invite\/\S+\?next=\/consultations\//)
     expect(invitation.subject).toBe(`Ciudad Demo te invita a comentar «${consultation.title}»`)
     expect(invitation.html).toContain("Marta &lt;Gómez&gt;")
     expect(invitation.html).toContain("Fundación Río &amp; Mar")

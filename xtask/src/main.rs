@@ -454,7 +454,7 @@ fn ci(root: &Path) -> Result<()> {
             .current_dir(&js))
     })?;
 
-    let smtp_python = steps.step("aiosmtpd: the SMTP server of the mail e2e tests (a venv in the cache)", || {
+    let smtp_python = steps.step("aiosmtpd and icalendar: the SMTP server and calendar parser of the mail e2e tests (a venv in the cache)", || {
         smtp_python(in_ci)
     })?;
 
@@ -789,36 +789,39 @@ fn bench(root: &Path, rest: &[String]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A Python with aiosmtpd for the mail e2e tests: a venv under `~/.cache/concerta-smtp-venv`
-/// (made and filled with `pip install aiosmtpd==1.4.6` when missing). Returns its `python`.
-/// Outside CI a failure is reported and the mail tests skip themselves; in CI it is an error.
+/// A Python with aiosmtpd (the SMTP server of the mail e2e tests) and icalendar (the
+/// independent parser of their calendar parts): a venv under `~/.cache/concerta-smtp-venv`
+/// (made and filled with `pip install aiosmtpd==1.4.6 icalendar==7.3.2` when either is
+/// missing). Returns its `python`. Outside CI a failure is reported and the mail tests skip
+/// themselves; in CI it is an error.
 fn smtp_python(in_ci: bool) -> Result<Option<PathBuf>> {
     let home = env::var_os("HOME").map(PathBuf::from).unwrap_or_else(env::temp_dir);
     let venv = home.join(".cache").join("concerta-smtp-venv");
     let python = venv.join("bin").join("python");
-    let has_aiosmtpd = |python: &Path| {
+    let has_packages = |python: &Path| {
         Command::new(python)
-            .args(["-c", "import aiosmtpd"])
+            .args(["-c", "import aiosmtpd, icalendar"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     };
-    if has_aiosmtpd(&python) {
-        println!("aiosmtpd: {}", python.display());
+    if has_packages(&python) {
+        println!("aiosmtpd and icalendar: {}", python.display());
         return Ok(Some(python));
     }
-    let made = run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-        .and_then(|()| run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "aiosmtpd==1.4.6"])));
+    let made = run(Command::new("python3").arg("-m").arg("venv").arg(&venv)).and_then(|()| {
+        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "aiosmtpd==1.4.6", "icalendar==7.3.2"]))
+    });
     match made {
-        Ok(()) if has_aiosmtpd(&python) => {
-            println!("aiosmtpd installed: {}", python.display());
+        Ok(()) if has_packages(&python) => {
+            println!("aiosmtpd and icalendar installed: {}", python.display());
             Ok(Some(python))
         }
-        Ok(()) | Err(_) if in_ci => bail!("could not install aiosmtpd into {}", venv.display()),
+        Ok(()) | Err(_) if in_ci => bail!("could not install aiosmtpd and icalendar into {}", venv.display()),
         Ok(()) => Ok(None),
         Err(e) => {
-            println!("aiosmtpd could not be installed ({e:#}); the mail e2e tests will skip themselves");
+            println!("aiosmtpd and icalendar could not be installed ({e:#}); the mail e2e tests will skip themselves");
             Ok(None)
         }
     }

@@ -74,6 +74,11 @@ pub static KINDS: &[KindTemplates] = &[
     kind!("consultation_invitation"),
     kind!("consultation_response"),
     kind!("measurement_reminder"),
+    kind!("roundtable_invitation"),
+    kind!("roundtable_update"),
+    kind!("roundtable_cancel"),
+    kind!("roundtable_reminder"),
+    kind!("roundtable_minutes"),
     kind!("test_message"),
 ];
 

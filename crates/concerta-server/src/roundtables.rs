@@ -15,7 +15,9 @@ use chrono::Utc;
 use concerta_core::{CityId, InvitationId, Rsvp};
 use concerta_roundtable::ical::{self, Attendee, Event, Method, Person};
 use concerta_roundtable::token::{self, Claim};
-use concerta_store::{Invitation, Mail, MailKind, Mailer, Roundtable};
+use concerta_roundtable::validate::local_time;
+use concerta_store::{Delivery, Invitation, Mail, MailKind, MailPart, Mailer, PartDisposition, ROUNDTABLE_INVITATION_SUBJECT, Roundtable};
+use serde_json::json;
 
 use crate::error::Result;
 use crate::state::AppState;
@@ -27,7 +29,8 @@ pub struct RoundtableMailer {
     host: String,
     from: String,
     cities: HashMap<CityId, String>,
-    notes: Option<String>,
+    notes: String,
+    agreements: Vec<String>,
 }
 
 impl RoundtableMailer {
@@ -36,23 +39,29 @@ impl RoundtableMailer {
         let base_url = state.config.public_url();
         let host = base_url.split("://").nth(1).unwrap_or("concerta").split(['/', ':']).next().unwrap_or("concerta").to_owned();
         let cities = state.db.list_cities().await?.into_iter().map(|c| (c.id, c.name)).collect();
-        Ok(Self { key: state.db.rsvp_key().await?, base_url, host, from: state.config.mail_from.clone(), cities, notes: None })
+        Ok(Self { key: state.db.rsvp_key().await?, base_url, host, from: state.config.mail_from.clone(), cities, notes: String::new(), agreements: Vec::new() })
     }
 
-    /// The same, carrying the minutes' notes for the closing email.
-    pub fn with_notes(mut self, notes: String) -> Self {
-        self.notes = Some(notes);
+    /// The same, carrying the minutes (notes and agreements) for the closing email.
+    pub fn with_minutes(mut self, notes: String, agreements: Vec<String>) -> Self {
+        self.notes = notes;
+        self.agreements = agreements;
         self
     }
 
-    /// The RSVP page of `invitation` (signed, expiring with the meeting).
-    pub fn rsvp_url(&self, rt: &Roundtable, invitation: &Invitation) -> String {
+    /// The path of the RSVP page of `invitation` (the templates put the public URL before it).
+    fn rsvp_path(&self, rt: &Roundtable, invitation: &Invitation) -> String {
         let claim = Claim {
             invitation: invitation.id,
             roundtable: rt.id,
             expires_at: token::expiry_for(rt.details.schedule.ends_at),
         };
-        format!("{}/rsvp/{}", self.base_url, token::sign(&self.key, &claim))
+        format!("/rsvp/{}", token::sign(&self.key, &claim))
+    }
+
+    /// The RSVP page of `invitation` (signed, expiring with the meeting).
+    pub fn rsvp_url(&self, rt: &Roundtable, invitation: &Invitation) -> String {
+        format!("{}{}", self.base_url, self.rsvp_path(rt, invitation))
     }
 
     /// The calendar object of `rt` for `invitation` with `method`.
@@ -90,16 +99,75 @@ impl RoundtableMailer {
     }
 }
 
+/// When a roundtable meets, in its own zone: `2030-03-10 10:00–12:00 (America/Bogota)`, or
+/// with both dates when it ends on another day.
+pub fn when(rt: &Roundtable) -> String {
+    let schedule = &rt.details.schedule;
+    let (start, end) = (local_time(schedule.starts_at, &schedule.timezone), local_time(schedule.ends_at, &schedule.timezone));
+    let end_text = if start.date() == end.date() { end.strftime("%H:%M").to_string() } else { end.strftime("%Y-%m-%d %H:%M").to_string() };
+    format!("{}–{} ({})", start.strftime("%Y-%m-%d %H:%M"), end_text, schedule.timezone)
+}
+
 impl Mailer for RoundtableMailer {
-    fn compose(&self, _rt: &Roundtable, _invitation: &Invitation, _kind: MailKind) -> Option<Mail> {
-        let _ = (&self.notes, MailKind::Invitation);
-        None
+    /// The payload every roundtable template reads (`templates/roundtable_*/sample.json`) and,
+    /// except for the minutes, the calendar object as a `text/calendar` alternative (so mail
+    /// clients show an invitation) and as `invite.ics`, both with the RSVP link.
+    fn compose(&self, rt: &Roundtable, invitation: &Invitation, kind: MailKind) -> Option<Mail> {
+        let d = &rt.details;
+        let payload = json!({
+            "title": d.title,
+            "when": when(rt),
+            "location": d.location,
+            "online_url": d.online_url,
+            "purpose": d.purpose,
+            "agenda": d.agenda,
+            "rsvp_path": self.rsvp_path(rt, invitation),
+            "notes": self.notes,
+            "agreements": self.agreements,
+        });
+        let method = match kind {
+            MailKind::Invitation | MailKind::Resend | MailKind::Update | MailKind::Reminder => Some(Method::Request),
+            MailKind::Cancel => Some(Method::Cancel),
+            MailKind::Minutes => None,
+        };
+        let parts = match method {
+            Some(method) => {
+                let ics = self.calendar(rt, invitation, method);
+                vec![
+                    MailPart {
+                        disposition: PartDisposition::Alternative,
+                        content_type: format!("text/calendar; method={}; charset=UTF-8", method.as_str()),
+                        filename: None,
+                        content: ics.clone(),
+                    },
+                    MailPart {
+                        disposition: PartDisposition::Attachment,
+                        content_type: "application/ics; name=\"invite.ics\"".to_owned(),
+                        filename: Some("invite.ics".to_owned()),
+                        content: ics,
+                    },
+                ]
+            }
+            None => Vec::new(),
+        };
+        // Invitees are not accounts: no language of their own is known, so the city's.
+        Some(Mail { locale: None, payload, parts })
     }
 }
 
-/// The delivery status of each invitation's latest email: `(status, last error)`.
-pub async fn delivery_of(_state: &AppState, _invitations: &[Invitation]) -> Result<HashMap<InvitationId, (String, Option<String>)>> {
-    Ok(HashMap::new())
+/// The delivery status of each invitation's latest email: `(status, why it failed or is
+/// retried)`. An invitation with no email yet (demo data) has none.
+pub async fn delivery_of(state: &AppState, invitations: &[Invitation]) -> Result<HashMap<InvitationId, (String, Option<String>)>> {
+    let ids: Vec<uuid::Uuid> = invitations.iter().map(|i| i.id.uuid()).collect();
+    let messages = state.db.list_outbox_by_subject(ROUNDTABLE_INVITATION_SUBJECT, &ids).await?;
+    // Oldest first: the last per invitation wins.
+    let mut out = HashMap::new();
+    for m in messages {
+        let Some(subject) = m.subject else { continue };
+        let error = m.last_error.filter(|_| m.status != Delivery::Sent);
+        out.insert(InvitationId::from(subject.id), (m.status.as_str().to_owned(), error));
+    }
+    Ok(out)
 }
 
 /// Runs the reminder loop until the task is dropped: every `interval`, writes the reminders

@@ -63,7 +63,8 @@ pub use queries::invitations::{
 pub use queries::members::{Member, MemberUpdate, NewMember};
 pub use queries::outbox::{self as outbox, Delivery, MailPart, NewMessage, OutboxMessage, PartDisposition, Recipient, Subject};
 pub use queries::roundtables::{
-    Agreement, Invitation, Mail, MailKind, Mailer, NewAgreement, NewInvitation, NewRoundtable, QueuedRoundtableReminder, Roundtable,
+    Agreement, Invitation, Mail, MailKind, Mailer, NewAgreement, NewInvitation, NewRoundtable, QueuedRoundtableReminder, ROUNDTABLE_INVITATION_SUBJECT,
+    Roundtable,
 };
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewSection, NewStrategy, Section, Strategy};
 pub use queries::sync::{

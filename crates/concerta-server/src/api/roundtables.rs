@@ -157,12 +157,13 @@ pub(super) async fn close(
         }
         None => Default::default(),
     };
+    let texts = minutes.agreements.iter().map(|a| a.text.clone()).collect();
     let agreements = minutes
         .agreements
         .into_iter()
         .map(|a| NewAgreement { section_id: a.section_id.and_then(|s| s.parse::<SectionId>().ok()), text: a.text })
         .collect();
-    let mailer = RoundtableMailer::new(&state).await?.with_notes(minutes.notes);
+    let mailer = RoundtableMailer::new(&state).await?.with_minutes(minutes.notes, texts);
     let rt = state.db.close_roundtable(rt.id, agreements, AuditActor::User(user.id), &mailer).await?;
     state.publish_access(AccessEvent::City(rt.city_id));
     tracing::info!(roundtable = %rt.id, "roundtable closed");
@@ -190,8 +191,9 @@ pub(super) struct InviteBody {
 pub(crate) struct InvitationView {
     #[serde(flatten)]
     invitation: Invitation,
-    /// `queued`, `sent`, `deferred` or `failed`.
-    delivery: String,
+    /// `queued`, `sent`, `deferred` or `failed`: the status of the latest email to the
+    /// invitee; `null` when none was ever queued (the demo's invitees are not emailed).
+    delivery: Option<String>,
     /// Why it failed or is being retried.
     delivery_error: Option<String>,
 }
@@ -201,7 +203,10 @@ async fn invitation_views(state: &AppState, invitations: Vec<Invitation>) -> Res
     Ok(invitations
         .into_iter()
         .map(|invitation| {
-            let (delivery, delivery_error) = deliveries.get(&invitation.id).cloned().unwrap_or(("queued".to_owned(), None));
+            let (delivery, delivery_error) = match deliveries.get(&invitation.id) {
+                Some((status, error)) => (Some(status.clone()), error.clone()),
+                None => (None, None),
+            };
             InvitationView { invitation, delivery, delivery_error }
         })
         .collect())

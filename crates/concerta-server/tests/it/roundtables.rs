@@ -389,3 +389,88 @@ test_both_dbs!(closing_records_the_agreements_beside_their_sections_and_publicly
     let twice = app.post(&format!("/api/roundtables/{id}/close"), &a.coordinator.auth, json!({})).await;
     assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
 });
+
+test_both_dbs!(roundtable_writes_queue_one_message_per_invitee_in_their_transaction, |db| async move {
+    use concerta_store::{Delivery, PartDisposition, ROUNDTABLE_INVITATION_SUBJECT};
+    let app = App::new(db.clone());
+    let a = CityFixture::new(&db, "bogota").await;
+    let b = CityFixture::new(&db, "caracas").await;
+    let foreign = app.post(&b.url("/actors"), &b.coordinator.auth, json!({"name": "UCV", "sector": "academia", "email": "x@ucv.example"})).await.body;
+    let rt = convene(&app, &a).await;
+    let id = rt["id"].as_str().unwrap();
+    let url = format!("/api/roundtables/{id}/invitations");
+    let ids = |list: &Value| -> Vec<uuid::Uuid> { list.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().parse().unwrap()).collect() };
+    let messages = |ids: Vec<uuid::Uuid>| {
+        let db = db.clone();
+        async move { db.list_outbox_by_subject(ROUNDTABLE_INVITATION_SUBJECT, &ids).await.unwrap() }
+    };
+
+    // A write that fails half-way queues nothing: the outbox row commits with the write.
+    let refused = app
+        .post(&url, &a.coordinator.auth, json!({"invitees": [{"email": "ana@example.org", "name": "Ana"}, {"actor_id": foreign["id"]}]}))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(db.list_city_outbox(a.city.id, 100).await.unwrap().is_empty());
+
+    let invited = app
+        .post(&url, &a.coordinator.auth, json!({"invitees": [
+            {"email": "ana@example.org", "name": "Pérez, Ana", "sector": "academia"},
+            {"email": "luis@example.org", "name": "Luis", "sector": "business"},
+        ]}))
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED);
+    let all = ids(&invited.body);
+    let queued = messages(all.clone()).await;
+    assert_eq!(queued.len(), 2, "one message per invitee");
+    for (inv, m) in invited.body.as_array().unwrap().iter().zip(&queued) {
+        assert_eq!(m.kind, "roundtable_invitation");
+        assert_eq!(m.status, Delivery::Queued);
+        assert_eq!(inv["message_id"], json!(m.id), "the invitation records its latest email");
+        assert_eq!(inv["delivery"], "queued");
+        assert_eq!(m.recipient_email, inv["email"].as_str().unwrap());
+        let dispositions: Vec<_> = m.parts.iter().map(|p| (p.disposition, p.content_type.as_str())).collect();
+        assert_eq!(
+            dispositions,
+            [
+                (PartDisposition::Alternative, "text/calendar; method=REQUEST; charset=UTF-8"),
+                (PartDisposition::Attachment, "application/ics; name=\"invite.ics\""),
+            ]
+        );
+        assert!(m.parts[0].content.contains("METHOD:REQUEST\r\n"));
+        let rsvp = m.payload["rsvp_path"].as_str().unwrap();
+        assert!(rsvp.starts_with("/rsvp/") && m.parts[0].content.replace("\r\n ", "").contains(rsvp), "the calendar carries the RSVP link");
+        assert_eq!(m.payload["when"], "2030-03-10 10:00–12:00 (America/Bogota)");
+    }
+    // The same address again: no second invitation, no second email.
+    app.post(&url, &a.coordinator.auth, json!({"invitees": [{"email": "ana@example.org", "name": "Ana"}]})).await;
+    assert_eq!(messages(all.clone()).await.len(), 2);
+
+    // A title change sends nothing; a new time sends updates to those who have not declined.
+    let luis = invited.body[1].clone();
+    let path = rsvp_path(&app, &rt, &luis).await;
+    assert_eq!(page(&app, Method::POST, &path, Some("answer=declined")).await.0, StatusCode::SEE_OTHER);
+    let rt_url = format!("/api/roundtables/{id}");
+    let patch = |b: Value| app.call(Method::PATCH, &rt_url, &a.coordinator.auth, Some(b));
+    patch(json!({"title": "Mesa de cultura"})).await;
+    assert_eq!(messages(all.clone()).await.len(), 2);
+    patch(json!({"starts_at": "2030-03-11T09:00", "ends_at": "2030-03-11T11:00"})).await;
+    let after = messages(all.clone()).await;
+    assert_eq!(after.len(), 3);
+    assert_eq!((after[2].kind.as_str(), after[2].recipient_email.as_str()), ("roundtable_update", "ana@example.org"));
+    assert!(after[2].parts[0].content.contains("SEQUENCE:1\r\n"));
+    // Resend: the invitation again, as it stands.
+    let ana_id = all[0];
+    let resent = app.post(&format!("{url}/{ana_id}/resend"), &a.coordinator.auth, json!({})).await;
+    assert_eq!(resent.status, StatusCode::OK);
+    let after = messages(all.clone()).await;
+    assert_eq!((after.len(), after[3].kind.as_str()), (4, "roundtable_invitation"));
+    assert_eq!(resent.body["message_id"], json!(after[3].id));
+    // Cancelled: everyone, declined included, gets METHOD:CANCEL.
+    app.post(&format!("/api/roundtables/{id}/cancel"), &a.coordinator.auth, json!({})).await;
+    let cancels: Vec<_> = messages(all.clone()).await.into_iter().filter(|m| m.kind == "roundtable_cancel").collect();
+    assert_eq!(cancels.len(), 2);
+    for m in &cancels {
+        assert_eq!(m.parts[0].content_type, "text/calendar; method=CANCEL; charset=UTF-8");
+        assert!(m.parts[0].content.contains("METHOD:CANCEL\r\n") && m.parts[0].content.contains("STATUS:CANCELLED\r\n"));
+    }
+});

@@ -10,19 +10,20 @@ use chrono::{DateTime, Utc};
 use concerta_core::{ActorId, AuditAction, CityId, InvitationId, Rsvp, RoundtableId, Sector, SectionId};
 use concerta_roundtable::{Details, Schedule, Status};
 use concerta_sync::DocumentId;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::error::{conflict_on, parse_stored};
 use crate::queries::audit::{self, AuditActor, NewAuditEntry};
+use crate::queries::outbox::{self, MailPart, NewMessage, Recipient, Subject};
 use crate::queries::strategies::CHUNK_KIND_CHANGES;
 use crate::tables::{
     actor, city, doc_chunk, document, roundtable, roundtable_agreement, roundtable_invitation, roundtable_reminder, section,
     server_meta,
 };
-use crate::{Database, Error, Result};
+use crate::{Database, Error, Result, TransactionHandle};
 
 /// A roundtable as the API shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -205,13 +206,40 @@ pub struct QueuedRoundtableReminder {
     pub recipients: usize,
 }
 
-/// The message a roundtable write queues in the outbox. Until the outbox exists this type
-/// has no value, so no write can claim to have queued one.
-pub type Mail = std::convert::Infallible;
+/// The kind of the outbox subject that roundtable emails carry (`Subject { kind, id }` with
+/// the invitation's id), so the delivery status of an invitation is that of its latest email.
+pub const ROUNDTABLE_INVITATION_SUBJECT: &str = "roundtable_invitation";
+
+impl MailKind {
+    /// The message kind (the templates of `concerta-notify`) of this email.
+    pub fn template(self) -> &'static str {
+        match self {
+            Self::Invitation | Self::Resend => "roundtable_invitation",
+            Self::Update => "roundtable_update",
+            Self::Cancel => "roundtable_cancel",
+            Self::Reminder => "roundtable_reminder",
+            Self::Minutes => "roundtable_minutes",
+        }
+    }
+}
+
+/// The message a roundtable write queues in the outbox for one invitee, as the caller's
+/// [`Mailer`] composed it: what the templates read and the fixed MIME parts (the calendar
+/// object), both stored with the row so every attempt sends the same bytes. Rendering is the
+/// worker's (`concerta-notify`), in `locale`, else the city's language.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mail {
+    /// The recipient's language, when known.
+    pub locale: Option<concerta_core::Locale>,
+    /// What the templates of the kind read (a JSON object).
+    pub payload: serde_json::Value,
+    /// Extra parts: the `text/calendar` alternative and the `.ics` attachment.
+    pub parts: Vec<MailPart>,
+}
 
 /// Composes the emails of roundtable writes. The store calls it once per recipient inside
 /// the write's transaction and queues what it returns in the outbox there too, so the email
-/// commits with the write or not at all. Pure: no IO.
+/// commits with the write or not at all (`None`: nothing for this recipient). Pure: no IO.
 pub trait Mailer: Sync {
     /// The message of `kind` for `invitation` of `roundtable` as it stands in the write.
     fn compose(&self, roundtable: &Roundtable, invitation: &Invitation, kind: MailKind) -> Option<Mail>;
@@ -233,19 +261,35 @@ async fn invitations_of(conn: &impl ConnectionTrait, id: RoundtableId) -> Result
         .collect()
 }
 
-/// Queues `kind` for each of `invitations` and records the message and sequence sent.
+/// Queues `kind` for each of `invitations` in `tx` (one outbox message per invitee the
+/// mailer composes one for) and records on each invitation the message and the `SEQUENCE`
+/// sent. Answers how many were queued.
 async fn mail_all(
-    _tx: &sea_orm::DatabaseTransaction,
+    tx: &TransactionHandle,
     mailer: &dyn Mailer,
     rt: &Roundtable,
     invitations: &[Invitation],
     kind: MailKind,
 ) -> Result<usize> {
-    let sent = 0;
+    let mut sent = 0;
     for inv in invitations {
-        if let Some(mail) = mailer.compose(rt, inv, kind) {
-            match mail {}
-        }
+        let Some(mail) = mailer.compose(rt, inv, kind) else { continue };
+        let message = NewMessage {
+            kind: kind.template().to_owned(),
+            city: Some(rt.city_id),
+            recipient: Recipient { email: inv.email.clone(), name: inv.name.clone(), locale: mail.locale },
+            payload: mail.payload,
+            parts: mail.parts,
+            subject: Some(Subject { kind: ROUNDTABLE_INVITATION_SUBJECT.to_owned(), id: inv.id.uuid() }),
+        };
+        let queued = outbox::enqueue(tx, &message).await?;
+        roundtable_invitation::Entity::update_many()
+            .col_expr(roundtable_invitation::Column::MessageId, Expr::value(Some(queued.id.uuid())))
+            .col_expr(roundtable_invitation::Column::SentSequence, Expr::value(rt.sequence))
+            .filter(roundtable_invitation::Column::Id.eq(inv.id.uuid()))
+            .exec(&**tx)
+            .await?;
+        sent += 1;
     }
     Ok(sent)
 }

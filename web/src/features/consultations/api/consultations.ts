@@ -151,6 +151,23 @@ export function useInvitations(id: string, enabled: boolean) {
   })
 }
 
+/** An actor of the city's registry, as the invitation form offers it. */
+export interface RegistryActor {
+  id: string
+  name: string
+  sector: Sector
+  email: string | null
+}
+
+/** `GET /api/cities/{city}/actors`: the registry, to invite from (the key the city screens use). */
+export function useRegistry(city: string, enabled: boolean) {
+  return useQuery({
+    queryKey: ["cities", city, "actors"],
+    queryFn: () => api<RegistryActor[]>("GET", `/api/cities/${city}/actors`),
+    enabled,
+  })
+}
+
 export interface NewInvitee {
   email?: string
   name?: string

@@ -14,6 +14,7 @@ import {
   useCreateComment,
   useInvitations,
   useInvite,
+  useRegistry,
   useResendInvitation,
   useRevokeInvitation,
   useSectionText,
@@ -168,6 +169,13 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
   const invite = useInvite(consultation.id)
   const resend = useResendInvitation(consultation.id)
   const revoke = useRevokeInvitation(consultation.id)
+  const registry = useRegistry(consultation.city_id, true)
+  const [actor, setActor] = useState("")
+  const invitable = (registry.data ?? []).filter((a) => a.email)
+  const inviteActor = (event: FormEvent) => {
+    event.preventDefault()
+    if (actor) invite.mutate([{ actor_id: actor }], { onSuccess: () => setActor("") })
+  }
   const [email, setEmail] = useState("")
   const [name, setName] = useState("")
   const [organization, setOrganization] = useState("")
@@ -201,6 +209,21 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
         </button>
         <ErrorMessage error={invite.error} />
       </form>
+      {invitable.length > 0 && (
+        <form className="inline-form" onSubmit={inviteActor}>
+          <SelectField label={t("consultations.fromRegistry")} value={actor} required onChange={(e) => setActor(e.target.value)}>
+            <option value="">{t("consultations.pickActor")}</option>
+            {invitable.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name} · {t(`sectors.${a.sector}`)} · {a.email}
+              </option>
+            ))}
+          </SelectField>
+          <button type="submit" disabled={invite.isPending || !actor}>
+            {t("consultations.inviteActor")}
+          </button>
+        </form>
+      )}
       {invitations.data && invitations.data.invitations.length > 0 && (
         <ul className="plain-list">
           {invitations.data.invitations.map((i) => (

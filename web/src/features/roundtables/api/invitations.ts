@@ -15,7 +15,9 @@ export interface Invitation {
   sector: Sector | null
   rsvp: Rsvp
   rsvp_at: string | null
-  delivery: Delivery
+  /** The status of the latest email to the invitee; `null` when none was ever queued (the
+   * demo's invitations, or ones made before roundtables sent email). */
+  delivery: Delivery | null
   delivery_error: string | null
   created_at: string
 }

@@ -1,8 +1,7 @@
 import { useState, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
-import { ErrorMessage } from "../../../components/ErrorMessage"
+import { ErrorMessage, useFieldError } from "../../../components/ErrorMessage"
 import { Field } from "../../../components/Field"
-import { ApiError } from "../../../lib/api"
 import type { Roundtable, RoundtableInput } from "../api/roundtables"
 
 /** The zones offered first (the seed's cities); any IANA name may be typed. */
@@ -60,7 +59,8 @@ export function RoundtableForm({
   const { t } = useTranslation()
   const [form, setForm] = useState(() => initial(roundtable))
   const set = (key: keyof RoundtableInput) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value })
-  const fieldError = (field: string) => (error instanceof ApiError && error.field === field ? error.message : undefined)
+  const fieldErrorText = useFieldError()
+  const fieldError = (field: string) => fieldErrorText(error, field)
   const submit = (event: FormEvent) => {
     event.preventDefault()
     onSubmit({

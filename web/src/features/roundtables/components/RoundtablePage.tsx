@@ -178,7 +178,7 @@ function StatusTable({ rt, admin }: { rt: Roundtable; admin: boolean }) {
                 <td>{i.organization}</td>
                 <td>{i.sector ? t(`sectors.${i.sector}`) : ""}</td>
                 <td>
-                  <span className={`badge delivery-${i.delivery}`}>{t(`roundtables.deliveries.${i.delivery}`)}</span>
+                  <span className={`badge delivery-${i.delivery ?? "none"}`}>{t(`roundtables.deliveries.${i.delivery ?? "none"}`)}</span>
                   {i.delivery_error && <span className="muted"> {i.delivery_error}</span>}
                 </td>
                 <td>
