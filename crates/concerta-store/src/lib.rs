@@ -84,6 +84,16 @@ pub struct Database {
     /// Woken after the commit of every transaction that enqueued an email, so this process's
     /// outbox worker sends it at once ([`Database::outbox_wakeups`]).
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// On SQLite, taken by [`Database::transaction`] for its whole run: SQLite has one writer
+    /// at a time, and this process's transactions queue here instead of failing with "database
+    /// is locked" when many write at once (sixteen concurrent member additions did).
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+tokio::task_local! {
+    /// Set while a [`Database::transaction`] body runs in this task: a nested transaction
+    /// does not wait for the writer lock its caller holds.
+    static IN_TRANSACTION: ();
 }
 
 /// A transaction handed to the body of [`Database::transaction`].
@@ -153,7 +163,8 @@ impl Database {
         let conn = sea_orm::Database::connect(options)
             .await
             .map_err(|e| Error::Connect(e.to_string()))?;
-        Ok(Self { conn, outbox_wake: Arc::new(tokio::sync::Notify::new()) })
+        let sqlite_writer = (conn.get_database_backend() == sea_orm::DbBackend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self { conn, outbox_wake: Arc::new(tokio::sync::Notify::new()), sqlite_writer })
     }
 
     /// What the outbox worker waits on: notified after the commit of every transaction of
@@ -198,11 +209,25 @@ impl Database {
     /// Runs `body` in a transaction and commits it. When the body or the commit fails with a
     /// retryable error (Postgres 40001 serialization failure or 40P01 deadlock, SQLite busy),
     /// the transaction is rolled back and `body` runs again after a jittered backoff, up to a
-    /// few attempts. Any other error rolls back and is returned.
+    /// few attempts. Any other error rolls back and is returned. On SQLite the transactions
+    /// of this process run one at a time (see `sqlite_writer`).
     ///
     /// Meant for the store's own query modules (and its tests); code above the store calls
     /// the named methods instead.
     pub async fn transaction<T, F, Fut>(&self, body: F) -> Result<T>
+    where
+        F: Fn(TransactionHandle) -> Fut + Send,
+        Fut: Future<Output = Result<T>> + Send,
+        T: Send,
+    {
+        let _writer = match &self.sqlite_writer {
+            Some(lock) if IN_TRANSACTION.try_with(|_| ()).is_err() => Some(lock.clone().lock_owned().await),
+            _ => None,
+        };
+        IN_TRANSACTION.scope((), self.attempt_transaction(body)).await
+    }
+
+    async fn attempt_transaction<T, F, Fut>(&self, body: F) -> Result<T>
     where
         F: Fn(TransactionHandle) -> Fut + Send,
         Fut: Future<Output = Result<T>> + Send,
