@@ -152,8 +152,6 @@ async fn flood(name: &str, limits: Option<&str>) -> Value {
 
 /// Replaces (or appends) the `logins` block of the results file; other blocks stay.
 fn write_block(file: &str, runs: &[Value]) {
-    let start = "<!-- bench:logins:start -->";
-    let end = "<!-- bench:logins:end -->";
     let date = std::process::Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M UTC"])
         .output()
@@ -191,21 +189,13 @@ fn write_block(file: &str, runs: &[Value]) {
         ));
     }
     let text = format!(
-        "{start}\n## Login flood: 1,000 concurrent wrong logins (`cargo xtask bench-logins`)\n\n\
+        "## Login flood: 1,000 concurrent wrong logins (`cargo xtask bench-logins`)\n\n\
          {profile} `concerta serve` on SQLite, one node, all requests from 127.0.0.1 at once (one in ten for a real\n\
          account, the rest for unknown ones). A probe asks `/healthz` and an authenticated `GET /api/me` every\n\
          100 ms during the flood. Peak memory is the server's `VmHWM`. Measured {date} on this machine (2 cores,\n\
          shared with other work: figures are indicative).\n\n\
          | run | flood took | answers (HTTP status: count) | probe during the flood | peak memory before → after | resident before → after |\n\
-         |---|---|---|---|---|---|\n{rows}{end}"
+         |---|---|---|---|---|---|\n{rows}"
     );
-    let current = std::fs::read_to_string(file).unwrap_or_default();
-    let updated = match (current.find(start), current.find(end)) {
-        (Some(a), Some(b)) if b > a => {
-            format!("{}{}{}", &current[..a], text, &current[b + end.len()..])
-        }
-        _ => format!("{}\n\n{}\n", current.trim_end(), text),
-    };
-    std::fs::write(file, updated).unwrap_or_else(|e| panic!("cannot write {file}: {e}"));
-    eprintln!("wrote {file}");
+    concerta_e2e::write_results_block(file, "logins", &text);
 }

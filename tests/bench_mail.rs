@@ -74,11 +74,9 @@ async fn main() {
 
 /// Replaces (or appends) the `notify` block of `bench/RESULTS.md`; other blocks stay as they are.
 fn write_block(file: &str, f: &serde_json::Value) {
-    let start = "<!-- bench:notify:start -->";
-    let end = "<!-- bench:notify:end -->";
     let n = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
-    let text = format!(
-        "{start}\n## Email: 1,000 account invitations to a local SMTP sink (`cargo xtask bench-mail`)\n\n\
+    let body = format!(
+        "## Email: 1,000 account invitations to a local SMTP sink (`cargo xtask bench-mail`)\n\n\
          Release `concerta serve` on {backend}, one node, default worker (batches of 16, 4 SMTP sends at once, pooled\n\
          connections), aiosmtpd on 127.0.0.1 parsing every message. 1,000 `POST /api/cities/{{city}}/members` for\n\
          new emails, {c} at a time; each commits the member, the invitation and its outbox row in one transaction.\n\
@@ -88,7 +86,7 @@ fn write_block(file: &str, f: &serde_json::Value) {
          | one request, p50 / p95 | {p50:.1} ms / {p95:.1} ms |\n\
          | from the first request until all 1,000 delivered | {ad:.2} s |\n\
          | delivery throughput | {dps:.0} messages/s |\n\
-         | still sending after the last request answered | {drain:.2} s |\n{end}",
+         | still sending after the last request answered | {drain:.2} s |\n",
         backend = f["backend"].as_str().unwrap_or("?"),
         c = f["concurrency"],
         date = chrono_free_date(),
@@ -100,13 +98,7 @@ fn write_block(file: &str, f: &serde_json::Value) {
         dps = n("delivered_per_s"),
         drain = n("drain_after_enqueue_s"),
     );
-    let current = std::fs::read_to_string(file).unwrap_or_default();
-    let updated = match (current.find(start), current.find(end)) {
-        (Some(a), Some(b)) if b > a => format!("{}{}{}", &current[..a], text, &current[b + end.len()..]),
-        _ => format!("{}\n\n{}\n", current.trim_end(), text),
-    };
-    std::fs::write(file, updated).unwrap_or_else(|e| panic!("cannot write {file}: {e}"));
-    eprintln!("wrote {file}");
+    concerta_e2e::write_results_block(file, "notify", &body);
 }
 
 /// Today's date (UTC) from the system clock, as YYYY-MM-DD.

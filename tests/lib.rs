@@ -1160,3 +1160,21 @@ pub fn root_text(doc: &AutoCommit, key: &str) -> String {
         _ => String::new(),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark results
+
+/// Replaces (or appends) the block `<!-- bench:{name}:start -->` … `end -->` of the results
+/// file with `body`; the other blocks stay as they are.
+pub fn write_results_block(file: &str, name: &str, body: &str) {
+    let start = format!("<!-- bench:{name}:start -->");
+    let end = format!("<!-- bench:{name}:end -->");
+    let text = format!("{start}\n{body}{end}");
+    let current = std::fs::read_to_string(file).unwrap_or_default();
+    let updated = match (current.find(&start), current.find(&end)) {
+        (Some(a), Some(b)) if b > a => format!("{}{}{}", &current[..a], text, &current[b + end.len()..]),
+        _ => format!("{}\n\n{}\n", current.trim_end(), text),
+    };
+    std::fs::write(file, updated).unwrap_or_else(|e| panic!("cannot write {file}: {e}"));
+    eprintln!("wrote {file}");
+}

@@ -88,7 +88,7 @@ pub fn hashing_concurrency() -> usize {
 }
 
 /// Runs `work` (an argon2 computation) on a hashing thread, once one is free.
-async fn with_hashing_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
     let (done, result) = tokio::sync::oneshot::channel();
     hashing_threads()
         .send(Box::new(move || {
@@ -101,7 +101,7 @@ async fn with_hashing_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 
 /// Hashes a password with argon2id (on a hashing thread, a bounded number at once: it is
 /// deliberately slow and memory-hard).
 pub async fn hash_password(password: String) -> Result<String> {
-    with_hashing_slot(move || phc_hash(password.as_bytes()).map_err(|e| anyhow::anyhow!("hashing a password: {e}")))
+    on_hashing_thread(move || phc_hash(password.as_bytes()).map_err(|e| anyhow::anyhow!("hashing a password: {e}")))
         .await
         .map_err(Error::Internal)?
         .map_err(Error::Internal)
@@ -111,7 +111,7 @@ pub async fn hash_password(password: String) -> Result<String> {
 /// at once). With no hash, a dummy verification still runs (and fails) so that unknown
 /// emails take as long as wrong passwords.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    with_hashing_slot(move || {
+    on_hashing_thread(move || {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(dummy_hash);
         phc_verify(password.as_bytes(), &hash) && real

@@ -162,12 +162,7 @@ impl IntoResponse for Error {
         match &self {
             Error::InvalidField { field, message } => {
                 error["field"] = json!(field);
-                if let Some(reason) = reason(message) {
-                    error["reason"] = json!(reason.code);
-                    if let Some(limit) = reason.limit {
-                        error["limit"] = json!(limit);
-                    }
-                }
+                add_reason(&mut error, message);
             }
             Error::Conflict { field } => {
                 error["field"] = json!(field);
@@ -175,12 +170,7 @@ impl IntoResponse for Error {
             Error::Row { row, field, message } => {
                 error["field"] = json!(field);
                 error["row"] = json!(row);
-                if let Some(reason) = reason(message) {
-                    error["reason"] = json!(reason.code);
-                    if let Some(limit) = reason.limit {
-                        error["limit"] = json!(limit);
-                    }
-                }
+                add_reason(&mut error, message);
             }
             Error::InvitationLink(problem) => {
                 error["message"] = json!(link_problem_message(*problem));
@@ -201,6 +191,17 @@ impl IntoResponse for Error {
                 .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+/// Adds `reason` (and `limit`) to an error body when `message` has a known [`reason`], so
+/// the app can say it in the user's language.
+fn add_reason(error: &mut serde_json::Value, message: &str) {
+    if let Some(reason) = reason(message) {
+        error["reason"] = json!(reason.code);
+        if let Some(limit) = reason.limit {
+            error["limit"] = json!(limit);
+        }
     }
 }
 
