@@ -79,15 +79,17 @@ async fn js_clients_on_two_nodes_converge_and_access_changes_reach_every_node() 
 
     // ... and the removal on node A cuts it.
     let doc = section.doc_id.to_string();
-    let removed = Instant::now();
     let answer = admin.delete(&format!("/api/cities/{}/members/{member}", city.id)).await;
     assert_eq!(answer.status, 204, "{}", answer.text);
+    let removed = Instant::now();
     let cut = watcher
         .wait_for("doc-unavailable on node B after the DELETE on node A", Duration::from_secs(30), |l| {
             l["docUnavailable"].as_array().is_some_and(|d| d.contains(&json!(doc)))
         })
         .await;
-    // Polled until a generous deadline; the latency is logged (the issue's "within a
-    // second" is a product figure, not a test timing on a shared machine).
-    eprintln!("DELETE on node A → doc-unavailable on node B in {:?}: {}", removed.elapsed(), cut["docUnavailable"]);
+    // The issue's bound: within a second of the removal's answer (it takes about a tenth;
+    // the client reports its state every 25 ms).
+    let took = removed.elapsed();
+    eprintln!("DELETE on node A answered → doc-unavailable on node B in {took:?}: {}", cut["docUnavailable"]);
+    assert!(took < Duration::from_secs(1), "the removal on node A cut the session on node B only after {took:?}");
 }
