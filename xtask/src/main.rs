@@ -83,6 +83,10 @@ commands:
                   and 20 × 3 × 50 (sections × clients × edits), against the same servers
                   (Concerta with relay coalescing off and on); writes its block of
                   bench/RESULTS.md (~20 min)
+  bench --upload [--servers concerta,samod] [--no-pin]
+                  the server's memory while one client writes a 20,000-change history into
+                  a fresh section, one sync message per change, and after it leaves; against
+                  Concerta and samod by default; writes its block of bench/RESULTS.md (~5 min)
   bench-mail [--postgres]
                   1,000 account invitations through a release server to a local SMTP sink
                   (aiosmtpd): API time to enqueue, time until all delivered, messages/s;
@@ -733,16 +737,18 @@ mod tests {
 fn bench(root: &Path, rest: &[String]) -> Result<ExitCode> {
     let mut passed: Vec<String> = Vec::new();
     let mut jsloop = false;
+    let mut upload = false;
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--jsloop" => jsloop = true,
+            "--upload" => upload = true,
             "--quick" | "--no-pin" | "--keep" => passed.push(arg.clone()),
             "--servers" => {
                 let list = it.next().context("--servers needs a list, e.g. concerta,samod")?;
                 passed.extend([arg.clone(), list.clone()]);
             }
-            other => bail!("`cargo xtask bench`: unknown argument `{other}` (--jsloop, --quick, --servers LIST, --no-pin, --keep)"),
+            other => bail!("`cargo xtask bench`: unknown argument `{other}` (--jsloop, --upload, --quick, --servers LIST, --no-pin, --keep)"),
         }
     }
     let target = target_dir(root)?;
@@ -763,14 +769,24 @@ fn bench(root: &Path, rest: &[String]) -> Result<ExitCode> {
     let exe = |name: &str| release.join(format!("{name}{}", env::consts::EXE_SUFFIX));
     let shown = std::iter::once("cargo xtask bench".to_owned())
         .chain(jsloop.then(|| "--jsloop".to_owned()))
+        .chain(upload.then(|| "--upload".to_owned()))
         .chain(passed.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
+    if jsloop && upload {
+        bail!("`cargo xtask bench`: --jsloop and --upload are separate runs");
+    }
     if jsloop {
         passed.retain(|a| a != "--keep");
     }
     let mut cmd = Command::new(exe("loadgen"));
-    cmd.arg(if jsloop { "jsloop" } else { "bench" })
+    cmd.arg(if jsloop {
+        "jsloop"
+    } else if upload {
+        "upload"
+    } else {
+        "bench"
+    })
         .args(&passed)
         .arg("--repo-root")
         .arg(root)

@@ -13,6 +13,7 @@ mod net;
 mod peer;
 mod report;
 mod servers;
+mod upload;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -181,6 +182,15 @@ fn main() -> Result<()> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         return rt.block_on(jsloop::run(args));
     }
+    if std::env::args().nth(1).as_deref() == Some("upload") {
+        let args = parse_upload_args()?;
+        servers::raise_nofile();
+        if args.programs.server_cpu.is_some() {
+            servers::pin_self(1);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        return rt.block_on(upload::run(args));
+    }
     let args = parse_args()?;
     let nofile = servers::raise_nofile();
     if let Some(cpu) = args.loadgen_cpu {
@@ -247,6 +257,55 @@ fn parse_jsloop_args() -> Result<jsloop::Args> {
         command,
         timeout: Duration::from_secs(150),
         node_cpu: pin.then_some(1),
+    })
+}
+
+/// `loadgen upload [--changes N] [--rate N] [--servers concerta,samod] [--no-pin] --repo-root DIR --out FILE
+/// --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]`.
+fn parse_upload_args() -> Result<upload::Args> {
+    let mut a = std::env::args().skip(2);
+    let mut changes = 20_000;
+    let mut rate = 400.0;
+    let mut kinds = vec![Kind::Concerta, Kind::Samod];
+    let mut pin = true;
+    let (mut repo_root, mut out, mut concerta, mut samod, mut js_dir) = (None, None, None, None, None);
+    let mut node = "node".to_string();
+    let mut command = "loadgen upload".to_string();
+    while let Some(arg) = a.next() {
+        let mut val = || a.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--changes" => changes = val()?.parse().context("--changes N")?,
+            "--rate" => rate = val()?.parse().context("--rate MESSAGES_PER_S")?,
+            "--no-pin" => pin = false,
+            "--servers" => kinds = val()?.split(',').map(Kind::parse).collect::<Result<_>>()?,
+            "--repo-root" => repo_root = Some(PathBuf::from(val()?)),
+            "--out" => out = Some(PathBuf::from(val()?)),
+            "--concerta" => concerta = Some(PathBuf::from(val()?)),
+            "--samod" => samod = Some(PathBuf::from(val()?)),
+            "--js-dir" => js_dir = Some(PathBuf::from(val()?)),
+            "--node" => node = val()?,
+            "--command" => command = val()?,
+            // Accepted for symmetry with `bench`; the upload has one plan.
+            "--quick" | "--keep" => {}
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let repo_root = repo_root.context("--repo-root")?;
+    let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let pin = pin && nproc >= 2;
+    Ok(upload::Args {
+        kinds,
+        changes,
+        rate,
+        programs: Programs {
+            concerta: concerta.unwrap_or_else(|| repo_root.join("target/release/concerta")),
+            samod: samod.unwrap_or_else(|| repo_root.join("target/release/samod-server")),
+            js_dir: js_dir.unwrap_or_else(|| repo_root.join("bench/js")),
+            node,
+            server_cpu: pin.then_some(0),
+        },
+        out: out.unwrap_or_else(|| repo_root.join("bench/RESULTS.md")),
+        command,
     })
 }
 

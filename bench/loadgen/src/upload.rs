@@ -1,0 +1,256 @@
+//! `loadgen upload`: the server's memory while a long history arrives (issue 15, item 4).
+//!
+//! One client writes a 20,000-change history into a fresh section, every change its own sync
+//! message (the benchmark's edits: three letters spliced into `body`, every other edit also
+//! deleting four), 400 a second (under Concerta's limit of 500 per connection) while the client
+//! answers whatever the server says; then the client waits until the server has every change, and leaves. The
+//! server's resident memory (`VmRSS`) is sampled every 100 ms from its start: fresh, the peak
+//! during the upload, at its end, 5 s and 70 s after the client left (the engine unloads a
+//! document 30 s after its last peer left). Then the server is restarted and a fresh client
+//! opens that section cold: the memory the document itself needs. Writes its own block of
+//! `bench/RESULTS.md`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use automerge::Automerge;
+use automerge::sync::Message;
+use concerta_sync::DocumentId;
+use concerta_sync::wire::WireMessage;
+
+use crate::load::cold_open;
+use crate::net::Conn;
+use crate::peer::{LightDoc, extend_history};
+use crate::servers::{Kind, Programs, Server, sample};
+use crate::{blocks, concerta_sections, loadavg, log};
+
+pub struct Args {
+    pub kinds: Vec<Kind>,
+    pub changes: usize,
+    /// Sync messages per second the client sends.
+    pub rate: f64,
+    pub programs: Programs,
+    pub out: PathBuf,
+    pub command: String,
+}
+
+/// What one server did.
+struct Upload {
+    secs: f64,
+    fresh_kb: u64,
+    peak_kb: u64,
+    end_kb: u64,
+    after5_kb: u64,
+    after70_kb: u64,
+    restarted_kb: u64,
+    cold_kb: u64,
+    cold_ms: f64,
+}
+
+/// Runs the upload against every server and writes the block.
+pub async fn run(args: Args) -> Result<()> {
+    let started = Instant::now();
+    let root = std::env::temp_dir().join(format!("concerta-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&root)?;
+    let load_before = loadavg();
+    let mut rows: Vec<(Kind, Result<Upload, String>)> = Vec::new();
+    for &kind in &args.kinds {
+        log(format!("=== upload of {} changes: {} ===", args.changes, kind.key()));
+        let r = run_one(kind, &args, &root.join(kind.key())).await.map_err(|e| format!("{e:#}"));
+        match &r {
+            Ok(u) => log(format!(
+                "{}: {:.1} s; RSS fresh {} MB, peak {} MB, end {} MB, +5 s {} MB, +70 s {} MB; restarted {} MB, cold open {} MB ({:.0} ms)",
+                kind.key(), u.secs, mb(u.fresh_kb), mb(u.peak_kb), mb(u.end_kb), mb(u.after5_kb), mb(u.after70_kb),
+                mb(u.restarted_kb), mb(u.cold_kb), u.cold_ms
+            )),
+            Err(e) => log(format!("{}: failed: {e}", kind.key())),
+        }
+        rows.push((kind, r));
+        blocks::write_block(&args.out, "sync-upload", &render(&args, &rows, &load_before, started.elapsed().as_secs_f64()))?;
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    log(format!("wrote {} in {:.0} s", args.out.display(), started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+fn mb(kb: u64) -> u64 {
+    (kb + 512) / 1024
+}
+
+async fn run_one(kind: Kind, args: &Args, dir: &Path) -> Result<Upload> {
+    std::fs::create_dir_all(dir)?;
+    let mut server = Server::new(kind, dir, &args.programs)?;
+    let id = if kind == Kind::Concerta {
+        server.provision_concerta()?;
+        server.start()?;
+        *concerta_sections(&server, 1).await?.first().context("a section")?
+    } else {
+        server.start()?;
+        DocumentId::random()
+    };
+    let url = server.url();
+    let pid = server.pid();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let fresh_kb = sample(pid).rss_kb;
+
+    // The peak, sampled every 100 ms until the client has left.
+    let peak = Arc::new(AtomicU64::new(fresh_kb));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, stop) = (peak.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Relaxed) {
+                peak.fetch_max(sample(pid).rss_kb, Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let t0 = Instant::now();
+    let heads = upload(&url, id, kind == Kind::Concerta, args.changes, args.rate).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let end_kb = sample(pid).rss_kb;
+    let heads = heads?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after5_kb = sample(pid).rss_kb;
+    tokio::time::sleep(Duration::from_secs(65)).await;
+    let after70_kb = sample(pid).rss_kb;
+    stop.store(true, Relaxed);
+    let _ = sampler.await;
+
+    server.stop();
+    server.start()?;
+    let pid = server.pid();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let restarted_kb = sample(pid).rss_kb;
+    let cold = cold_open(&server.url(), id, &heads, pid).await;
+    let cold_kb = sample(pid).rss_kb;
+    server.stop();
+    let cold = cold?;
+    Ok(Upload {
+        secs,
+        fresh_kb,
+        peak_kb: peak.load(Relaxed).max(end_kb),
+        end_kb,
+        after5_kb,
+        after70_kb,
+        restarted_kb,
+        cold_kb,
+        cold_ms: cold.total_ms,
+    })
+}
+
+/// Writes `changes` edits into document `id`, one sync message each, answering the server as
+/// it goes; returns the document's heads once the server has them all.
+async fn upload(url: &str, id: DocumentId, server_created: bool, changes: usize, rate: f64) -> Result<Vec<automerge::ChangeHash>> {
+    let mut light = LightDoc::new();
+    let mut doc = if server_created {
+        // The section the server made: fetch its first change.
+        let mut conn = Conn::open(url, crate::net::new_peer_id("upload"), Duration::from_secs(10)).await?;
+        let first = light.generate().context("first message")?;
+        conn.send_sync(id, first, true).await?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while light.graph.is_empty() || light.their_heads().as_ref() != Some(&light.heads()) {
+            answer(&mut conn, id, &mut light, deadline).await?;
+        }
+        conn.close().await;
+        light.reset_peer();
+        let mut doc = Automerge::new();
+        doc.apply_changes(light.changes().collect::<Vec<_>>())?;
+        doc
+    } else {
+        Automerge::load(&concerta_sync::new_section_document("Bench"))?
+    };
+    // Generated before connecting: servers drop peers that miss their keep-alive pings.
+    extend_history(&mut doc, changes, 20_000)?;
+    let all = doc.get_changes(&[]);
+    let mut conn = Conn::open(url, crate::net::new_peer_id("upload"), Duration::from_secs(10)).await?;
+    let hello = light.generate().context("first message")?;
+    conn.send_sync(id, hello, !server_created).await?;
+    let t0 = Instant::now();
+    for (i, change) in all.into_iter().enumerate() {
+        light.add_local(change);
+        if let Some(m) = light.generate() {
+            conn.send_sync(id, m, false).await?;
+        }
+        // Paced below Concerta's per-connection limit (500 messages/s); answer what arrives
+        // meanwhile.
+        let due = t0 + Duration::from_secs_f64((i + 1) as f64 / rate);
+        while let Ok(got) = tokio::time::timeout_at(due.into(), conn.recv()).await {
+            handle(got?, &mut conn, id, &mut light).await?;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while light.their_heads().as_ref() != Some(&light.heads()) {
+        answer(&mut conn, id, &mut light, deadline).await.context("waiting for the server to have every change")?;
+    }
+    conn.close().await;
+    let mut heads = doc.get_heads();
+    heads.sort_unstable();
+    Ok(heads)
+}
+
+/// Waits for the next message (until `deadline`) and answers it.
+async fn answer(conn: &mut Conn, id: DocumentId, light: &mut LightDoc, deadline: Instant) -> Result<()> {
+    let got = tokio::time::timeout_at(deadline.into(), conn.recv()).await.map_err(|_| anyhow!("no answer in time"))?;
+    handle(got?, conn, id, light).await
+}
+
+async fn handle(got: Option<WireMessage>, conn: &mut Conn, id: DocumentId, light: &mut LightDoc) -> Result<()> {
+    match got {
+        Some(WireMessage::Sync { data, .. }) => {
+            let msg = Message::decode(&data).map_err(|e| anyhow!("sync message: {e}"))?;
+            light.receive(&msg, &mut |_| {})?;
+            if let Some(r) = light.generate() {
+                conn.send_sync(id, r, false).await?;
+            }
+            Ok(())
+        }
+        Some(WireMessage::Error { message }) => bail!("server error: {message}"),
+        Some(WireMessage::DocUnavailable { .. }) => bail!("doc-unavailable"),
+        Some(_) => Ok(()),
+        None => bail!("connection closed"),
+    }
+}
+
+fn render(args: &Args, rows: &[(Kind, Result<Upload, String>)], load_before: &str, secs: f64) -> String {
+    let mut md = String::new();
+    md.push_str("## Memory while a long history arrives (issue 15)\n\n");
+    let date = std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output();
+    let date = date.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let commit = std::process::Command::new("git").args(["rev-parse", "--short", "HEAD"]).output();
+    let commit = commit.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    md.push_str(&format!(
+        "Generated by `{}` ({date}, commit {}, {:.0} s in all; 1-minute load average {} at the start, {} at the end); do not edit by hand.\n\n",
+        args.command,
+        commit,
+        secs,
+        load_before,
+        loadavg()
+    ));
+    md.push_str(&format!(
+        "- **Load:** one client writes {} changes into a fresh section (three letters spliced into `body`, every other edit also deleting four), every change its own sync message, {} messages a second (Concerta refuses more than 500/s on a connection), answering the server as it goes; it waits until the server has them all and leaves.\n",
+        args.changes, args.rate
+    ));
+    md.push_str("- **Memory:** the server's `VmRSS`, sampled every 100 ms. Concerta unloads a document 30 s after its last peer left. Restarted: a fresh process, then a fresh client opens the section cold (the memory the document itself needs).\n\n");
+    md.push_str("| server | upload time | RSS fresh | peak during the upload | at its end | 5 s after the client left | 70 s after | restarted: fresh / after a cold open of the section |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|\n");
+    for (kind, r) in rows {
+        let name = match kind {
+            Kind::Concerta => "Concerta",
+            Kind::Npm => "JS sync-server (npm)",
+            Kind::Repo2 => "JS repo 2.x",
+            Kind::Samod => "samod",
+        };
+        match r {
+            Ok(u) => md.push_str(&format!(
+                "| {name} | {:.1} s | {} MB | {} MB | {} MB | {} MB | {} MB | {} MB / {} MB ({:.0} ms) |\n",
+                u.secs, mb(u.fresh_kb), mb(u.peak_kb), mb(u.end_kb), mb(u.after5_kb), mb(u.after70_kb), mb(u.restarted_kb), mb(u.cold_kb), u.cold_ms
+            )),
+            Err(e) => md.push_str(&format!("| {name} | failed: {} | | | | | | |\n", e.replace('|', "/").replace('\n', " "))),
+        }
+    }
+    md
+}
