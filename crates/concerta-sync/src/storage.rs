@@ -288,10 +288,11 @@ pub struct Materialized {
 /// with automerge. Changes automerge rejects are left out and reported. Expensive: call it
 /// off the hot path.
 pub fn materialize(base: Option<&[u8]>, changes: Vec<Vec<u8>>) -> Result<Materialized, ChunkError> {
-    let mut doc = match base {
-        Some(b) => Automerge::load(b).map_err(|e| ChunkError(e.to_string()))?,
-        None => Automerge::new(),
+    let load_base = || match base {
+        Some(b) => Automerge::load(b).map_err(|e| ChunkError(e.to_string())),
+        None => Ok(Automerge::new()),
     };
+    let mut doc = load_base()?;
     let mut parsed = Vec::with_capacity(changes.len());
     let mut rejected = Vec::new();
     for bytes in changes {
@@ -300,13 +301,14 @@ pub fn materialize(base: Option<&[u8]>, changes: Vec<Vec<u8>>) -> Result<Materia
             Err(e) => return Err(ChunkError(e.to_string())),
         }
     }
-    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut trial = doc.clone();
-        trial.apply_changes(parsed.clone()).map(|_| trial)
-    }));
+    // Applied in place, not to a clone: a clone of a long history's document doubled the
+    // materializer's peak memory on every snapshot of an upload. When anything is wrong the
+    // document is read again from `base` and the slow path finds the culprits.
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(parsed.clone())));
     match attempt {
-        Ok(Ok(applied)) if applied.get_missing_deps(&[]).is_empty() => doc = applied,
+        Ok(Ok(())) if doc.get_missing_deps(&[]).is_empty() => {}
         _ => {
+            doc = load_base()?;
             // Slow path, only when something is wrong: one change at a time.
             let mut bad: HashSet<ChangeHash> = HashSet::new();
             for change in parsed {
@@ -434,5 +436,47 @@ pub fn append_stored(graph: &mut ChangeGraph, mut queue: Vec<Change>, schema: Sc
         if queue.is_empty() || queue.len() == before {
             return queue;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    use super::*;
+
+    fn edits(doc: &mut AutoCommit, n: usize) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|i| {
+                doc.put(ROOT, "n", i as i64).unwrap();
+                doc.commit();
+                doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn materialize_applies_in_order_and_leaves_out_what_automerge_cannot_apply() {
+        let mut doc = AutoCommit::new();
+        let base_changes = edits(&mut doc, 3);
+        let base = materialize(None, base_changes).unwrap();
+        let more = edits(&mut doc, 4);
+
+        // All good: everything applied on top of the base.
+        let all = materialize(Some(&base.snapshot), more.clone()).unwrap();
+        assert!(all.rejected.is_empty());
+        assert_eq!(all.heads, doc.get_heads());
+        let loaded = Automerge::load(&all.snapshot).unwrap();
+        assert_eq!(loaded.get_changes(&[]).len(), 7);
+
+        // A change whose dependency is missing (the second of the four) is left out with
+        // every change after it, from a document read again from the base.
+        let gappy = vec![more[0].clone(), more[2].clone(), more[3].clone()];
+        let partial = materialize(Some(&base.snapshot), gappy).unwrap();
+        let hash = |b: &Vec<u8>| Change::from_bytes(b.clone()).unwrap().hash();
+        assert_eq!(partial.rejected, vec![hash(&more[2]), hash(&more[3])]);
+        assert_eq!(partial.heads, vec![hash(&more[0])]);
+        assert_eq!(Automerge::load(&partial.snapshot).unwrap().get_changes(&[]).len(), 4);
     }
 }
