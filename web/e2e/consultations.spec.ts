@@ -59,6 +59,9 @@ async function commentsAs(person: Person, baseUrl: string, consultation: string)
   return person.page.request.get(`${baseUrl}/api/consultations/${consultation}/comments`).then((r) => r.json())
 }
 
+// The server sends its email over SMTP to aiosmtpd (the emails the tests read were delivered).
+test.use({ smtp: true })
+
 test.describe("consultations", () => {
   test("a stakeholder comments on a passage; it stays on its words while an editor edits around and inside it; the city's answer reaches the stakeholder", async ({
     person,
@@ -119,9 +122,16 @@ test.describe("consultations", () => {
     await expectAccessible(coordinator.page, "the coordinator's answer queue")
     await coordinator.page.screenshot({ path: "../docs/screenshots/consultation-coordinator.png", fullPage: true })
 
-    // The stakeholder's open page shows the answer (polled).
+    // The stakeholder's open page shows the answer (pushed by the server's event stream)...
     await expect(thread.getByTestId("response")).toContainText("Partly accepted", { timeout: 15_000 })
     await expect(thread.getByTestId("response")).toContainText("We name three priority areas")
+    // ... and the answer reached them by email, through the SMTP server.
+    let answers: ParsedMail[] = []
+    await expect
+      .poll(() => (answers = parsedMailTo(server.data, DEMO.stakeholder).filter((m) => m.text.includes("We name three priority areas"))).length, { timeout: 30_000 })
+      .toBe(1)
+    expect(answers[0].subject).toContain("answered your comment")
+    expect(answers[0].text).toContain("Please name the priority areas.")
   })
 
   test("an editor's open section editor shows a new comment and its answer at once, pushed by the server, not polled", async ({ person, server }) => {
