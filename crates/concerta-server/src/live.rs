@@ -167,7 +167,8 @@ impl Listener {
 /// scope, and `resync` when it fell behind (fetch everything again). Before each event,
 /// and every minute when quiet, it checks that the credential and access still hold; when
 /// they do not, or when the credential ends (logout, revocation, expiry), it says `end` and
-/// closes. A comment line every 20 s keeps proxies from timing it out.
+/// closes (a withdrawn invitation publishes an access event for its user, so that stream ends
+/// at once). A comment line every 20 s keeps proxies from timing it out.
 pub(crate) fn stream(state: AppState, listener: Listener, city: CityId, scope: Scope) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let comments = state.comment_events.subscribe();
     let access = state.access_events.subscribe();

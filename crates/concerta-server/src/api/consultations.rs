@@ -441,6 +441,8 @@ pub(super) async fn revoke_invitation(
     let viewer = viewer(&state, user, &c).await?;
     viewer.require(Action::ManageConsultation, &c, None)?;
     let revoked = state.db.revoke_consultation_invitation(c.id, invitee, AuditActor::User(viewer.user.id)).await?;
+    // Their open comment streams (on every node) check again at once, and end.
+    state.publish_access(crate::state::AccessEvent::User(revoked.user_id));
     tracing::info!(consultation = %c.id, invitee = %invitee, "consultation invitation revoked");
     Ok(Json(revoked))
 }

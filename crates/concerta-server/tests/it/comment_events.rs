@@ -167,12 +167,12 @@ test_both_dbs!(comments_reach_the_open_streams_of_those_who_may_read_them, |db| 
     assert_eq!(ana_x.comment().await["kind"], "hidden");
     assert_eq!(editor.comment().await["kind"], "hidden");
 
-    // Withdrawn, Ana's stream ends at the next change instead of telling her of it.
+    // Withdrawn, Ana's stream ends at once, and she hears nothing more.
     let revoked = app.post(&format!("/api/consultations/{x}/invitations/{ana_invitee}/revoke"), &c.coordinator.auth, json!({})).await;
     assert_eq!(revoked.status, StatusCode::OK, "{:?}", revoked.body);
-    let after = comment(&app, &x, &section, &c.coordinator.auth, "Después del retiro").await;
     assert_eq!(ana_x.next().await.map(|(name, _)| name).as_deref(), Some("end"));
     assert!(ana_x.next().await.is_none(), "closed after `end`");
+    let after = comment(&app, &x, &section, &c.coordinator.auth, "Después del retiro").await;
     assert_eq!(editor.comment().await["comment_id"], json!(after));
 
     // A revoked token ends its stream at once, with no comment needed.
