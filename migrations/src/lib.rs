@@ -27,6 +27,7 @@ mod m20261129_000040_consultations;
 mod m20261129_000041_comment_locale;
 mod m20261129_000043_city_timezone;
 mod m20261129_000044_invitee_withdrawn;
+mod m20261129_000050_access_notices;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000041_comment_locale::Migration),
             Box::new(m20261129_000043_city_timezone::Migration),
             Box::new(m20261129_000044_invitee_withdrawn::Migration),
+            Box::new(m20261129_000050_access_notices::Migration),
         ]
     }
 }
