@@ -5,6 +5,7 @@ use automerge::sync::Message;
 use automerge::{Change, ChangeHash};
 
 use super::durability::{start_materialize, Doc};
+use super::relay::Why;
 use super::{Access, ConnId, Effect, Engine, Millis};
 use crate::graph::Refusal;
 use crate::protocol;
@@ -119,7 +120,7 @@ impl Engine {
         }
         let _ = (is_request, peer_id, remote);
         if !waiting_for_our_store {
-            self.sync_now(conn, doc_id, out);
+            self.sync_now(conn, doc_id, Why::Reply, out);
         }
         self.refuse_late(doc_id, late, out);
     }
@@ -146,7 +147,7 @@ impl Engine {
             out.push(Effect::Send { conn: sender, frame: WireMessage::Error { message: reason }.encode() });
             let _ = remote;
             if self.docs.get(&doc_id).is_some_and(|d| d.peers.contains(&sender)) {
-                self.sync_now(sender, doc_id, out);
+                self.sync_now(sender, doc_id, Why::Other, out);
             }
         }
     }

@@ -183,6 +183,15 @@ pub struct Stats {
     pub changes_quarantined: u64,
     /// Relays held back because the peer had not answered the previous one (coalescing).
     pub relays_held: u64,
+    /// Sync messages sent, by what made them go: a relay sent at once ([`Self::sync_relayed`]),
+    /// held relays whose time came ([`Self::sync_released`]), the reply to a peer's own
+    /// message ([`Self::sync_replies`]), and the rest (access changes, refusals).
+    pub sync_relayed: u64,
+    pub sync_released: u64,
+    pub sync_replies: u64,
+    pub sync_other: u64,
+    /// Changes those sync messages carried (a whole-document message counts once).
+    pub changes_out: u64,
 }
 
 /// The engine. See the module docs.

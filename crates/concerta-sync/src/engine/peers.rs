@@ -347,9 +347,11 @@ impl Engine {
                     if let Some(doc) = self.docs.get(&doc_id)
                         && doc.status == Status::Ready
                         && doc.peers.contains(&conn)
-                        && let Some(frame) = relay::sync_frame(&peer_id, remote, doc_id, doc, pd)
+                        && let Some((frame, changes)) = relay::sync_frame(&peer_id, remote, doc_id, doc, pd)
                     {
                         self.held.remove(&(conn, doc_id));
+                        self.stats.sync_other += 1;
+                        self.stats.changes_out += changes as u64;
                         out.push(Effect::Send { conn, frame });
                     }
                 } else {

@@ -16,26 +16,58 @@ use crate::protocol;
 use crate::wire::WireMessage;
 use crate::DocumentId;
 
-/// The next sync message for a peer as a frame, if it needs one; notes whether it carries
-/// changes (then the peer owes us an answer).
-pub(super) fn sync_frame(peer_id: &str, remote: String, doc_id: DocumentId, doc: &Doc, pd: &mut PeerDoc) -> Option<Vec<u8>> {
+/// What made a sync message go to a peer (counted in [`Stats`](super::Stats)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Why {
+    /// Changes became durable and went out at once.
+    Relay,
+    /// Held changes whose time came.
+    Released,
+    /// The reply to the peer's own message.
+    Reply,
+    /// An access change or a refusal.
+    Other,
+}
+
+/// The next sync message for a peer as a frame, if it needs one, and the changes it carries;
+/// notes whether it carries changes (then the peer owes us an answer).
+pub(super) fn sync_frame(
+    peer_id: &str,
+    remote: String,
+    doc_id: DocumentId,
+    doc: &Doc,
+    pd: &mut PeerDoc,
+) -> Option<(Vec<u8>, usize)> {
     let message = protocol::generate(&doc.view(), &mut pd.sync)?;
     pd.awaiting |= !message.changes.is_empty();
+    let changes = message.changes.len();
     let frame = WireMessage::Sync { sender_id: peer_id.to_owned(), target_id: remote, document_id: doc_id, data: message.encode() }
         .encode();
-    Some(frame)
+    Some((frame, changes))
 }
 
 impl Engine {
     /// Sends `conn` what it lacks of `doc_id` now (and with it whatever was held for it).
-    pub(super) fn sync_now(&mut self, conn: ConnId, doc_id: DocumentId, out: &mut Vec<Effect>) {
+    pub(super) fn sync_now(&mut self, conn: ConnId, doc_id: DocumentId, why: Why, out: &mut Vec<Effect>) {
         self.held.remove(&(conn, doc_id));
         let (Some(c), Some(doc)) = (self.conns.get_mut(&conn), self.docs.get(&doc_id)) else { return };
         let remote = c.remote.clone().unwrap_or_default();
         let Some(pd) = c.docs.get_mut(&doc_id) else { return };
-        if let Some(frame) = sync_frame(&self.config.peer_id, remote, doc_id, doc, pd) {
+        if let Some((frame, changes)) = sync_frame(&self.config.peer_id, remote, doc_id, doc, pd) {
+            self.count(why, changes);
             out.push(Effect::Send { conn, frame });
         }
+    }
+
+    pub(super) fn count(&mut self, why: Why, changes: usize) {
+        let s = &mut self.stats;
+        *match why {
+            Why::Relay => &mut s.sync_relayed,
+            Why::Released => &mut s.sync_released,
+            Why::Reply => &mut s.sync_replies,
+            Why::Other => &mut s.sync_other,
+        } += 1;
+        s.changes_out += changes as u64;
     }
 
     /// Relays what became durable to `conn`: at once if it answered what we sent it last,
@@ -50,14 +82,14 @@ impl Engine {
             self.stats.relays_held += 1;
             return;
         }
-        self.sync_now(conn, doc_id, out);
+        self.sync_now(conn, doc_id, Why::Relay, out);
     }
 
     /// Sends what was held and whose time is up.
     pub(super) fn release_held(&mut self, now: Millis, out: &mut Vec<Effect>) {
         let due: Vec<(ConnId, DocumentId)> = self.held.iter().filter(|(_, at)| **at <= now).map(|(k, _)| *k).collect();
         for (conn, doc_id) in due {
-            self.sync_now(conn, doc_id, out);
+            self.sync_now(conn, doc_id, Why::Released, out);
         }
     }
 
