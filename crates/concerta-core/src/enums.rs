@@ -176,6 +176,8 @@ text_enum!(
     AuditAction, "audit action" {
         /// A member was added to a city.
         MemberAdded = "member_added",
+        /// A city's settings changed (its time zone).
+        CityChanged = "city_changed",
         /// A member was removed from a city.
         MemberRemoved = "member_removed",
         /// A member's role or government area changed.
@@ -192,6 +194,9 @@ text_enum!(
         TokenRevoked = "token_revoked",
         /// A login failed (wrong password or unknown account).
         LoginFailed = "login_failed",
+        /// Login attempts for an account or from an address began to be refused by
+        /// throttling (one entry per run of refusals).
+        LoginThrottled = "login_throttled",
         /// Browser sessions were ended (by their user, or by a password change).
         SessionsEnded = "sessions_ended",
         /// A user changed their password.
