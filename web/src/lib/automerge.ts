@@ -4,17 +4,20 @@
 // made offline survive a reload. The Repo's connection state is observable for the status
 // region (connected? which peer is the server, and its storageId for "saved").
 import { initializeWasm } from "@automerge/automerge/slim"
-import wasmUrl from "@automerge/automerge/automerge.wasm?url"
 import { Repo, type PeerId, type StorageId } from "@automerge/automerge-repo/slim"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb"
 import { decode } from "cbor-x"
+import { automergeWasm } from "./wasm"
 
 let wasm: Promise<void> | undefined
 
-/** Loads automerge's wasm once. */
+/** Loads automerge's wasm once (compiled by `lib/wasm`, maybe already under way). */
 export function loadAutomerge(): Promise<void> {
-  wasm ??= initializeWasm(wasmUrl).then(() => void performance.mark("concerta:wasm"))
+  // automerge hands its argument to wasm-bindgen's init, which also takes a compiled module.
+  wasm ??= automergeWasm()
+    .then((module) => initializeWasm(module as string))
+    .then(() => void performance.mark("concerta:wasm"))
   return wasm
 }
 

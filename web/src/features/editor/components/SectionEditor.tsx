@@ -3,9 +3,10 @@ import { useTranslation } from "react-i18next"
 import { EditorState } from "prosemirror-state"
 import { EditorView } from "prosemirror-view"
 import { history } from "prosemirror-history"
+import type * as A from "@automerge/automerge/slim"
 import type { DocHandle } from "@automerge/automerge-repo/slim"
 import type { PageRepo } from "../../../lib/automerge"
-import { amToPmIndex, bind, BODY_PATH, cursorIndex, pmToAmIndex, type SectionDoc } from "../binding"
+import { amToPmIndex, bind, BODY_PATH, bodySpans, cursorIndex, pmToAmIndex, type SectionDoc } from "../binding"
 import { editorKeymaps, setLink } from "../commands"
 import { linkRange, normaliseHref } from "../link"
 import { cursorsPlugin, setCursors, type RemoteCursor } from "../plugins/cursors"
@@ -66,6 +67,7 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
       const doc = handle.doc()
       if (!doc) return []
       const names = new Map(latest.roster.map((p) => [p.peerId, p]))
+      let spans: A.Span[] | undefined
       const cursors: RemoteCursor[] = []
       for (const [peerId, cursor] of latest.cursors) {
         const who = names.get(peerId)
@@ -73,7 +75,8 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
         const head = cursorIndex(doc, cursor.head)
         const anchor = cursorIndex(doc, cursor.anchor)
         if (head === undefined || anchor === undefined) continue
-        cursors.push({ peerId, name: who.name, color: colorFor(who.userId), head: amToPmIndex(doc, head), anchor: amToPmIndex(doc, anchor) })
+        spans ??= bodySpans(doc)
+        cursors.push({ peerId, name: who.name, color: colorFor(who.userId), head: amToPmIndex(spans, head), anchor: amToPmIndex(spans, anchor) })
       }
       return cursors
     }
@@ -82,13 +85,15 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
     const commentRanges = (): CommentRange[] => {
       const doc = handle.doc()
       if (!doc) return []
+      let spans: A.Span[] | undefined
       const out: CommentRange[] = []
       for (const c of commentsRef.current) {
         if (!c.anchor || c.hidden || c.parent_id) continue
         const start = cursorIndex(doc, c.anchor.start)
         const end = cursorIndex(doc, c.anchor.end)
         if (start === undefined || end === undefined || start > end) continue
-        out.push({ id: c.id, from: amToPmIndex(doc, start), to: amToPmIndex(doc, end + 1), active: c.id === activeRef.current })
+        spans ??= bodySpans(doc)
+        out.push({ id: c.id, from: amToPmIndex(spans, start), to: amToPmIndex(spans, end + 1), active: c.id === activeRef.current })
       }
       return out
     }
@@ -130,15 +135,24 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
         }
         setState(next)
         if (tr.docChanged) heal.changed()
-        if (writable && (tr.selectionSet || tr.docChanged)) {
-          const doc = handle.doc()
-          if (doc) {
-            const { anchor, head } = next.selection
-            tracker.setSelection(pmToAmIndex(doc, anchor), pmToAmIndex(doc, head))
-          }
-        }
+        if (writable && (tr.selectionSet || tr.docChanged)) selectionSoon()
       },
     })
+    // Our selection goes to the others after the keystroke's own work (the change, its
+    // sync message), once per burst of transactions, as it stands then.
+    let selectionScheduled = false
+    const selectionSoon = () => {
+      if (selectionScheduled) return
+      selectionScheduled = true
+      window.setTimeout(() => {
+        selectionScheduled = false
+        const doc = handle.doc()
+        if (destroyed || !doc) return
+        const { anchor, head } = editorView.state.selection
+        const spans = bodySpans(doc)
+        tracker.setSelection(pmToAmIndex(spans, anchor), pmToAmIndex(spans, head))
+      }, 0)
+    }
     // The view is checked against the automerge document after changes (see plugins/heal.ts).
     const heal = healer(
       () => (destroyed ? undefined : editorView),
@@ -162,13 +176,25 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
       editorView.dispatch(setCommentRanges(setCursors(editorView.state.tr, remoteCursors()), passages))
       setRanges(passages)
     }
+    // Changes and cursor moves redraw once, in a task of their own: the received text is
+    // shown (and painted) first, the cursors follow it (mapped through the change meanwhile),
+    // and a burst of changes costs one redraw.
+    let scheduled = false
+    const redrawSoon = () => {
+      if (scheduled) return
+      scheduled = true
+      window.setTimeout(() => {
+        scheduled = false
+        redraw()
+      }, 0)
+    }
     redrawRef.current = redraw
     const unsubscribe = tracker.subscribe((snapshot) => {
       latest = snapshot
       setPresence(snapshot)
-      redraw()
+      redrawSoon()
     })
-    handle.on("change", redraw)
+    handle.on("change", redrawSoon)
     setView(editorView)
     setState(editorView.state)
     performance.mark("concerta:editor")
@@ -176,7 +202,7 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
       destroyed = true
       redrawRef.current = () => {}
       heal.stop()
-      handle.off("change", redraw)
+      handle.off("change", redrawSoon)
       unsubscribe()
       tracker.dispose()
       editorView.destroy()
