@@ -25,6 +25,7 @@ mod m20261129_000030_notify;
 mod m20261129_000035_roundtables;
 mod m20261129_000040_consultations;
 mod m20261129_000041_comment_locale;
+mod m20261129_000050_recipient_locale;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000035_roundtables::Migration),
             Box::new(m20261129_000040_consultations::Migration),
             Box::new(m20261129_000041_comment_locale::Migration),
+            Box::new(m20261129_000050_recipient_locale::Migration),
         ]
     }
 }

@@ -240,6 +240,7 @@ async fn load_consultations(
         organization: "Universidad Nacional".to_owned(),
         sector: Sector::Academia,
         actor: None,
+        locale: None,
     };
     let now = Utc::now();
     let mut made = Vec::new();
@@ -402,6 +403,7 @@ async fn load_roundtables(
                 country: None,
                 email: Some(email.to_owned()),
                 website: None,
+                locale: None,
             })
             .await?,
         );
@@ -426,6 +428,7 @@ async fn load_roundtables(
         name: a.name.clone(),
         organization: a.name.clone(),
         sector: Some(a.sector),
+        locale: a.locale,
     };
     let new = |d: &DetailsPatch| -> anyhow::Result<NewRoundtable> {
         Ok(NewRoundtable {

@@ -9,6 +9,7 @@ mod errors;
 mod evaluation;
 mod health;
 mod invitations;
+mod locales;
 mod roles;
 mod roundtables;
 mod security;
