@@ -386,6 +386,11 @@ impl Database {
         self.mark(id, claim, Delivery::Failed, crate::now(), Some(error), None).await
     }
 
+    /// Marks one claimed row, in a transaction of its own: on SQLite that makes the worker's
+    /// marks wait their turn behind this process's other write transactions (the writer lock
+    /// of [`Database::transaction`]) instead of committing in the middle of one, which left
+    /// that transaction's snapshot stale ("database is locked", SQLITE_BUSY_SNAPSHOT, found
+    /// by `cargo xtask bench-mail`'s 1,000 roundtable invitations).
     async fn mark(
         &self,
         id: OutboxMessageId,
@@ -395,27 +400,41 @@ impl Database {
         error: Option<&str>,
         sent_at: Option<DateTime<Utc>>,
     ) -> Result<bool> {
-        let now = crate::now();
-        let mut update = outbox_message::Entity::update_many()
-            .col_expr(outbox_message::Column::Status, Expr::value(status.as_str()))
-            .col_expr(outbox_message::Column::NextAttemptAt, Expr::value(next))
-            .col_expr(outbox_message::Column::ClaimedBy, Expr::value(Option::<String>::None))
-            .col_expr(outbox_message::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
-        if let Some(error) = error {
-            update = update.col_expr(outbox_message::Column::LastError, Expr::value(truncate(error, 2000)));
-        }
-        if let Some(at) = sent_at {
-            update = update.col_expr(outbox_message::Column::SentAt, Expr::value(at));
-        }
-        let result = update
-            .filter(outbox_message::Column::Id.eq(id.uuid()))
-            .filter(outbox_message::Column::ClaimedBy.eq(claim))
-            .exec(&self.conn)
-            .await?;
-        Ok(result.rows_affected == 1)
+        self.transaction(|tx| async move { mark_in(&tx, id, claim, status, next, error, sent_at).await }).await
     }
+}
 
+async fn mark_in(
+    tx: &TransactionHandle,
+    id: OutboxMessageId,
+    claim: &str,
+    status: Delivery,
+    next: DateTime<Utc>,
+    error: Option<&str>,
+    sent_at: Option<DateTime<Utc>>,
+) -> Result<bool> {
+    let now = crate::now();
+    let mut update = outbox_message::Entity::update_many()
+        .col_expr(outbox_message::Column::Status, Expr::value(status.as_str()))
+        .col_expr(outbox_message::Column::NextAttemptAt, Expr::value(next))
+        .col_expr(outbox_message::Column::ClaimedBy, Expr::value(Option::<String>::None))
+        .col_expr(outbox_message::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
+    if let Some(error) = error {
+        update = update.col_expr(outbox_message::Column::LastError, Expr::value(truncate(error, 2000)));
+    }
+    if let Some(at) = sent_at {
+        update = update.col_expr(outbox_message::Column::SentAt, Expr::value(at));
+    }
+    let result = update
+        .filter(outbox_message::Column::Id.eq(id.uuid()))
+        .filter(outbox_message::Column::ClaimedBy.eq(claim))
+        .exec(&**tx)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+impl Database {
     /// One message by id (any city: callers check access through what it is about).
     #[tracing::instrument(skip_all)]
     pub async fn get_outbox_message(&self, id: OutboxMessageId) -> Result<OutboxMessage> {
