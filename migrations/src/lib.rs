@@ -25,7 +25,8 @@ mod m20261129_000030_notify;
 mod m20261129_000035_roundtables;
 mod m20261129_000040_consultations;
 mod m20261129_000041_comment_locale;
-mod m20261129_000050_recipient_locale;
+mod m20261129_000050_access_notices;
+mod m20261129_000051_recipient_locale;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -43,7 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000035_roundtables::Migration),
             Box::new(m20261129_000040_consultations::Migration),
             Box::new(m20261129_000041_comment_locale::Migration),
-            Box::new(m20261129_000050_recipient_locale::Migration),
+            Box::new(m20261129_000050_access_notices::Migration),
+            Box::new(m20261129_000051_recipient_locale::Migration),
         ]
     }
 }

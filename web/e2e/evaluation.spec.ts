@@ -170,7 +170,7 @@ test.describe("a new indicator from scratch", () => {
 })
 
 test.describe("a CSV import", () => {
-  test("a bad row is named in the person's language and nothing is imported; the corrected file imports", async ({ person }) => {
+  test("a bad row is named in the person's language and nothing is imported; the corrected file imports into an empty framework", async ({ person }) => {
     const ana = await person(DEMO.coordinator, { language: "es" })
     const api = ana.page.request
     const me = await api.get("/api/me").then((r) => r.json())
@@ -178,7 +178,12 @@ test.describe("a CSV import", () => {
       .post(`/api/cities/${me.memberships[0].city_id}/strategies`, { data: { title: "Estrategia importada", template: "seed" }, headers: csrf })
       .then((r) => r.json())
     await ana.page.goto(`/strategies/${strategy.id}/evaluation`)
-    await ana.page.getByRole("button", { name: "Crear el marco a partir de la tabla de la semilla" }).click()
+    // No framework yet: the import is offered beside the template, with the columns to fill.
+    await expect(ana.page.getByRole("button", { name: "Crear el marco a partir de la tabla de la semilla" })).toBeVisible()
+    const template = ana.page.getByRole("link", { name: "Descargar las columnas en un CSV vacío" })
+    const columns = await api.get((await template.getAttribute("href"))!).then((r) => r.text())
+    expect(columns.trim().split(",")).toEqual(expect.arrayContaining(["code", "name", "level", "unit", "direction"]))
+    expect(columns.trim().split("\n")).toHaveLength(1)
     const header = "code,name,level,unit,direction,frequency,baseline_value,baseline_date,target_value,target_date\n"
     const row = (level: string) => `IMP-1,Acuerdos importados,${level},count,higher_is_better,annual,2,2024-01-01,6,2027-01-01\n`
     const file = ana.page.getByLabel("Importar indicadores (CSV)")
@@ -195,6 +200,7 @@ test.describe("a CSV import", () => {
     await file.setInputFiles({ name: "indicadores.csv", mimeType: "text/csv", buffer: Buffer.from(header + row("office")) })
     await form.getByRole("button", { name: "Importar", exact: true }).click()
     await expect(form.getByRole("status")).toContainText("Importado: 1 nuevos")
+    await expect(ana.page.getByRole("link", { name: "Acuerdos importados" })).toBeVisible()
     const after = await api.get(`/api/strategies/${strategy.id}/indicators`).then((r) => r.json())
     expect(after.indicators.find((i: { code: string }) => i.code === "IMP-1")?.name).toBe("Acuerdos importados")
   })

@@ -192,6 +192,9 @@ text_enum!(
         TokenRevoked = "token_revoked",
         /// A login failed (wrong password or unknown account).
         LoginFailed = "login_failed",
+        /// Login attempts for an account or from an address began to be refused by
+        /// throttling (one entry per run of refusals).
+        LoginThrottled = "login_throttled",
         /// Browser sessions were ended (by their user, or by a password change).
         SessionsEnded = "sessions_ended",
         /// A user changed their password.

@@ -1,7 +1,8 @@
 //! The Sustainable Development Goals and their targets, shipped with the product
 //! (`data/sdg.json`): the 17 goals and 169 targets of the 2030 Agenda (UN General Assembly
-//! resolution A/RES/70/1). Goals in Spanish, English and Portuguese; targets in English and
-//! Spanish as the United Nations publishes them, Portuguese falling back to Spanish.
+//! resolution A/RES/70/1) in Spanish, English and Portuguese: English and Spanish as the
+//! United Nations publishes them, Portuguese (goals and targets) as the United Nations in Brazil
+//! publishes them (the official Portuguese translation of the 2030 Agenda).
 //!
 //! Indicators link to targets by code (`11.3`, `17.17`) or to a whole goal by its number
 //! (`11`).
@@ -40,20 +41,21 @@ impl Target {
     }
 }
 
-/// A text in the languages the source has; Portuguese may be missing (then Spanish is used).
+/// A text in the languages the source has. Every goal and target has Portuguese; the field stays
+/// optional so that a text without it falls back to Spanish rather than failing to load.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Localized {
     /// English.
     pub en: String,
     /// Spanish.
     pub es: String,
-    /// Portuguese, where the source has it.
+    /// Portuguese.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pt: Option<String>,
 }
 
 impl Localized {
-    /// The text in `locale` (Portuguese falls back to Spanish).
+    /// The text in `locale` (Portuguese, if ever missing, falls back to Spanish).
     pub fn get(&self, locale: Locale) -> &str {
         match locale {
             Locale::En => &self.en,
@@ -124,10 +126,19 @@ mod tests {
         }
         for t in &c.targets {
             assert!(!t.title.en.is_empty() && !t.title.es.is_empty(), "{}", t.code);
+            let pt = t.title.pt.as_deref().unwrap_or_default();
+            assert!(!pt.trim().is_empty(), "target {} is in Portuguese too", t.code);
+            assert_ne!(pt, t.title.es, "target {} in Portuguese is not the Spanish text", t.code);
+            assert_eq!(t.title.get(Locale::Pt), pt);
         }
         assert_eq!(goal(11).unwrap().short.en, "Sustainable cities and communities");
         assert!(target("11.3").unwrap().title.en.starts_with("By 2030, enhance inclusive and sustainable urbanization"));
         assert!(target("17.17").unwrap().title.es.contains("alianzas"));
+        assert!(target("11.3").unwrap().title.get(Locale::Pt).starts_with("Até 2030, aumentar a urbanização inclusiva e sustentável"));
+        assert!(target("1.1").unwrap().title.get(Locale::Pt).contains("US$ 1,90 por dia"));
+        assert!(target("14.c").unwrap().title.get(Locale::Pt).ends_with("parágrafo 158 do “Futuro Que Queremos”"));
+        let fallback = Localized { en: "x".into(), es: "y".into(), pt: None };
+        assert_eq!(fallback.get(Locale::Pt), "y");
         assert!(is_known("17.17") && is_known("11") && is_known("11.a"));
         assert!(!is_known("18") && !is_known("11.99") && !is_known("") && !is_known("0"));
         assert_eq!(goal_of("11.a"), Some(11));

@@ -376,13 +376,22 @@ pub fn session_cookie_header(state: &AppState, value: &str, max_age_secs: i64) -
 
 /// Takes one login attempt from the allowances of `address` and `email`
 /// ([`crate::throttle`]); 429 with `Retry-After` when either is spent. Runs before any
-/// password is checked, and alike for accounts that do not exist.
-pub fn throttle_login(state: &AppState, address: Option<IpAddr>, email: &str) -> Result<()> {
-    state.login_throttle.attempt(address, email).map_err(|retry_after| {
-        metrics::counter!(LOGINS_THROTTLED).increment(1);
-        tracing::info!(client = ?address, retry_after = retry_after.as_secs(), "login attempt throttled");
-        Error::TooManyRequests { retry_after }
-    })
+/// password is checked, and alike for accounts that do not exist. The first refusal of a
+/// run (until that account or address is allowed again) is audited as `login_throttled`.
+pub async fn throttle_login(state: &AppState, address: Option<IpAddr>, email: &str) -> Result<()> {
+    let Err(refused) = state.login_throttle.attempt(address, email) else { return Ok(()) };
+    metrics::counter!(LOGINS_THROTTLED).increment(1);
+    tracing::info!(client = ?address, by = refused.by.as_str(), retry_after = refused.retry_after.as_secs(), "login attempt throttled");
+    if refused.run_started {
+        let entry = NewAuditEntry::new(AuditAction::LoginThrottled, AuditActor::Anonymous).details(serde_json::json!({
+            "email": email.trim().to_lowercase(),
+            "client_address": address.map(|a| a.to_string()),
+            "by": refused.by.as_str(),
+            "retry_after_secs": refused.retry_after.as_secs(),
+        }));
+        state.db.record_audit(entry).await?;
+    }
+    Err(Error::TooManyRequests { retry_after: refused.retry_after })
 }
 
 /// Login attempts refused by throttling (a Prometheus counter).
@@ -398,7 +407,7 @@ pub async fn login(
     headers: HeaderMap,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response> {
-    throttle_login(&state, address, &body.email)?;
+    throttle_login(&state, address, &body.email).await?;
     let found = state.db.get_user_credentials(&body.email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -473,7 +482,7 @@ pub async fn change_password(
 ) -> Result<StatusCode> {
     validate_new_password("new_password", &body.new_password)?;
     let user = &auth.user;
-    throttle_login(&state, address, &user.email)?;
+    throttle_login(&state, address, &user.email).await?;
     let hash = state.db.get_user_credentials(&user.email).await?.and_then(|(_, hash)| hash);
     if !verify_password(body.current_password, hash).await {
         return Err(Error::invalid("current_password", "is not your current password"));

@@ -51,12 +51,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match db.revoke_api_token(user.id, id, AuditActor::System).await {
                 Ok(token) => {
                     eprintln!("revoked token {} ({})", token.id, if token.name.is_empty() { "no name" } else { &token.name });
-                    // On Postgres the running nodes hear it and cut the token's live sync
-                    // connections (they re-check the user's credentials); on SQLite there is
-                    // no channel to the server process, and the token is refused from its next
-                    // request or connection on.
+                    // The running servers hear it (Postgres `NOTIFY`; on SQLite a notice row
+                    // they poll twice a second) and cut the token's live sync connections.
                     let notice = crate::state::AccessEvent::User(user.id).to_notice();
-                    if let Err(e) = db.notify_access("cli", &notice).await {
+                    if let Err(e) = db.announce_access_from_outside(&notice).await {
                         eprintln!("warning: the running servers were not told ({e}); live connections on the token end when they reconnect");
                     }
                     Ok(())

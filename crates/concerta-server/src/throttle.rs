@@ -10,15 +10,22 @@
 //! the server is told to trust it ([`crate::auth::ClientAddress`]); IPv6 addresses count per
 //! /64, the block one subscriber usually gets.
 //!
+//! A *run* of refusals for one account or address starts with its first refused attempt and
+//! ends with its next allowed one; [`Throttled::run_started`] marks the first refusal of a run,
+//! so the caller audits each run once (a flood of 429s is not a flood of audit writes, and
+//! every address of a flood was audited for its failures before it was throttled anyway).
+//!
 //! Memory: one small state per account and per address seen recently; states that have
 //! refilled completely are dropped every minute ([`LoginThrottle::forget_idle`]), and account
 //! keys are cut to 320 characters (the longest email).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -70,35 +77,100 @@ impl fmt::Display for LoginLimit {
     }
 }
 
+/// Whose allowance refused an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThrottledBy {
+    /// The account's (the email's).
+    Account,
+    /// The client address's.
+    Address,
+}
+
+impl ThrottledBy {
+    /// `account` or `address`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThrottledBy::Account => "account",
+            ThrottledBy::Address => "address",
+        }
+    }
+}
+
+/// A refused attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttled {
+    /// How long until one more attempt is allowed.
+    pub retry_after: Duration,
+    /// Whose allowance is spent.
+    pub by: ThrottledBy,
+    /// The first refusal since that account or address was last allowed an attempt.
+    pub run_started: bool,
+}
+
+/// A key of the runs of refusals.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum RunKey {
+    Account(String),
+    Address(IpAddr),
+}
+
 /// The allowances of accounts and client addresses (see the module docs).
 pub struct LoginThrottle {
     accounts: DefaultKeyedRateLimiter<String>,
     addresses: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
+    /// Accounts and addresses being refused, with the time of their last refusal.
+    refusing: Mutex<HashMap<RunKey, Instant>>,
+    /// After this long without a refusal a run is forgotten (the longer full refill).
+    forget_runs_after: Duration,
 }
 
 impl LoginThrottle {
     /// Allowances per account and per client address.
     pub fn new(account: LoginLimit, address: LoginLimit) -> Self {
+        let refill = |l: LoginLimit| l.period * l.burst.get();
         Self {
             accounts: RateLimiter::keyed(account.quota()),
             addresses: RateLimiter::keyed(address.quota()),
             clock: DefaultClock::default(),
+            refusing: Mutex::new(HashMap::new()),
+            forget_runs_after: refill(account).max(refill(address)),
         }
     }
 
     /// Takes one attempt from `address`'s allowance (when known), then from `account`'s
     /// (an email, compared lowercased). `Err` with how long to wait when either is spent.
-    pub fn attempt(&self, address: Option<IpAddr>, account: &str) -> Result<(), Duration> {
+    pub fn attempt(&self, address: Option<IpAddr>, account: &str) -> Result<(), Throttled> {
         if let Some(address) = address {
-            self.addresses.check_key(&address_key(address)).map_err(|not| not.wait_time_from(self.clock.now()))?;
+            let key = address_key(address);
+            let checked = self.addresses.check_key(&key);
+            self.note(RunKey::Address(key), checked.map_err(|not| not.wait_time_from(self.clock.now())), ThrottledBy::Address)?;
         }
         self.attempt_account(account)
     }
 
     /// Takes one attempt from `account`'s allowance only.
-    pub fn attempt_account(&self, account: &str) -> Result<(), Duration> {
-        self.accounts.check_key(&account_key(account)).map_err(|not| not.wait_time_from(self.clock.now()))
+    pub fn attempt_account(&self, account: &str) -> Result<(), Throttled> {
+        let key = account_key(account);
+        let checked = self.accounts.check_key(&key).map_err(|not| not.wait_time_from(self.clock.now()));
+        self.note(RunKey::Account(key), checked, ThrottledBy::Account)
+    }
+
+    /// Starts, continues or ends `key`'s run of refusals.
+    fn note(&self, key: RunKey, checked: Result<(), Duration>, by: ThrottledBy) -> Result<(), Throttled> {
+        let mut refusing = self.refusing.lock().expect("the throttle's lock is never poisoned");
+        match checked {
+            Ok(()) => {
+                if !refusing.is_empty() {
+                    refusing.remove(&key);
+                }
+                Ok(())
+            }
+            Err(retry_after) => {
+                let run_started = refusing.insert(key, Instant::now()).is_none();
+                Err(Throttled { retry_after, by, run_started })
+            }
+        }
     }
 
     /// Drops the state of accounts and addresses whose allowance is whole again.
@@ -107,6 +179,9 @@ impl LoginThrottle {
         self.accounts.shrink_to_fit();
         self.addresses.retain_recent();
         self.addresses.shrink_to_fit();
+        let mut refusing = self.refusing.lock().expect("the throttle's lock is never poisoned");
+        refusing.retain(|_, last| last.elapsed() < self.forget_runs_after);
+        refusing.shrink_to_fit();
     }
 
     /// How many accounts and addresses have a state (for tests and metrics).
@@ -156,8 +231,10 @@ mod tests {
             let email = if i % 2 == 0 { "Ana@Example.org " } else { "ana@example.org" };
             assert!(throttle.attempt(Some(address), email).is_ok(), "attempt {i}");
         }
-        let wait = throttle.attempt(Some("198.51.100.1".parse().unwrap()), "ANA@example.org").unwrap_err();
+        let refused = throttle.attempt(Some("198.51.100.1".parse().unwrap()), "ANA@example.org").unwrap_err();
+        let wait = refused.retry_after;
         assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert_eq!((refused.by, refused.run_started), (ThrottledBy::Account, true));
         assert!(throttle.attempt(None, "bob@example.org").is_ok(), "other accounts are not affected");
     }
 
@@ -172,6 +249,25 @@ mod tests {
         let other = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
         assert!(throttle.attempt(Some(other), "someone@example.org").is_ok());
         assert_eq!(address_key("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn a_run_of_refusals_is_reported_once_and_ends_with_the_next_allowed_attempt() {
+        let throttle = LoginThrottle::new("1/0.2".parse().unwrap(), "1000/1".parse().unwrap());
+        let address: IpAddr = "192.0.2.7".parse().unwrap();
+        assert!(throttle.attempt(Some(address), "ana@example.org").is_ok());
+        let started: Vec<bool> = (0..4).map(|_| throttle.attempt(Some(address), "ana@example.org").unwrap_err().run_started).collect();
+        assert_eq!(started, [true, false, false, false]);
+        assert!(throttle.attempt(Some(address), "bob@example.org").is_ok(), "another account has its own run");
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(throttle.attempt(Some(address), "ana@example.org").is_ok(), "refilled");
+        assert!(throttle.attempt(Some(address), "ana@example.org").unwrap_err().run_started, "a new run");
+
+        let by_address = LoginThrottle::new("1000/1".parse().unwrap(), "1/60".parse().unwrap());
+        assert!(by_address.attempt(Some(address), "a@example.org").is_ok());
+        let refused = by_address.attempt(Some(address), "b@example.org").unwrap_err();
+        assert_eq!((refused.by, refused.run_started), (ThrottledBy::Address, true));
+        assert!(!by_address.attempt(Some(address), "c@example.org").unwrap_err().run_started);
     }
 
     #[test]

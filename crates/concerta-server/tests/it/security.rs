@@ -373,9 +373,17 @@ test_both_dbs!(repeated_login_failures_on_one_account_get_429_then_the_right_ans
     assert_eq!(app.send(login_from("203.0.113.9", "bob@example.org", PASSWORD)).await.status, StatusCode::OK);
     login_again_after_the_window(&app, "203.0.113.9", "ana@example.org").await;
     // Refused attempts were not audited as failures (no password was checked); the three
-    // wrong passwords on each account were.
-    let failures = app.db().list_audit(None, None, 50).await.unwrap().into_iter().filter(|e| e.action == "login_failed").count();
-    assert_eq!(failures, 6);
+    // wrong passwords on each account were, and each account's run of refusals once (Ana's
+    // went on through the polling above), naming the account and the allowance spent.
+    let log = app.db().list_audit(None, None, 50).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "login_failed").count(), 6);
+    let mut throttled: Vec<(String, String)> = log
+        .iter()
+        .filter(|e| e.action == "login_throttled")
+        .map(|e| (e.details["email"].as_str().unwrap().to_owned(), e.details["by"].as_str().unwrap().to_owned()))
+        .collect();
+    throttled.sort();
+    assert_eq!(throttled, [("ana@example.org".to_owned(), "account".to_owned()), ("nobody@example.org".to_owned(), "account".to_owned())]);
     app.assert_serving().await;
 });
 

@@ -8,7 +8,7 @@
 use concerta_core::{AreaId, CityId};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Statement};
 
-use crate::tables::{doc_chunk, document, section, server_meta};
+use crate::tables::{access_notice, doc_chunk, document, section, server_meta};
 use crate::{Database, Error, Result};
 
 /// `doc_chunks.kind` of the engine's compact change log.
@@ -151,6 +151,46 @@ impl Database {
         let values: Vec<sea_orm::Value> = vec![ACCESS_CHANNEL.into(), format!("{node}|{event}").into()];
         self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         Ok(())
+    }
+
+    /// Announces an access change made by another process than the server (the CLI): a
+    /// `NOTIFY` on Postgres, as [`Database::notify_access`]; on SQLite a row in
+    /// `access_notices`, which the server polls with [`Database::access_notices_after`]
+    /// (rows older than an hour are pruned here).
+    #[tracing::instrument(skip_all)]
+    pub async fn announce_access_from_outside(&self, event: &str) -> Result<()> {
+        if self.conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            return self.notify_access("cli", event).await;
+        }
+        let now = chrono::Utc::now();
+        access_notice::Entity::delete_many()
+            .filter(access_notice::Column::CreatedAt.lt(now - chrono::Duration::hours(1)))
+            .exec(&self.conn)
+            .await?;
+        access_notice::ActiveModel { event: Set(event.to_owned()), created_at: Set(now), ..Default::default() }
+            .insert(&self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The id of the newest access notice left by another process (0 when none): where a
+    /// server that starts polling begins, so it does not replay old notices.
+    #[tracing::instrument(skip_all)]
+    pub async fn newest_access_notice(&self) -> Result<i64> {
+        let newest = access_notice::Entity::find().order_by_desc(access_notice::Column::Id).one(&self.conn).await?;
+        Ok(newest.map_or(0, |n| n.id))
+    }
+
+    /// The access notices left by other processes after notice `after` (SQLite; see
+    /// [`Database::announce_access_from_outside`]), as (id, event) in id order.
+    #[tracing::instrument(skip_all)]
+    pub async fn access_notices_after(&self, after: i64) -> Result<Vec<(i64, String)>> {
+        let rows = access_notice::Entity::find()
+            .filter(access_notice::Column::Id.gt(after))
+            .order_by_asc(access_notice::Column::Id)
+            .all(&self.conn)
+            .await?;
+        Ok(rows.into_iter().map(|n| (n.id, n.event)).collect())
     }
 
     /// The rows of a document after row `after` (any kind), in id order.

@@ -3,6 +3,7 @@
 //!
 //! The schema itself is defined by `concerta-migrations`; these mirror it.
 
+pub mod access_notice;
 pub mod api_token;
 pub mod audit_chain;
 pub mod audit_entry;

@@ -128,8 +128,12 @@ export function EvaluationPage() {
               </section>
             )
           })}
-          <section aria-labelledby="csv-h">
-            <h2 id="csv-h">{t("evaluation.csv")}</h2>
+        </>
+      )}
+      {(admin || indicators.length > 0) && (
+        <section aria-labelledby="csv-h">
+          <h2 id="csv-h">{t("evaluation.csv")}</h2>
+          {indicators.length > 0 && (
             <p>
               <a href={`/api/strategies/${strategyId}/indicators.csv`} download>
                 {t("evaluation.exportIndicators")}
@@ -139,14 +143,22 @@ export function EvaluationPage() {
                 {t("evaluation.exportMeasurements")}
               </a>
             </p>
-            {admin && (
-              <>
-                <CsvImport strategy={strategyId} kind="indicators" />
-                <CsvImport strategy={strategyId} kind="measurements" />
-              </>
-            )}
-          </section>
-        </>
+          )}
+          {admin && (
+            <>
+              {indicators.length === 0 && (
+                <p>
+                  {t("evaluation.importIntoEmpty")}{" "}
+                  <a href={`/api/strategies/${strategyId}/indicators.csv`} download>
+                    {t("evaluation.emptyTemplate")}
+                  </a>
+                </p>
+              )}
+              <CsvImport strategy={strategyId} kind="indicators" />
+              {indicators.length > 0 && <CsvImport strategy={strategyId} kind="measurements" />}
+            </>
+          )}
+        </section>
       )}
       <CapacitiesPanel strategy={strategyId} cityId={cityId} admin={admin} />
     </>

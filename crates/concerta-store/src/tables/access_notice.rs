@@ -1,0 +1,17 @@
+//! The `access_notices` table: access changes announced by another process on SQLite.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "access_notices")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub event: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
