@@ -94,7 +94,7 @@ test.describe("roundtables", () => {
     const byAddress = ana.page.getByRole("form", { name: "By address" })
     await byAddress.getByLabel("Email", { exact: true }).fill("jane@sister-city.example")
     await byAddress.getByLabel("Name", { exact: true }).fill("Jane Smith")
-    await byAddress.getByLabel("Language of their email").selectOption({ label: "English" })
+    await byAddress.getByLabel("Their language").selectOption({ label: "English" })
     await byAddress.getByRole("button", { name: "Invite", exact: true }).click()
     await expect(table.getByRole("row", { name: /Jane Smith/ })).toBeVisible()
     let english = ""
