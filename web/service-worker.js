@@ -9,7 +9,8 @@
 // - The API's JSON answers (GET /api/…) go to the network first; the last answer of each is
 //   kept and given back while the server is unreachable, so the page that opens a section
 //   knows who is asking and which document to open. A login or logout empties that cache.
-// - Everything else (the sync WebSocket, server-rendered pages, writes) is not touched.
+// - Everything else (the sync WebSocket, live event streams, server-rendered pages, writes) is
+//   not touched.
 //   Documents live in automerge-repo's IndexedDB, not here.
 //
 // Content-Security-Policy: a same-origin worker script is allowed by `default-src 'self'`.
@@ -66,6 +67,8 @@ self.addEventListener("fetch", (event) => {
     return
   }
   if (request.method !== "GET") return
+  // Live event streams (`/api/…/events`) never end: nothing to keep, straight to the server.
+  if ((request.headers.get("accept") || "").includes("text/event-stream")) return
   if (path.startsWith("/api/")) {
     event.respondWith(apiAnswer(request))
     return

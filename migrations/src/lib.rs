@@ -25,6 +25,8 @@ mod m20261129_000030_notify;
 mod m20261129_000035_roundtables;
 mod m20261129_000040_consultations;
 mod m20261129_000041_comment_locale;
+mod m20261129_000043_city_timezone;
+mod m20261129_000044_invitee_withdrawn;
 mod m20261129_000050_access_notices;
 mod m20261129_000051_recipient_locale;
 
@@ -44,6 +46,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000035_roundtables::Migration),
             Box::new(m20261129_000040_consultations::Migration),
             Box::new(m20261129_000041_comment_locale::Migration),
+            Box::new(m20261129_000043_city_timezone::Migration),
+            Box::new(m20261129_000044_invitee_withdrawn::Migration),
             Box::new(m20261129_000050_access_notices::Migration),
             Box::new(m20261129_000051_recipient_locale::Migration),
         ]

@@ -91,3 +91,82 @@ async fn js_clients_on_two_nodes_converge_and_access_changes_reach_every_node() 
     // second" is a product figure, not a test timing on a shared machine).
     eprintln!("DELETE on node A → doc-unavailable on node B in {:?}: {}", removed.elapsed(), cut["docUnavailable"]);
 }
+
+/// An open `text/event-stream` answer read with reqwest.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(server: &Server, path: &str, token: &str) -> Events {
+        let response = reqwest::Client::new()
+            .get(server.url(path))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        let mut events = Events { response, buffer: String::new() };
+        assert_eq!(events.next().await.0, "ready");
+        events
+    }
+
+    /// The next event (name, JSON data), keep-alive comments skipped; panics after 30 s.
+    async fn next(&mut self) -> (String, Value) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let name = block.lines().find_map(|l| l.strip_prefix("event:")).map(|v| v.trim().to_owned());
+                let data: String = block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).collect();
+                match name {
+                    Some(name) => return (name, serde_json::from_str(&data).unwrap_or(Value::Null)),
+                    None => continue,
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), self.response.chunk())
+                .await
+                .expect("an event within 30 s")
+                .expect("reading the event stream")
+                .expect("the stream is open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_written_on_one_node_reach_event_streams_on_the_other() {
+    let Some(store) = Store::postgres() else { return };
+    let node_a = Server::start(&store).await;
+    let city = setup_city(&store, &node_a).await;
+    let node_b = Server::start(&store).await;
+    let coordinator = concerta_e2e::Api::bearer(&node_a, &city.coordinator.token);
+    let closes = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let mut open = Vec::new();
+    for title in ["X", "Y"] {
+        let body = json!({"strategy_id": city.strategy_id, "title": title, "closes_at": closes});
+        open.push(coordinator.post(&format!("/api/cities/{}/consultations", city.id), body).await.expect(201)["id"].as_str().unwrap().to_owned());
+    }
+    let (x, y) = (&open[0], &open[1]);
+    // The fixture's stakeholder is invited to Y only.
+    let invitee = json!({"invitees": [{"email": city.stakeholder.email, "name": "S", "organization": "Org", "sector": "academia"}]});
+    coordinator.post(&format!("/api/consultations/{y}/invitations"), invitee).await.expect(201);
+
+    // On node B: editor A follows section A; the stakeholder follows Y.
+    let section = &city.section_a.id;
+    let mut editor = Events::open(&node_b, &format!("/api/sections/{section}/comments/events"), &city.editor_a.token).await;
+    let mut stakeholder = Events::open(&node_b, &format!("/api/consultations/{y}/events"), &city.stakeholder.token).await;
+
+    // A comment on X written through node A reaches the editor's stream on node B...
+    let written = Instant::now();
+    let on_x = coordinator.post(&format!("/api/consultations/{x}/comments"), json!({"section_id": section, "body": "Desde el nodo A"})).await.expect(201);
+    let (name, event) = editor.next().await;
+    eprintln!("comment on node A → event on node B in {:?}", written.elapsed());
+    assert_eq!((name.as_str(), event["comment_id"].clone(), event["kind"].clone()), ("comment", on_x["id"].clone(), json!("created")), "{event}");
+    // ... and not the stakeholder's stream of Y: its next event is Y's own comment.
+    let on_y = coordinator.post(&format!("/api/consultations/{y}/comments"), json!({"section_id": section, "body": "Sobre Y"})).await.expect(201);
+    let (name, event) = stakeholder.next().await;
+    assert_eq!((name.as_str(), event["comment_id"].clone()), ("comment", on_y["id"].clone()), "{event}");
+    assert_eq!(editor.next().await.1["comment_id"], on_y["id"], "the same section, another consultation");
+}

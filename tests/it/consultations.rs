@@ -1,6 +1,6 @@
 //! Consultations' email through the real binary and a real SMTP server (aiosmtpd, as in
 //! `mail.rs`): a stakeholder invited from the actors registry with no account gets the
-//! account invitation naming the consultation; its link (resent once: the old one dies) sets
+//! account invitation naming the consultation and its closing time in the city's time zone; its link (resent once: the old one dies) sets
 //! the password once and leads to the consultation; the stakeholder comments; the city's
 //! answer reaches them once, in the language they wrote in, with the decision, the reason and
 //! a link, everything they and the city wrote escaped in HTML. A stakeholder who has an
@@ -74,6 +74,9 @@ async fn a_stakeholder_invited_by_email_sets_a_password_comments_and_gets_the_an
     let ori = Api::bearer(&server, &city.coordinator.token);
     sink.wait_for(5, Duration::from_secs(60), &server).await; // setup_city's member invitations
 
+    // The city keeps Medellín's clock: the email names the closing time in it.
+    let zone = ori.patch(&format!("/api/cities/{}", city.id), json!({"timezone": "America/Bogota"})).await.expect(200);
+    assert_eq!(zone["timezone"], "America/Bogota");
     let closes_at = "2099-12-31T18:00:00Z";
     let consultation = ori
         .post(
@@ -83,7 +86,7 @@ async fn a_stakeholder_invited_by_email_sets_a_password_comments_and_gets_the_an
         .await
         .expect(201);
     let cid = consultation["id"].as_str().expect("consultation id").to_owned();
-    let closes_on = "2099-12-31 18:00 UTC";
+    let closes_on = "2099-12-31 13:00 (America/Bogota)";
     // One invitee from the actors registry (no account yet), one who has an account.
     let actor = ori
         .post(

@@ -59,6 +59,9 @@ async function commentsAs(person: Person, baseUrl: string, consultation: string)
   return person.page.request.get(`${baseUrl}/api/consultations/${consultation}/comments`).then((r) => r.json())
 }
 
+// The server sends its email over SMTP to aiosmtpd (the emails the tests read were delivered).
+test.use({ smtp: true })
+
 test.describe("consultations", () => {
   test("a stakeholder comments on a passage; it stays on its words while an editor edits around and inside it; the city's answer reaches the stakeholder", async ({
     person,
@@ -119,9 +122,62 @@ test.describe("consultations", () => {
     await expectAccessible(coordinator.page, "the coordinator's answer queue")
     await coordinator.page.screenshot({ path: "../docs/screenshots/consultation-coordinator.png", fullPage: true })
 
-    // The stakeholder's open page shows the answer (polled).
+    // The stakeholder's open page shows the answer (pushed by the server's event stream)...
     await expect(thread.getByTestId("response")).toContainText("Partly accepted", { timeout: 15_000 })
     await expect(thread.getByTestId("response")).toContainText("We name three priority areas")
+    // ... and the answer reached them by email, through the SMTP server.
+    let answers: ParsedMail[] = []
+    await expect
+      .poll(() => (answers = parsedMailTo(server.data, DEMO.stakeholder).filter((m) => m.text.includes("We name three priority areas"))).length, { timeout: 30_000 })
+      .toBe(1)
+    expect(answers[0].subject).toContain("answered your comment")
+    expect(answers[0].text).toContain("Please name the priority areas.")
+  })
+
+  test("an editor's open section editor shows a new comment and its answer at once, pushed by the server, not polled", async ({ person, server }) => {
+    const stakeholder = await person(DEMO.stakeholder)
+    const { consultation, section } = await openConsultation(stakeholder.page, server.url)
+    // The consultation's times read in the city's time zone, named.
+    await stakeholder.page.goto(`/consultations/${consultation.id}`)
+    await expect(stakeholder.page.getByText(/\(America\/Bogota\).*\(America\/Bogota\)/).first()).toBeVisible()
+
+    const editor = await person(DEMO.cultura)
+    const commentsPath = `/api/sections/${section.id}/comments`
+    const fetches: number[] = []
+    editor.page.on("request", (request) => {
+      if (new URL(request.url()).pathname === commentsPath) fetches.push(Date.now())
+    })
+    const stream = editor.page.waitForResponse((r) => new URL(r.url()).pathname === `${commentsPath}/events`)
+    await openSection(editor, server.url, "thematic_areas")
+    expect((await stream).headers()["content-type"]).toContain("text/event-stream")
+    // The stream's `ready` fetches once; with the stream up there is no polling.
+    await expect.poll(() => fetches.length).toBeGreaterThan(0)
+    const status = editor.page.getByRole("status").filter({ hasText: /Comments update live/ })
+
+    const posted = Date.now()
+    const made = await stakeholder.page.request.post(`${server.url}/api/consultations/${consultation.id}/comments`, {
+      headers: { "x-concerta-csrf": "1" },
+      data: { section_id: section.id, body: "Pushed, not polled: name the partner cities." },
+    })
+    expect(made.status()).toBe(201)
+    const comment = await made.json()
+    const card = editor.page.locator(`[data-testid="editor-comment"][data-comment="${comment.id}"]`)
+    // Far sooner than the 30 s fallback poll: the server's event made the panel fetch.
+    await expect(card).toBeVisible({ timeout: 5_000 })
+    await expect(status).toHaveAttribute("data-live", "true")
+    const shownAfter = Date.now() - posted
+    expect(shownAfter).toBeLessThan(10_000)
+    expect(fetches.filter((t) => t >= posted).length, "one fetch per event, no polling").toBeLessThanOrEqual(2)
+
+    // The coordinator's answer, written elsewhere, reaches the open panel the same way.
+    const coordinator = await person(DEMO.coordinator)
+    const answered = await coordinator.page.request.post(`${server.url}/api/comments/${comment.id}/response`, {
+      headers: { "x-concerta-csrf": "1" },
+      data: { decision: "noted", reason: "Listed in the annex." },
+    })
+    expect(answered.status()).toBe(200)
+    await expect(card.getByTestId("editor-response")).toContainText("Listed in the annex.", { timeout: 5_000 })
+    await expectAccessible(editor.page, "the section editor with live comments")
   })
 
   test("a suggested rewrite applied by an editor reaches another editor's open editor live, and the response shows it applied", async ({ person, server }) => {
@@ -183,6 +239,13 @@ test.describe("consultations", () => {
     const fromRegistry = coordinator.page.getByTestId(`invitee-${registryAddress}`)
     await expect(fromRegistry).toContainText("Fundación Ciudad Abierta · Fundación Ciudad Abierta · Civil society")
     await expect(fromRegistry).toContainText("email sent")
+    // Withdrawn, the invitation stays in the list, marked with its time; inviting again restores it.
+    await fromRegistry.getByRole("button", { name: "Withdraw the invitation of Fundación Ciudad Abierta" }).click()
+    await expect(fromRegistry).toContainText(/Withdrawn on .*\(America\/Bogota\)/)
+    await expect(fromRegistry.getByRole("button", { name: "Resend invitation to Fundación Ciudad Abierta" })).toHaveCount(0)
+    await fromRegistry.getByRole("button", { name: "Invite Fundación Ciudad Abierta again" }).click()
+    await expect(fromRegistry.getByRole("button", { name: "Withdraw the invitation of Fundación Ciudad Abierta" })).toBeVisible()
+    await expect(fromRegistry).not.toContainText("Withdrawn")
     await expectAccessible(coordinator.page, "the consultation's invitees with their emails")
     await panel.screenshot({ path: "../docs/screenshots/consultation-invitees.png" })
 

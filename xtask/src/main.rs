@@ -476,7 +476,7 @@ fn ci(root: &Path) -> Result<()> {
     let chromium = steps.step("chromium: Debian's browser for the browser tests", || web::ensure_chromium(in_ci))?;
 
     steps.step("browser tests: Playwright against the real binary", || {
-        web::browser_tests(root, &bin, &chromium, database_url_test.as_deref())
+        web::browser_tests(root, &bin, &chromium, database_url_test.as_deref(), smtp_python.as_deref())
     })?;
 
     let postgres = match &database_url_test {

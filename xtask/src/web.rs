@@ -104,8 +104,9 @@ pub fn ensure_chromium(in_ci: bool) -> Result<PathBuf> {
     )
 }
 
-/// Runs the Playwright browser tests against `bin` (each test file starts its own servers).
-pub fn browser_tests(root: &Path, bin: &Path, chromium: &Path, database_url_test: Option<&str>) -> Result<()> {
+/// Runs the Playwright browser tests against `bin` (each test file starts its own servers;
+/// those that check email deliver it to aiosmtpd run by `smtp_python`).
+pub fn browser_tests(root: &Path, bin: &Path, chromium: &Path, database_url_test: Option<&str>, smtp_python: Option<&Path>) -> Result<()> {
     let mut cmd = npm();
     cmd.args(["run", "test:browser"])
         .current_dir(web_dir(root))
@@ -114,6 +115,9 @@ pub fn browser_tests(root: &Path, bin: &Path, chromium: &Path, database_url_test
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
     if let Some(url) = database_url_test {
         cmd.env("DATABASE_URL_TEST", url);
+    }
+    if let Some(python) = smtp_python {
+        cmd.env("CONCERTA_SMTP_PYTHON", python);
     }
     run(&mut cmd)
 }

@@ -176,6 +176,8 @@ text_enum!(
     AuditAction, "audit action" {
         /// A member was added to a city.
         MemberAdded = "member_added",
+        /// A city's settings changed (its time zone).
+        CityChanged = "city_changed",
         /// A member was removed from a city.
         MemberRemoved = "member_removed",
         /// A member's role or government area changed.

@@ -62,6 +62,8 @@ pub enum Action {
     ViewCity,
     /// Create and rename government areas.
     ManageAreas,
+    /// Change the city's settings (its time zone).
+    ManageCity,
     /// List the city's members.
     ViewMembers,
     /// Add, change and remove members.
@@ -127,6 +129,7 @@ impl Action {
     pub const ALL: &'static [Action] = &[
         Action::ViewCity,
         Action::ManageAreas,
+        Action::ManageCity,
         Action::ViewMembers,
         Action::ManageMembers,
         Action::ViewActors,
@@ -263,6 +266,7 @@ mod tests {
         //               coord  ed-own ed-oth ed-none stake  obs    netadm na+obs nobody
         (ViewCity,       [true, true,  true,  true,   true,  true,  true,  true,  false]),
         (ManageAreas,    [true, false, false, false,  false, false, true,  true,  false]),
+        (ManageCity,     [true, false, false, false,  false, false, true,  true,  false]),
         (ViewMembers,    [true, true,  true,  true,   false, true,  true,  true,  false]),
         (ManageMembers,  [true, false, false, false,  false, false, true,  true,  false]),
         (ViewActors,     [true, true,  true,  true,   false, true,  true,  true,  false]),

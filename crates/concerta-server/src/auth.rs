@@ -202,7 +202,7 @@ pub fn has_session_cookie(headers: &HeaderMap) -> bool {
 }
 
 /// The session secret in the request's cookies, if any.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()

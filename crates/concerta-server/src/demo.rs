@@ -19,6 +19,9 @@ use crate::auth::hash_password;
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "concerta-demo";
+/// The demo city's IANA time zone.
+pub const DEMO_TIMEZONE: &str = "America/Bogota";
+
 /// The demo city's slug.
 pub const DEMO_SLUG: &str = "demo";
 
@@ -82,6 +85,8 @@ pub async fn load(db: &Database) -> anyhow::Result<Loaded> {
         .create_city(NewCity { name: "Ciudad Demo".to_owned(), slug: DEMO_SLUG.to_owned(), locale: Locale::Es })
         .await
         .context("creating the demo city")?;
+    // The demo's roundtable meets in Bogotá's time; the city keeps the same clock.
+    let city = db.set_city_timezone(city.id, DEMO_TIMEZONE, AuditActor::System).await.context("setting the demo city's time zone")?;
     let mut areas = Vec::new();
     for name in DEMO_AREAS {
         areas.push(db.create_area(NewArea { city: city.id, name: name.to_owned() }).await?);
@@ -416,7 +421,7 @@ async fn load_roundtables(
         agenda: Some("1. Bienvenida de la ORI\n2. Avances de la estrategia\n3. Prioridades temáticas\n4. Acuerdos".to_owned()),
         starts_at: Some(day(days, "10:00")),
         ends_at: Some(day(days, "12:00")),
-        timezone: Some("America/Bogota".to_owned()),
+        timezone: Some(DEMO_TIMEZONE.to_owned()),
         location: Some("Alcaldía, Salón de los Espejos".to_owned()),
         online_url: Some("https://meet.demo.concerta/mesa".to_owned()),
         capacity: Some(Some(40)),

@@ -31,6 +31,7 @@ pub mod error;
 pub mod evaluation;
 pub mod instance;
 pub mod invites;
+pub mod live;
 pub mod public;
 pub mod mail;
 pub mod reminders;

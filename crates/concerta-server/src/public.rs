@@ -398,7 +398,8 @@ async fn closed_consultations(state: &AppState, city: &City) -> Result<Vec<Publi
         .filter(|c| c.closes_at <= now)
         .map(|c| PublicConsultation {
             title: c.title,
-            closed_at: c.closes_at.format("%Y-%m-%d").to_string(),
+            // The day it closed in the city's own time.
+            closed_at: concerta_roundtable::validate::local_time(c.closes_at, &city.timezone).date().to_string(),
             report_url: format!("/public/{}/consultations/{}", city.slug, c.id),
         })
         .collect())

@@ -113,6 +113,8 @@ pub struct Report {
     pub opens_at: DateTime<Utc>,
     /// Closing.
     pub closes_at: DateTime<Utc>,
+    /// The city's IANA time zone, in which the period is written.
+    pub timezone: String,
     /// `upcoming`, `open` or `closed` when made.
     pub status: String,
     /// The figures.
@@ -251,7 +253,7 @@ fn quote_text(lang: Locale, row: &ReportRow) -> String {
 }
 
 fn period(r: &Report) -> String {
-    format!("{} – {} ({})", r.opens_at.format("%Y-%m-%d"), r.closes_at.format("%Y-%m-%d"), word(r.language, &r.status))
+    format!("{} – {} ({})", concerta_store::zoned_time(r.opens_at, &r.timezone), concerta_store::zoned_time(r.closes_at, &r.timezone), word(r.language, &r.status))
 }
 
 /// Markdown-safe inline text: no table breaks, no line breaks, markup characters escaped.
@@ -499,6 +501,7 @@ mod tests {
             version: None,
             opens_at: Utc::now(),
             closes_at: Utc::now(),
+            timezone: "America/Bogota".to_owned(),
             status: "closed".to_owned(),
             figures: figures(Locale::Es, &rows, sections, 7),
             rows,

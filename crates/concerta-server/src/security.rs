@@ -39,8 +39,9 @@ use crate::state::AppState;
 ///   markup (React's `style` prop sets properties through the DOM, which CSP allows).
 /// - `img-src 'self' data: blob:`, `font-src 'self' data:`: our files, and images or fonts
 ///   the app builds in memory.
-/// - `connect-src 'self'`: `fetch` to the API and the automerge wasm, and the `/sync`
-///   WebSocket to the same host (CSP Level 3 `'self'` covers `ws:`/`wss:` of this host).
+/// - `connect-src 'self'`: `fetch` to the API and the automerge wasm, the comment event
+///   streams (`EventSource` on `/api/…/events`), and the `/sync` WebSocket to the same host
+///   (CSP Level 3 `'self'` covers `ws:`/`wss:` of this host).
 /// - `worker-src 'self' blob:`, `manifest-src 'self'`: workers and a manifest of our own.
 /// - `object-src 'none'`, `base-uri 'none'`: no plugins, no `<base>` rewriting links.
 /// - `form-action 'self'`: forms post here only.

@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use crate::config::Config;
 use crate::content::Content;
 use crate::instance::Instance;
+use crate::live::CommentEvent;
 use crate::sync::SyncHandle;
 use crate::telemetry;
 use crate::throttle::LoginThrottle;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub db: Database,
     /// Access changes, for live sessions to re-check (see [`AccessEvent`]).
     pub access_events: broadcast::Sender<AccessEvent>,
+    /// Consultation comments changed, on this node or another ([`crate::live`]).
+    pub comment_events: broadcast::Sender<CommentEvent>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// The sync engine behind `/sync`.
@@ -103,13 +106,15 @@ impl AppState {
     /// engine's tasks, so it must run inside a tokio runtime.
     pub fn with_database(config: Config, db: Database) -> Self {
         let (access_events, access_rx) = broadcast::channel(1024);
-        let sync = SyncHandle::start(db.clone(), access_rx, config.sync_coalesce_ms);
+        let (comment_events, _) = broadcast::channel(1024);
+        let sync = SyncHandle::start(db.clone(), access_rx, comment_events.clone(), config.sync_coalesce_ms);
         let login_throttle = Arc::new(LoginThrottle::new(config.login_limit_account, config.login_limit_address));
         Self {
             login_throttle,
             config: Arc::new(config),
             db,
             access_events,
+            comment_events,
             metrics: telemetry::metrics_handle(),
             sync,
             content: Content::new(),
@@ -128,6 +133,20 @@ impl AppState {
         tokio::spawn(async move {
             if let Err(e) = db.notify_access(&node, &notice).await {
                 tracing::error!(error = %e, %notice, "could not announce an access change to the other nodes");
+            }
+        });
+    }
+
+    /// Publishes a change to a consultation comment to this node's comment streams at once,
+    /// and to the other nodes on the same Postgres (`NOTIFY`, in the background; nothing to
+    /// do on SQLite). Call it after the change is committed. Nobody listening is fine.
+    pub fn publish_comment(&self, event: CommentEvent) {
+        let notice = event.to_notice();
+        let _ = self.comment_events.send(event);
+        let (db, node) = (self.db.clone(), self.sync.node().to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = db.notify_consultation(&node, &notice).await {
+                tracing::error!(error = %e, %notice, "could not announce a comment change to the other nodes");
             }
         });
     }

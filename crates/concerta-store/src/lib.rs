@@ -53,8 +53,8 @@ pub use queries::indicators::{
 pub use queries::cities::{City, NewCity};
 pub use queries::consultations::{
     CONSULTATION_ACCOUNT_INVITATION_KIND, CONSULTATION_COMMENT_SUBJECT, CONSULTATION_INVITATION_KIND,
-    CONSULTATION_INVITEE_SUBJECT, CONSULTATION_RESPONSE_KIND, Comment, Consultation, Hidden, InviteMail, Invitee, NewComment,
-    NewConsultation, NewInvitee, NewResponse, Response,
+    CONSULTATION_INVITEE_SUBJECT, CONSULTATION_RESPONSE_KIND, Comment, Consultation, Hidden, InviteMail, Invitee, InviteeState,
+    NewComment, NewConsultation, NewInvitee, NewResponse, Response, zoned_time,
 };
 pub use queries::invitations::{
     self as invitations, ACCOUNT_INVITATION_KIND, AccountInvitation, InvitationClaim, InvitationMail, InvitationPreview, InvitationState, InviteLinks,
@@ -68,7 +68,7 @@ pub use queries::roundtables::{
 };
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewSection, NewStrategy, Section, Strategy};
 pub use queries::sync::{
-    ACCESS_CHANNEL, CHUNK_KIND_LOG, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk, Notice,
+    ACCESS_CHANNEL, CHUNK_KIND_LOG, CONSULTATION_CHANNEL, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk, Notice,
 };
 pub use queries::users::{NewUser, User};
 pub use queries::versions::{DocRevision, NewVersion, UserRef, Version, VersionSection};

@@ -4,7 +4,11 @@
 // screens a test checks with `expectAccessible`.
 import { test as base, expect, type Browser, type BrowserContext, type Page } from "@playwright/test"
 import AxeBuilder from "@axe-core/playwright"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { startServer, type Server } from "./server"
+import { smtpPython, startSmtpSink } from "./smtp"
 
 export const DEMO_PASSWORD = "concerta-demo"
 
@@ -25,6 +29,10 @@ export interface Person {
 
 interface WorkerFixtures {
   server: Server
+  /** Deliver the server's email to a real SMTP server (aiosmtpd) whose messages land in
+   * `<data>/outbox`, where the mail readers look (`test.use({ smtp: true })`). Without a
+   * Python with aiosmtpd (outside CI), the server writes those files itself. */
+  smtp: boolean
 }
 
 interface TestFixtures {
@@ -72,12 +80,17 @@ export async function newPerson(browser: Browser, server: Server, email: string,
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
+  smtp: [false, { option: true, scope: "worker" }],
   server: [
-    // eslint-disable-next-line no-empty-pattern
-    async ({}, use) => {
-      const server = await startServer({ demo: true })
+    async ({ smtp }, use) => {
+      const python = smtp ? smtpPython() : undefined
+      if (smtp && !python) console.warn("no Python with aiosmtpd: the server writes its email as files instead of sending it")
+      const data = mkdtempSync(join(tmpdir(), "concerta-web-e2e-"))
+      const sink = python ? await startSmtpSink(python, join(data, "outbox")) : undefined
+      const server = await startServer({ demo: true, data, env: sink ? { CONCERTA_SMTP_URL: sink.url } : {} })
       await use(server)
       await server.stop()
+      sink?.stop()
     },
     { scope: "worker" },
   ],

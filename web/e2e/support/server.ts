@@ -12,6 +12,8 @@ export type Backend = "sqlite" | "postgres"
 
 export interface ServerOptions {
   demo?: boolean
+  /** The data directory to use (a new temporary one by default). */
+  data?: string
   backend?: Backend
   env?: Record<string, string>
 }
@@ -47,7 +49,7 @@ function adminUrlWithDatabase(url: string, database: string): string {
 
 export async function startServer(options: ServerOptions = {}): Promise<Server> {
   const backend = options.backend ?? "sqlite"
-  const data = mkdtempSync(join(tmpdir(), "concerta-web-e2e-"))
+  const data = options.data ?? mkdtempSync(join(tmpdir(), "concerta-web-e2e-"))
   // Every browser logs in from 127.0.0.1, and some tests log one account in several times:
   // the login allowances are raised so that throttling (tested through the router and the
   // binary in Rust) does not get in the way of the screens under test.

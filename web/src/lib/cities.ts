@@ -6,6 +6,8 @@ export interface City {
   name: string
   slug: string
   locale: "es" | "en" | "pt"
+  /** IANA time zone (`UTC` until a coordinator sets it): consultation times read in it. */
+  timezone: string
   created_at: string
 }
 
@@ -20,6 +22,18 @@ export function useCities() {
 /** `GET /api/cities/{id}`. */
 export function useCity(id: string, options?: { enabled?: boolean }) {
   return useQuery({ queryKey: cityKey(id), queryFn: () => api<City>("GET", `/api/cities/${encodeURIComponent(id)}`), enabled: options?.enabled })
+}
+
+/** `PATCH /api/cities/{id}` (coordinators): the city's settings. */
+export function useUpdateCity(id: string) {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (input: { timezone: string }) => api<City>("PATCH", `/api/cities/${encodeURIComponent(id)}`, input),
+    onSuccess: (city) => {
+      client.setQueryData(cityKey(id), city)
+      void client.invalidateQueries({ queryKey: citiesKey })
+    },
+  })
 }
 
 export interface NewCity {

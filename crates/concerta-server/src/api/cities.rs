@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use concerta_core::{Action, CityId, Locale, Principal, may_create_city, validate_name, validate_slug};
-use concerta_store::{City, NewCity};
+use concerta_store::{AuditActor, City, NewCity};
 use serde::Deserialize;
 
 use super::{authorize, field_enum, path_id};
@@ -49,6 +49,31 @@ pub(super) async fn list(State(state): State<AppState>, CurrentUser(user): Curre
         state.db.list_cities_of_user(user.id).await?
     };
     Ok(Json(cities))
+}
+
+#[derive(Deserialize)]
+pub(super) struct UpdateCity {
+    timezone: Option<String>,
+}
+
+/// `PATCH /api/cities/{city}` `{"timezone"}` → city (coordinators, network admins): the IANA
+/// time zone in which the city's consultation times are shown and emailed.
+#[tracing::instrument(skip_all)]
+pub(super) async fn update(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(city): Path<String>,
+    JsonBody(body): JsonBody<UpdateCity>,
+) -> Result<Json<City>> {
+    let city: CityId = path_id(&city)?;
+    authorize(&state, &user, city, Action::ManageCity, None).await?;
+    let mut updated = state.db.get_city(city).await?;
+    if let Some(timezone) = body.timezone.as_deref() {
+        let timezone = concerta_roundtable::validate_timezone("timezone", timezone)?;
+        updated = state.db.set_city_timezone(city, &timezone, AuditActor::User(user.id)).await?;
+        tracing::info!(city = %city, %timezone, "city time zone set");
+    }
+    Ok(Json(updated))
 }
 
 /// `GET /api/cities/{city}` → city.

@@ -40,7 +40,7 @@ use concerta_core::{
 };
 use concerta_store::{
     AuditActor, Comment, Consultation, InviteMail, Invitee, NewComment, NewConsultation, NewInvitee, NewResponse, Response,
-    Section, User,
+    Section, User, zoned_time,
 };
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,7 @@ use super::{authorize, field_enum, field_id, path_id};
 use crate::auth::CurrentUser;
 use crate::content::parse_heads;
 use crate::error::{Error, JsonBody, Result};
+use crate::live::{CommentEvent, CommentEventKind};
 use crate::state::AppState;
 
 /// Longest comment or suggested rewrite, in characters.
@@ -150,6 +151,8 @@ pub(crate) struct ConsultationView {
     sections: Vec<SectionRef>,
     /// The caller's invitation, if invited.
     invitation: Option<InvitationRef>,
+    /// The city's IANA time zone, in which its times are shown.
+    timezone: String,
     may_manage: bool,
     may_comment: bool,
 }
@@ -162,6 +165,7 @@ pub(crate) async fn consulted_sections(state: &AppState, c: &Consultation) -> Re
 
 async fn view(state: &AppState, viewer: &Viewer, c: Consultation) -> Result<ConsultationView> {
     let sections = consulted_sections(state, &c).await?;
+    let timezone = state.db.get_city(c.city_id).await?.timezone;
     let sections = sections
         .into_iter()
         .map(|s| {
@@ -173,6 +177,7 @@ async fn view(state: &AppState, viewer: &Viewer, c: Consultation) -> Result<Cons
         status: status(&c, Utc::now()),
         sections,
         invitation: viewer.invitee.as_ref().map(|i| InvitationRef { organization: i.organization.clone(), sector: i.sector }),
+        timezone,
         may_manage: viewer.may(Action::ManageConsultation, &c, None),
         may_comment: viewer.may(Action::CommentOnConsultation, &c, None),
         consultation: c,
@@ -185,9 +190,24 @@ pub(super) struct CreateBody {
     version_id: Option<String>,
     title: String,
     explanation: Option<String>,
-    opens_at: Option<DateTime<Utc>>,
-    closes_at: DateTime<Utc>,
+    /// An instant with an offset, or a wall-clock time in the city's time zone.
+    opens_at: Option<String>,
+    /// The same.
+    closes_at: String,
     section_ids: Option<Vec<String>>,
+}
+
+/// Reads `text` as an instant with an offset (`2026-12-27T23:00:00Z`) or as a wall-clock
+/// time in the IANA zone `timezone` (`2026-12-27T18:00`).
+fn parse_time(field: &str, text: &str, timezone: &str) -> Result<DateTime<Utc>> {
+    let bad = || Error::invalid(field, "must be a date and time such as 2026-12-27T18:00 (in the city's time zone) or 2026-12-27T23:00:00Z");
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    let civil: jiff::civil::DateTime = text.trim().parse().map_err(|_| bad())?;
+    let zone = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let at = civil.to_zoned(zone).map_err(|_| bad())?.timestamp();
+    DateTime::from_timestamp(at.as_second(), at.subsec_nanosecond().max(0) as u32).ok_or_else(bad)
 }
 
 /// `POST /api/cities/{city}/consultations` → 201 the consultation (coordinators).
@@ -205,8 +225,13 @@ pub(super) async fn create(
         None | Some("") => String::new(),
         Some(text) => validate_text("explanation", text, MAX_REASON_CHARS)?,
     };
-    let opens_at = body.opens_at.unwrap_or_else(Utc::now);
-    if body.closes_at <= opens_at {
+    let timezone = state.db.get_city(city).await?.timezone;
+    let opens_at = match body.opens_at.as_deref() {
+        Some(text) => parse_time("opens_at", text, &timezone)?,
+        None => Utc::now(),
+    };
+    let closes_at = parse_time("closes_at", &body.closes_at, &timezone)?;
+    if closes_at <= opens_at {
         return Err(Error::invalid("closes_at", "must be after the opening (opens_at, now by default)"));
     }
     let strategy: StrategyId = field_id("strategy_id", &body.strategy_id)?;
@@ -218,7 +243,7 @@ pub(super) async fn create(
     let made = state
         .db
         .create_consultation(
-            NewConsultation { city, strategy, version, title, explanation, opens_at, closes_at: body.closes_at, sections },
+            NewConsultation { city, strategy, version, title, explanation, opens_at, closes_at, sections },
             AuditActor::User(user.id),
         )
         .await?;
@@ -380,6 +405,8 @@ pub(super) async fn revoke_invitation(
     let viewer = viewer(&state, user, &c).await?;
     viewer.require(Action::ManageConsultation, &c, None)?;
     let revoked = state.db.revoke_consultation_invitation(c.id, invitee, AuditActor::User(viewer.user.id)).await?;
+    // Their open comment streams (on every node) check again at once, and end.
+    state.publish_access(crate::state::AccessEvent::User(revoked.user_id));
     tracing::info!(consultation = %c.id, invitee = %invitee, "consultation invitation revoked");
     Ok(Json(revoked))
 }
@@ -551,6 +578,17 @@ pub(crate) fn comment_view(viewer: &Viewer, comment: &Comment, anchor: Option<An
     }
 }
 
+/// Tells the comment streams (on every node) that `comment` of `c` changed.
+fn publish(state: &AppState, c: &Consultation, comment: &Comment, kind: CommentEventKind) {
+    state.publish_comment(CommentEvent {
+        kind,
+        city_id: c.city_id,
+        consultation_id: c.id,
+        section_id: comment.section_id,
+        comment_id: comment.id,
+    });
+}
+
 /// A comment's author wrote as the city: they are not among the consultation's stakeholders
 /// (no organisation recorded).
 fn by_city(comment: &Comment) -> bool {
@@ -571,17 +609,19 @@ pub(super) async fn comment(
     viewer.require(Action::CommentOnConsultation, &c, None)?;
     match status(&c, Utc::now()) {
         "upcoming" => {
+            let timezone = state.db.get_city(c.city_id).await?.timezone;
             return Err(Error::Refused {
                 status: StatusCode::CONFLICT,
                 code: "consultation_not_open",
-                message: format!("this consultation opens on {}", c.opens_at.format("%Y-%m-%d %H:%M UTC")),
+                message: format!("this consultation opens on {}", zoned_time(c.opens_at, &timezone)),
             });
         }
         "closed" => {
+            let timezone = state.db.get_city(c.city_id).await?.timezone;
             return Err(Error::Refused {
                 status: StatusCode::CONFLICT,
                 code: "consultation_closed",
-                message: format!("this consultation closed on {}", c.closes_at.format("%Y-%m-%d %H:%M UTC")),
+                message: format!("this consultation closed on {}", zoned_time(c.closes_at, &timezone)),
             });
         }
         _ => {}
@@ -667,6 +707,7 @@ pub(super) async fn comment(
             locale,
         })
         .await?;
+    publish(&state, &c, &made, CommentEventKind::Created);
     let anchors = resolve_anchors(&state, std::slice::from_ref(&made)).await?;
     let city = by_city(&made);
     Ok((StatusCode::CREATED, Json(comment_view(&viewer, &made, anchors.get(&made.id).cloned(), city))))
@@ -797,6 +838,7 @@ pub(super) async fn respond(
     let reason = validate_text("reason", &body.reason, MAX_REASON_CHARS)?;
     let version = body.version_id.as_deref().map(|v| field_id::<VersionId>("version_id", v)).transpose()?;
     let answered = state.db.respond_to_comment(comment.id, NewResponse { decision, reason, version }, viewer.user.id, true).await?;
+    publish(&state, &c, &answered, CommentEventKind::Answered);
     let anchors = resolve_anchors(&state, std::slice::from_ref(&answered)).await?;
     Ok(Json(comment_view(&viewer, &answered, anchors.get(&answered.id).cloned(), by_city(&answered))))
 }
@@ -818,6 +860,7 @@ pub(super) async fn hide(
     viewer.require(Action::ManageConsultation, &c, None)?;
     let reason = validate_text("reason", &body.reason, MAX_REASON_CHARS)?;
     let hidden = state.db.hide_comment(comment.id, reason, viewer.user.id).await?;
+    publish(&state, &c, &hidden, CommentEventKind::Hidden);
     Ok(Json(comment_view(&viewer, &hidden, None, by_city(&hidden))))
 }
 
@@ -838,7 +881,7 @@ pub(crate) async fn build_report(state: &AppState, c: &Consultation, lang: conce
     for v in state.db.list_versions(c.strategy_id).await? {
         version_names.insert(v.id, v.name);
     }
-    let invited = state.db.list_invitees(c.id).await?.len();
+    let invited = state.db.list_invitees(c.id).await?.iter().filter(|i| i.withdrawn_at.is_none()).count();
     let rows: Vec<crate::report::ReportRow> = all
         .iter()
         .filter(|m| m.parent_id.is_none())
@@ -871,6 +914,7 @@ pub(crate) async fn build_report(state: &AppState, c: &Consultation, lang: conce
         version,
         opens_at: c.opens_at,
         closes_at: c.closes_at,
+        timezone: city.timezone.clone(),
         status: status(c, Utc::now()).to_owned(),
         figures: crate::report::figures(lang, &rows, &section_list, invited),
         rows,
@@ -1036,6 +1080,7 @@ pub(super) async fn applied(
         .db
         .mark_suggestion_applied(comment.id, crate::content::hex_heads(&heads), NewResponse { decision, reason, version: None }, viewer.user.id)
         .await?;
+    publish(&state, &c, &answered, CommentEventKind::Applied);
     let anchors = resolve_anchors(&state, std::slice::from_ref(&answered)).await?;
     Ok(Json(comment_view(&viewer, &answered, anchors.get(&answered.id).cloned(), by_city(&answered))))
 }

@@ -12,6 +12,7 @@ mod audit;
 mod baseline;
 mod capacities;
 mod cities;
+pub(crate) mod comment_events;
 pub(crate) mod consultations;
 pub(crate) mod exports;
 mod indicators;
@@ -52,7 +53,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/tokens", get(account::list_tokens).post(account::create_token))
         .route("/api/tokens/{id}", axum::routing::delete(account::revoke_token))
         .route("/api/cities", post(cities::create).get(cities::list))
-        .route("/api/cities/{city}", get(cities::get))
+        .route("/api/cities/{city}", get(cities::get).patch(cities::update))
         .route("/api/cities/{city}/areas", post(areas::create).get(areas::list))
         .route("/api/cities/{city}/members", post(members::create).get(members::list))
         .route("/api/cities/{city}/members/{member}", patch(members::update).delete(members::delete))
@@ -128,12 +129,14 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/consultations/{id}/invitations/{invitee}/resend", post(consultations::resend_invitation))
         .route("/api/consultations/{id}/invitations/{invitee}/revoke", post(consultations::revoke_invitation))
         .route("/api/consultations/{id}/comments", post(consultations::comment).get(consultations::comments))
+        .route("/api/consultations/{id}/events", get(comment_events::consultation))
         .route("/api/consultations/{id}/unanswered", get(consultations::unanswered))
         .route("/api/consultations/{id}/report", get(consultations::report))
         .route("/api/comments/{id}/response", post(consultations::respond))
         .route("/api/comments/{id}/hide", post(consultations::hide))
         .route("/api/comments/{id}/applied", post(consultations::applied))
         .route("/api/sections/{id}/comments", get(consultations::section_comments))
+        .route("/api/sections/{id}/comments/events", get(comment_events::section))
 }
 
 /// Checks that `user` may do `action` to a resource of `city` (a section's `area` for

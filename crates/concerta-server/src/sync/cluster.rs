@@ -1,21 +1,30 @@
 //! Several nodes on one Postgres: each follows what the others store (`LISTEN` on the chunk
 //! channel) so that its peers get their edits, and the access changes they make (`LISTEN` on
 //! the access channel) so that a member removed on one node loses their live sessions on
-//! every node. On SQLite (one node) it follows the access changes another process (the
-//! CLI) leaves in the database, polled twice a second.
+//! every node, and the consultation comments they change (`LISTEN` on the consultations
+//! channel) so that comment streams on every node hear of them. On SQLite (one node) it
+//! follows the access changes another process (the CLI) leaves in the database, polled twice
+//! a second.
 
 use std::time::Duration;
 
 use concerta_store::{Database, Notice};
 use concerta_sync::DocumentId;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use super::runtime::Command;
+use crate::live::CommentEvent;
 use crate::state::AccessEvent;
 
 /// Follows what the other nodes store (Postgres `LISTEN`), so peers here get their edits.
 /// Never exits on an error: it reconnects and has every document in memory re-read.
-pub(super) async fn listen_to_other_nodes(db: Database, node: String, tx: mpsc::Sender<Command>) {
+/// Comment changes go to `comments`, for this node's comment streams.
+pub(super) async fn listen_to_other_nodes(
+    db: Database,
+    node: String,
+    tx: mpsc::Sender<Command>,
+    comments: broadcast::Sender<CommentEvent>,
+) {
     let mut interrupted = false;
     loop {
         let mut listener = match db.doc_listener().await {
@@ -56,6 +65,14 @@ pub(super) async fn listen_to_other_nodes(db: Database, node: String, tx: mpsc::
                         }
                     }
                     None => tracing::warn!(%event, "unreadable access notice from another node"),
+                },
+                Ok(Some(Notice::Consultation { node: from, .. })) if from == node => {}
+                Ok(Some(Notice::Consultation { event, .. })) => match CommentEvent::from_notice(&event) {
+                    // Nobody listening here is fine.
+                    Some(event) => {
+                        let _ = comments.send(event);
+                    }
+                    None => tracing::warn!(%event, "unreadable comment notice from another node"),
                 },
                 Err(e) => {
                     tracing::warn!(error = %e, "notices from other nodes interrupted; reconnecting");

@@ -15,6 +15,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::access::{decide, schema};
 use super::cluster::listen_to_other_nodes;
 use super::writer::{Write, storage_writer};
+use crate::live::CommentEvent;
 use crate::state::{AccessEvent, Credential};
 
 /// What a connection's writer receives.
@@ -88,11 +89,17 @@ pub struct SyncHandle {
 impl SyncHandle {
     /// Starts the engine, storage writer and timers on the current tokio runtime.
     /// `coalesce_ms`: see [`EngineConfig::coalesce_ms`].
-    pub fn start(db: Database, access_events: broadcast::Receiver<AccessEvent>, coalesce_ms: u64) -> Self {
+    /// Notices of comment changes from other nodes go to `comment_events`.
+    pub fn start(
+        db: Database,
+        access_events: broadcast::Receiver<AccessEvent>,
+        comment_events: broadcast::Sender<CommentEvent>,
+        coalesce_ms: u64,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(16 * 1024);
         let node: Arc<str> = format!("concerta-{}", uuid::Uuid::new_v4()).into();
         let handle = SyncHandle { tx: tx.clone(), next_conn: Arc::new(1.into()), node: node.clone() };
-        tokio::spawn(run(db, rx, tx, access_events, coalesce_ms, node));
+        tokio::spawn(run(db, rx, tx, access_events, comment_events, coalesce_ms, node));
         handle
     }
 
@@ -151,6 +158,7 @@ async fn run(
     mut rx: mpsc::Receiver<Command>,
     cmd_tx: mpsc::Sender<Command>,
     mut access_events: broadcast::Receiver<AccessEvent>,
+    comment_events: broadcast::Sender<CommentEvent>,
     coalesce_ms: u64,
     node: Arc<str>,
 ) {
@@ -164,7 +172,7 @@ async fn run(
     let config = EngineConfig { peer_id: node.to_string(), storage_id, coalesce_ms, ..EngineConfig::default() };
     let (writer_tx, writer_rx) = mpsc::unbounded_channel();
     tokio::spawn(storage_writer(db.clone(), config.peer_id.clone(), writer_rx, cmd_tx.clone()));
-    tokio::spawn(listen_to_other_nodes(db.clone(), config.peer_id.clone(), cmd_tx.clone()));
+    tokio::spawn(listen_to_other_nodes(db.clone(), config.peer_id.clone(), cmd_tx.clone(), comment_events));
     let mut rt = Runtime {
         engine: Engine::new(config),
         db,

@@ -531,10 +531,113 @@ test_both_dbs!(invitations_and_answers_queue_their_emails_with_the_write, |db| a
     assert_eq!((gone.status, gone.code()), (StatusCode::FORBIDDEN, "not_invited"));
     let link = app.get(&format!("/api/invitations/{token}"), &Auth::None).await;
     assert_eq!((link.status, link.code()), (StatusCode::GONE, "invitation_revoked"));
+    // The invitation is kept, shown as withdrawn with its time; withdrawing again changes nothing.
+    let row_of = |listed: &crate::Answer| {
+        listed.body["invitations"].as_array().unwrap().iter().find(|i| i["email"] == "new@lima.example.org").cloned().expect("kept in the list")
+    };
     let listed = app.get(&format!("/api/consultations/{cid}/invitations"), &c.coordinator.auth).await;
-    assert!(listed.body["invitations"].as_array().unwrap().iter().all(|i| i["email"] != "new@lima.example.org"), "{:?}", listed.body);
-    assert_eq!(app.post(&revoke, &c.coordinator.auth, json!({})).await.status, StatusCode::NOT_FOUND, "once");
+    let row = row_of(&listed);
+    assert_eq!(row["state"], "withdrawn", "{row}");
+    let withdrawn_at = row["withdrawn_at"].as_str().expect("when it was withdrawn").to_owned();
+    assert_eq!(revoked.body["state"], "withdrawn");
+    let twice = app.post(&revoke, &c.coordinator.auth, json!({})).await;
+    assert_eq!((twice.status, twice.body["withdrawn_at"].as_str()), (StatusCode::OK, Some(withdrawn_at.as_str())), "{:?}", twice.body);
+    let active = app.get(&format!("/api/consultations/{cid}/invitations"), &c.coordinator.auth).await;
+    assert_eq!(active.body["invitations"].as_array().unwrap().iter().filter(|i| i["state"] == "active").count(), 1, "{:?}", active.body);
+    let listed_for_them = app.get(&c.url("/consultations"), &new_auth).await;
+    assert_eq!(listed_for_them.body.as_array().map(Vec::len), Some(0), "a withdrawn invitee lists nothing: {:?}", listed_for_them.body);
     // What they wrote stays, with its answer.
     let kept = app.get(&comments, &c.coordinator.auth).await;
     assert!(kept.body.as_array().unwrap().iter().any(|m| m["id"] == json!(comment_id)), "{:?}", kept.body);
+
+    // Inviting the same address again: active again, with a fresh link; the old one stays dead.
+    let emails_before = queued(vec![new_id]).await.len();
+    let again = app
+        .post(
+            &format!("/api/consultations/{cid}/invitations"),
+            &c.coordinator.auth,
+            json!({"invitees": [{"email": "new@lima.example.org", "name": "New", "organization": "Org <1> bis", "sector": "academia"}]}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+    let back = &again.body["invitations"][0];
+    assert_eq!((back["id"].as_str(), back["state"].as_str(), back["withdrawn_at"].clone()), (Some(new_id.to_string().as_str()), Some("active"), Value::Null), "{back}");
+    assert_eq!(back["organization"], "Org <1> bis");
+    let mails = queued(vec![new_id]).await;
+    assert_eq!(mails.len(), emails_before + 1, "a fresh invitation email: {mails:?}");
+    let fresh = mails.last().unwrap().payload["link"].as_str().expect("a password link").to_owned();
+    assert_ne!(fresh, current_link);
+    let fresh_token = fresh.split('?').next().unwrap().rsplit('/').next().unwrap().to_owned();
+    assert_eq!(app.get(&format!("/api/invitations/{fresh_token}"), &Auth::None).await.status, StatusCode::OK, "the fresh link works");
+    let old = app.get(&format!("/api/invitations/{token}"), &Auth::None).await;
+    assert_eq!((old.status, old.code()), (StatusCode::NOT_FOUND, "invitation_invalid"), "the withdrawn link stays refused (superseded)");
+    assert_eq!(app.get(&format!("/api/consultations/{cid}"), &new_auth).await.status, StatusCode::OK, "they see it again");
+    let row = row_of(&app.get(&format!("/api/consultations/{cid}/invitations"), &c.coordinator.auth).await);
+    assert_eq!(row["state"], "active");
+});
+
+async fn set_zone(app: &App, city: &str, auth: &Auth, zone: &str) -> crate::Answer {
+    app.call(Method::PATCH, city, auth, Some(json!({"timezone": zone}))).await
+}
+
+test_both_dbs!(consultation_times_are_in_the_city_time_zone, |db| async move {
+    let app = App::new(db);
+    let c = CityFixture::new(app.db(), "bogota").await;
+    let s = strategy(&app, &c).await;
+    // Cities start in UTC; coordinators set an IANA zone, checked by name.
+    let city = c.url("");
+    assert_eq!(app.get(&city, &c.editor.auth).await.body["timezone"], "UTC");
+    assert_eq!(set_zone(&app, &city, &c.editor.auth, "America/Bogota").await.status, StatusCode::FORBIDDEN);
+    let other = CityFixture::new(app.db(), "quito").await;
+    assert_eq!(set_zone(&app, &city, &other.coordinator.auth, "America/Bogota").await.status, StatusCode::NOT_FOUND);
+    for bad in ["Mars/Olympus", "", "UTC+5"] {
+        assert_eq!(field(&set_zone(&app, &city, &c.coordinator.auth, bad).await), (StatusCode::UNPROCESSABLE_ENTITY, "timezone"), "{bad}");
+    }
+    let ok = set_zone(&app, &city, &c.coordinator.auth, "america/bogota").await;
+    assert_eq!((ok.status, ok.body["timezone"].as_str()), (StatusCode::OK, Some("America/Bogota")), "{:?}", ok.body);
+    let audit = app.get(&c.url("/audit"), &c.coordinator.auth).await;
+    assert!(audit.body.to_string().contains("city_changed"), "audited: {:?}", audit.body);
+
+    // A wall-clock time is read in the city's zone (UTC-5); an instant stays as given.
+    let made = app
+        .post(
+            &c.url("/consultations"),
+            &c.coordinator.auth,
+            json!({"strategy_id": s["id"], "title": "Consulta", "opens_at": "2020-01-01T00:00:00Z", "closes_at": "2099-12-27T18:00"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    assert_eq!(made.body["closes_at"], "2099-12-27T23:00:00Z");
+    assert_eq!(made.body["opens_at"], "2020-01-01T00:00:00Z");
+    assert_eq!(made.body["timezone"], "America/Bogota");
+    let bad = app.post(&c.url("/consultations"), &c.coordinator.auth, json!({"strategy_id": s["id"], "title": "X", "closes_at": "next week"})).await;
+    assert_eq!(field(&bad), (StatusCode::UNPROCESSABLE_ENTITY, "closes_at"));
+    let cid = made.body["id"].as_str().unwrap().to_owned();
+
+    // The invitation email names the closing time in the city's zone.
+    let invited = app
+        .post(
+            &format!("/api/consultations/{cid}/invitations"),
+            &c.coordinator.auth,
+            json!({"invitees": [{"email": "ana@bogota.example.org", "name": "Ana", "organization": "U", "sector": "academia"}]}),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{:?}", invited.body);
+    let id = uuid::Uuid::parse_str(invited.body["invitations"][0]["id"].as_str().unwrap()).unwrap();
+    let mails = app.db().list_outbox_by_subject("consultation_invitee", &[id]).await.unwrap();
+    assert_eq!(mails[0].payload["closes_at"], "2099-12-27 18:00 (America/Bogota)", "{:?}", mails[0].payload);
+
+    // A closed consultation's refusal names its time in the same zone.
+    let closed = app
+        .post(
+            &c.url("/consultations"),
+            &c.coordinator.auth,
+            json!({"strategy_id": s["id"], "title": "Cerrada", "opens_at": "2020-01-01T00:00:00Z", "closes_at": "2020-06-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::CREATED, "{:?}", closed.body);
+    let s0 = s["sections"][0]["id"].as_str().unwrap();
+    let late = app.post(&format!("/api/consultations/{}/comments", closed.body["id"].as_str().unwrap()), &c.coordinator.auth, json!({"section_id": s0, "body": "Tarde"})).await;
+    assert_eq!(late.code(), "consultation_closed");
+    assert!(late.body["error"]["message"].as_str().unwrap().contains("2020-05-31 19:00 (America/Bogota)"), "{:?}", late.body);
 });

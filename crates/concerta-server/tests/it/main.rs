@@ -3,6 +3,7 @@
 
 mod actors;
 mod auth;
+mod comment_events;
 mod consultations;
 mod content;
 mod errors;

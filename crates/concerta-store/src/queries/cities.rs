@@ -1,11 +1,13 @@
 //! Cities: the tenants.
 
 use chrono::{DateTime, Utc};
-use concerta_core::{CityId, Locale, UserId};
+use concerta_core::{AuditAction, CityId, Locale, UserId};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::error::{conflict_on, parse_stored};
+use crate::queries::audit::{self, AuditActor, NewAuditEntry};
 use crate::tables::{city, member};
 use crate::{Database, Error, Result};
 
@@ -20,6 +22,9 @@ pub struct City {
     pub slug: String,
     /// Default language.
     pub locale: Locale,
+    /// Its IANA time zone (`America/Bogota`; `UTC` until set), in which consultation times
+    /// are shown and emailed.
+    pub timezone: String,
     /// When the city was made.
     pub created_at: DateTime<Utc>,
 }
@@ -33,6 +38,7 @@ impl TryFrom<city::Model> for City {
             locale: parse_stored("locale", &m.locale)?,
             name: m.name,
             slug: m.slug,
+            timezone: m.timezone,
             created_at: m.created_at,
         })
     }
@@ -60,12 +66,34 @@ impl Database {
                 name: Set(new.name.clone()),
                 slug: Set(new.slug.clone()),
                 locale: Set(new.locale.as_str().to_owned()),
+                timezone: Set("UTC".to_owned()),
                 created_at: Set(crate::now()),
             }
             .insert(&*tx)
             .await
             .map_err(conflict_on("slug"))?
             .try_into()
+        })
+        .await
+    }
+
+    /// Sets the city's time zone (an IANA name, already checked). Audited.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_city_timezone(&self, id: CityId, timezone: &str, actor: AuditActor) -> Result<City> {
+        self.transaction(|tx| async move {
+            let found = city::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let before = found.timezone.clone();
+            let mut model: city::ActiveModel = found.into();
+            model.timezone = Set(timezone.to_owned());
+            let updated = model.update(&*tx).await?;
+            if before != timezone {
+                let entry = NewAuditEntry::new(AuditAction::CityChanged, actor)
+                    .city(id)
+                    .target("city", id)
+                    .details(json!({ "timezone": { "from": before, "to": timezone } }));
+                audit::append(&*tx, &entry).await?;
+            }
+            updated.try_into()
         })
         .await
     }

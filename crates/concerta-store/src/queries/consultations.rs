@@ -27,7 +27,7 @@ use crate::queries::invitations::{self, InvitationMail, InviteLinks, NewAccountI
 use crate::queries::outbox::{self, Delivery, NewMessage, Recipient, Subject};
 use crate::queries::users::get_or_create_by_email;
 use crate::tables::{
-    account_invitation, actor, consultation, consultation_comment, consultation_invitee, consultation_section, member,
+    account_invitation, actor, city, consultation, consultation_comment, consultation_invitee, consultation_section, member,
     outbox_message, section, strategy, user, version,
 };
 use crate::{Database, Error, Result, TransactionHandle};
@@ -141,6 +141,28 @@ pub struct Invitee {
     pub delivery: Option<Delivery>,
     /// Why the latest email failed, if it did.
     pub delivery_error: Option<String>,
+    /// `active`, or `withdrawn` by a coordinator (kept, with when).
+    pub state: InviteeState,
+    /// When it was withdrawn (`None` while active).
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+/// Whether a consultation invitation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteeState {
+    /// The invitee may read and comment.
+    Active,
+    /// Withdrawn: they no longer see or comment (what they wrote stays); inviting the same
+    /// address again makes it active with a fresh email.
+    Withdrawn,
+}
+
+/// `at` as wall-clock time in the IANA zone `timezone`, the zone named:
+/// `2026-12-27 18:00 (America/Bogota)`. A zone the database no longer knows reads as UTC.
+pub fn zoned_time(at: DateTime<Utc>, timezone: &str) -> String {
+    let zone = if concerta_roundtable::validate_timezone("timezone", timezone).is_ok() { timezone } else { "UTC" };
+    format!("{} ({zone})", concerta_roundtable::validate::local_time(at, zone).strftime("%Y-%m-%d %H:%M"))
 }
 
 /// One invitee of [`Database::invite_to_consultation`] (already validated).
@@ -306,6 +328,8 @@ fn invitee_with(m: consultation_invitee::Model, needs_password: bool, latest: Op
         organization: m.organization,
         created_at: m.created_at,
         needs_password,
+        state: if m.withdrawn_at.is_some() { InviteeState::Withdrawn } else { InviteeState::Active },
+        withdrawn_at: m.withdrawn_at,
     })
 }
 
@@ -397,11 +421,12 @@ async fn mail_invitee(
 ) -> Result<()> {
     let person = user::Entity::find_by_id(invitee.user_id).one(&**tx).await?.ok_or(Error::NotFound)?;
     let subject = Subject { kind: CONSULTATION_INVITEE_SUBJECT.to_owned(), id: invitee.id };
+    let city = city::Entity::find_by_id(c.city_id).one(&**tx).await?.ok_or(Error::NotFound)?;
     let about = json!({
         "consultation_id": c.id,
         "title": c.title,
         "explanation": c.explanation,
-        "closes_at": c.closes_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        "closes_at": zoned_time(c.closes_at, &city.timezone),
         "organization": invitee.organization,
     });
     if person.password_hash.is_none() {
@@ -680,6 +705,22 @@ impl Database {
                     .one(&*tx)
                     .await?;
                 let model = match existing {
+                    Some(found) if found.withdrawn_at.is_some() => {
+                        // Withdrawn before: active again, as now described, with a fresh email.
+                        let mut active: consultation_invitee::ActiveModel = found.into();
+                        active.withdrawn_at = Set(None);
+                        if let Some(a) = new.actor {
+                            active.actor_id = Set(Some(a.uuid()));
+                        }
+                        active.name = Set(new.name.clone());
+                        active.organization = Set(new.organization.clone());
+                        active.sector = Set(new.sector.as_str().to_owned());
+                        let again = active.update(&*tx).await?;
+                        if let Some(mail) = mail {
+                            mail_invitee(&tx, &consultation, &again, mail).await?;
+                        }
+                        again
+                    }
                     Some(found) => found,
                     None => {
                         let made = consultation_invitee::ActiveModel {
@@ -697,6 +738,7 @@ impl Database {
                             _ => None,
                         }),
                         created_at: Set(crate::now()),
+                        withdrawn_at: Set(None),
                         }
                         .insert(&*tx)
                         .await
@@ -722,12 +764,13 @@ impl Database {
         .await
     }
 
-    /// `user`'s invitation to consultation `id`, if any.
+    /// `user`'s standing invitation to consultation `id`, if any (a withdrawn one is none).
     #[tracing::instrument(skip_all)]
     pub async fn get_invitee(&self, id: ConsultationId, user: UserId) -> Result<Option<Invitee>> {
         let Some(model) = consultation_invitee::Entity::find()
             .filter(consultation_invitee::Column::ConsultationId.eq(id.uuid()))
             .filter(consultation_invitee::Column::UserId.eq(user.uuid()))
+            .filter(consultation_invitee::Column::WithdrawnAt.is_null())
             .one(&self.conn)
             .await?
         else {
@@ -736,12 +779,13 @@ impl Database {
         invitee_from(model, false).map(Some)
     }
 
-    /// The consultations of `city` that `user` was invited to.
+    /// The consultations of `city` that `user` is invited to (withdrawn invitations left out).
     #[tracing::instrument(skip_all)]
     pub async fn list_invited_consultations(&self, city: CityId, user: UserId) -> Result<Vec<ConsultationId>> {
         Ok(consultation_invitee::Entity::find()
             .filter(consultation_invitee::Column::CityId.eq(city.uuid()))
             .filter(consultation_invitee::Column::UserId.eq(user.uuid()))
+            .filter(consultation_invitee::Column::WithdrawnAt.is_null())
             .all(&self.conn)
             .await?
             .into_iter()
@@ -749,7 +793,8 @@ impl Database {
             .collect())
     }
 
-    /// The invitees of consultation `id`, in invitation order.
+    /// The invitees of consultation `id`, in invitation order, withdrawn ones included (see
+    /// [`Invitee::state`]).
     #[tracing::instrument(skip_all)]
     pub async fn list_invitees(&self, id: ConsultationId) -> Result<Vec<Invitee>> {
         let rows = consultation_invitee::Entity::find()
@@ -811,9 +856,10 @@ impl Database {
     }
 
     /// Withdraws invitee `invitee`'s invitation to consultation `id`: they no longer see or
-    /// comment on it (what they wrote stays). While they have no password and no other
-    /// invitation to a consultation of the city, their pending account invitation is revoked
-    /// too, so the emailed link stops working. Audited.
+    /// comment on it (what they wrote stays), and the invitation is kept as withdrawn, with
+    /// when. While they have no password and no other standing invitation to a consultation
+    /// of the city, their pending account invitation is revoked too, so the emailed link
+    /// stops working. Audited; withdrawing a withdrawn invitation changes nothing.
     #[tracing::instrument(skip_all)]
     pub async fn revoke_consultation_invitation(
         &self,
@@ -828,11 +874,17 @@ impl Database {
                 .await?
                 .filter(|i| i.consultation_id == c.id)
                 .ok_or(Error::NotFound)?;
-            consultation_invitee::Entity::delete_by_id(found.id).exec(&*tx).await?;
             let person = user::Entity::find_by_id(found.user_id).one(&*tx).await?.ok_or(Error::NotFound)?;
+            if found.withdrawn_at.is_some() {
+                return invitee_from(found, person.password_hash.is_none());
+            }
+            let mut withdrawn: consultation_invitee::ActiveModel = found.into();
+            withdrawn.withdrawn_at = Set(Some(crate::now()));
+            let found = withdrawn.update(&*tx).await?;
             let elsewhere = consultation_invitee::Entity::find()
                 .filter(consultation_invitee::Column::CityId.eq(c.city_id))
                 .filter(consultation_invitee::Column::UserId.eq(person.id))
+                .filter(consultation_invitee::Column::WithdrawnAt.is_null())
                 .one(&*tx)
                 .await?
                 .is_some();

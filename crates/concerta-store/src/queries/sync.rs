@@ -3,7 +3,8 @@
 //! Postgres) notifications between nodes: every append commits a `NOTIFY` on
 //! [`DOC_CHANNEL`] so other nodes with peers on that document load the new row, and every
 //! access change is announced on [`ACCESS_CHANNEL`] so every node re-checks its live
-//! connections.
+//! connections, and every consultation comment change on [`CONSULTATION_CHANNEL`] so every
+//! node's comment streams hear of it.
 
 use concerta_core::{AreaId, CityId};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Statement};
@@ -20,6 +21,9 @@ pub const DOC_CHANNEL: &str = "concerta_doc_chunks";
 /// The Postgres channel on which access changes are announced (`node|event`).
 pub const ACCESS_CHANNEL: &str = "concerta_access";
 
+/// The Postgres channel on which consultation comment changes are announced (`node|event`).
+pub const CONSULTATION_CHANNEL: &str = "concerta_consultations";
+
 /// What a node hears from the others.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -27,6 +31,13 @@ pub enum Notice {
     Chunk(ChunkNotice),
     /// Access changed.
     Access {
+        /// The node that announced it (its sync peer id).
+        node: String,
+        /// The server's encoding of what changed.
+        event: String,
+    },
+    /// A consultation comment changed.
+    Consultation {
         /// The node that announced it (its sync peer id).
         node: String,
         /// The server's encoding of what changed.
@@ -70,6 +81,10 @@ impl DocListener {
             if n.channel() == ACCESS_CHANNEL {
                 if let Some((node, event)) = n.payload().split_once('|') {
                     return Ok(Some(Notice::Access { node: node.to_owned(), event: event.to_owned() }));
+                }
+            } else if n.channel() == CONSULTATION_CHANNEL {
+                if let Some((node, event)) = n.payload().split_once('|') {
+                    return Ok(Some(Notice::Consultation { node: node.to_owned(), event: event.to_owned() }));
                 }
             } else if let Some(notice) = ChunkNotice::parse(n.payload()) {
                 return Ok(Some(Notice::Chunk(notice)));
@@ -133,7 +148,7 @@ impl Database {
             .await
             .map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
         listener
-            .listen_all([DOC_CHANNEL, ACCESS_CHANNEL])
+            .listen_all([DOC_CHANNEL, ACCESS_CHANNEL, CONSULTATION_CHANNEL])
             .await
             .map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
         Ok(Some(DocListener(listener)))
@@ -149,6 +164,20 @@ impl Database {
         }
         let sql = "SELECT pg_notify($1, $2)";
         let values: Vec<sea_orm::Value> = vec![ACCESS_CHANNEL.into(), format!("{node}|{event}").into()];
+        self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        Ok(())
+    }
+
+    /// Announces a consultation comment change to every node (Postgres `NOTIFY` on
+    /// [`CONSULTATION_CHANNEL`], payload `node|event`); nothing to do on SQLite.
+    #[tracing::instrument(skip_all)]
+    pub async fn notify_consultation(&self, node: &str, event: &str) -> Result<()> {
+        let backend = self.conn.get_database_backend();
+        if backend != sea_orm::DbBackend::Postgres {
+            return Ok(());
+        }
+        let sql = "SELECT pg_notify($1, $2)";
+        let values: Vec<sea_orm::Value> = vec![CONSULTATION_CHANNEL.into(), format!("{node}|{event}").into()];
         self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         Ok(())
     }

@@ -10,6 +10,7 @@ pub struct Model {
     pub name: String,
     pub slug: String,
     pub locale: String,
+    pub timezone: String,
     pub created_at: DateTimeUtc,
 }
 

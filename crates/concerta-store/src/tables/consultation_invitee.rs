@@ -17,6 +17,7 @@ pub struct Model {
     pub sector: String,
     pub invited_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    pub withdrawn_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

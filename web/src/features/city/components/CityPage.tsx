@@ -10,6 +10,7 @@ import { useCity } from "../../../lib/cities"
 import { ActorsPanel } from "./ActorsPanel"
 import { AreasPanel } from "./AreasPanel"
 import { MembersPanel } from "./MembersPanel"
+import { SettingsPanel } from "./SettingsPanel"
 import { StrategiesPanel } from "./StrategiesPanel"
 
 /** The city's home: its strategies, government areas, members and external actors. */
@@ -37,6 +38,7 @@ export function CityPage() {
         <Link to={`/cities/${cityId}/consultations`}>{t("city.consultations")}</Link>
         {seesPeople && <Link to={`/cities/${cityId}/baseline`}>{t("city.baseline")}</Link>}
         {seesPeople && <Link to={`/cities/${cityId}/roundtables`}>{t("city.roundtables")}</Link>}
+        {admin && <a href="#settings">{t("city.settings")}</a>}
         {admin && <Link to={`/cities/${cityId}/audit`}>{t("city.audit")}</Link>}
         <a href={`/public/${city.data.slug}`}>{t("city.publicPage")}</a>
       </nav>
@@ -44,6 +46,7 @@ export function CityPage() {
       {seesPeople && <AreasPanel city={cityId} admin={admin} />}
       {seesPeople && <MembersPanel city={cityId} admin={admin} />}
       {seesPeople && <ActorsPanel city={cityId} admin={admin} />}
+      {admin && <SettingsPanel city={city.data} />}
     </>
   )
 }

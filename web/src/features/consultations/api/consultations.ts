@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 import { api } from "../../../lib/api"
 import i18n, { isLanguage } from "../../../lib/i18n"
+import { FALLBACK_POLL_MS, useLiveUpdates } from "../../../lib/live"
 import type { Sector, Stage } from "../../../lib/types"
 
 export type Decision = "accepted" | "partly" | "rejected" | "noted"
@@ -25,6 +26,8 @@ export interface Consultation {
   opens_at: string
   closes_at: string
   all_sections: boolean
+  /** The city's IANA time zone: its times are shown in it. */
+  timezone: string
   status: "upcoming" | "open" | "closed"
   sections: ConsultationSection[]
   invitation: { organization: string; sector: Sector } | null
@@ -89,6 +92,9 @@ export interface Invitation {
   /** The latest invitation email's status (none for invitations made without email). */
   delivery: "queued" | "sent" | "deferred" | "failed" | null
   delivery_error: string | null
+  /** Withdrawn by a coordinator (kept; inviting the address again makes it active). */
+  state: "active" | "withdrawn"
+  withdrawn_at: string | null
 }
 
 export interface Unanswered {
@@ -207,12 +213,19 @@ export function useRevokeInvitation(id: string) {
   })
 }
 
-/** `GET /api/consultations/{id}/comments`: what the user may see, polled for live updates. */
+/** `GET /api/consultations/{id}/comments`: what the user may see, fetched again (with the
+ * unanswered counts) whenever `GET /api/consultations/{id}/events` says a comment changed;
+ * polled slowly only while that stream is down. */
 export function useComments(id: string) {
+  const client = useQueryClient()
+  const live = useLiveUpdates(`/api/consultations/${id}/events`, () => {
+    void client.invalidateQueries({ queryKey: commentsKey(id) })
+    void client.invalidateQueries({ queryKey: ["consultations", id, "unanswered"] })
+  })
   return useQuery({
     queryKey: commentsKey(id),
     queryFn: () => api<Comment[]>("GET", `/api/consultations/${id}/comments`),
-    refetchInterval: 3000,
+    refetchInterval: live ? false : FALLBACK_POLL_MS,
   })
 }
 
@@ -260,7 +273,8 @@ export function useUnanswered(id: string, enabled: boolean) {
     queryKey: ["consultations", id, "unanswered"],
     queryFn: () => api<Unanswered>("GET", `/api/consultations/${id}/unanswered`),
     enabled,
-    refetchInterval: 5000,
+    // Fetched again with the comments on each live event; this covers a stream that is down.
+    refetchInterval: FALLBACK_POLL_MS,
   })
 }
 

@@ -7,6 +7,7 @@ import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
 import { useMe } from "../../../lib/me"
 import { roleIn } from "../../../lib/permissions"
+import { formatInZone } from "../../../lib/time"
 import { SECTORS, type Sector } from "../../../lib/types"
 import {
   reportUrl,
@@ -39,7 +40,6 @@ export function ConsultationPage() {
   const role = roleIn(me.data, c.city_id)
   const staff = role === "coordinator" || role === "editor" || role === "observer"
   const current = section || c.sections[0]?.id || ""
-  const date = (iso: string) => new Intl.DateTimeFormat(i18n.language, { dateStyle: "medium" }).format(new Date(iso))
   return (
     <>
       <nav aria-label={t("outline.breadcrumb")} className="breadcrumb">
@@ -48,7 +48,7 @@ export function ConsultationPage() {
       <h1>{c.title}</h1>
       <p>
         <span className={`badge consultation-${c.status}`}>{t(`consultations.status.${c.status}`)}</span>{" "}
-        {t("consultations.period", { opens: date(c.opens_at), closes: date(c.closes_at) })}
+        {t("consultations.period", { opens: formatInZone(c.opens_at, c.timezone, i18n.language), closes: formatInZone(c.closes_at, c.timezone, i18n.language) })}
       </p>
       {c.explanation && <p className="explanation">{c.explanation}</p>}
       {c.invitation && <p className="muted">{t("consultations.invitedAs", { organization: c.invitation.organization, sector: t(`sectors.${c.invitation.sector}`) })}</p>}
@@ -165,7 +165,7 @@ function SectionPanel({ consultation, section, staff, coordinator }: { consultat
 }
 
 function InvitePanel({ consultation }: { consultation: Consultation }) {
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const invitations = useInvitations(consultation.id, true)
   const invite = useInvite(consultation.id)
   const resend = useResendInvitation(consultation.id)
@@ -231,23 +231,42 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
       {invitations.data && invitations.data.invitations.length > 0 && (
         <ul className="plain-list">
           {invitations.data.invitations.map((i) => (
-            <li key={i.id} className="invitation-status" data-testid={`invitee-${i.email}`}>
+            <li key={i.id} className={i.state === "withdrawn" ? "invitation-status withdrawn" : "invitation-status"} data-testid={`invitee-${i.email}`}>
               {i.name} · {i.organization} · {t(`sectors.${i.sector}`)} · {i.email}
               {" · "}
-              <span className="muted">{t(i.needs_password ? "consultations.inviteeNoAccount" : "consultations.inviteeHasAccount")}</span>
-              {i.delivery && (
+              {i.state === "withdrawn" ? (
+                <span className="badge invitation-withdrawn">
+                  {t("consultations.inviteeWithdrawn", { when: formatInZone(i.withdrawn_at ?? "", consultation.timezone, i18n.language) })}
+                </span>
+              ) : (
+                <span className="muted">{t(i.needs_password ? "consultations.inviteeNoAccount" : "consultations.inviteeHasAccount")}</span>
+              )}
+              {i.state === "active" && i.delivery && (
                 <span className={i.delivery === "failed" ? "error" : "muted"}>
                   {" · "}
                   {t(`invitations.delivery.${i.delivery}`)}
                   {i.delivery_error ? ` (${i.delivery_error})` : ""}
                 </span>
               )}{" "}
-              <button type="button" className="link-button" disabled={resend.isPending || revoke.isPending} onClick={() => resend.mutate(i.id)}>
-                {t("consultations.resendInvitation", { name: i.name })}
-              </button>{" "}
-              <button type="button" className="link-button" disabled={resend.isPending || revoke.isPending} onClick={() => revoke.mutate(i.id)}>
-                {t("consultations.revokeInvitation", { name: i.name })}
-              </button>
+              {i.state === "withdrawn" ? (
+                <button
+                  type="button"
+                  className="link-button"
+                  disabled={invite.isPending}
+                  onClick={() => invite.mutate([{ email: i.email, name: i.name, organization: i.organization, sector: i.sector }])}
+                >
+                  {t("consultations.inviteAgain", { name: i.name })}
+                </button>
+              ) : (
+                <>
+                  <button type="button" className="link-button" disabled={resend.isPending || revoke.isPending} onClick={() => resend.mutate(i.id)}>
+                    {t("consultations.resendInvitation", { name: i.name })}
+                  </button>{" "}
+                  <button type="button" className="link-button" disabled={resend.isPending || revoke.isPending} onClick={() => revoke.mutate(i.id)}>
+                    {t("consultations.revokeInvitation", { name: i.name })}
+                  </button>
+                </>
+              )}
             </li>
           ))}
         </ul>

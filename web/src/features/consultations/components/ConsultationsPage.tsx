@@ -6,7 +6,9 @@ import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
 import { ApiError } from "../../../lib/api"
 import { useMe } from "../../../lib/me"
+import { useCity } from "../../../lib/cities"
 import { roleIn } from "../../../lib/permissions"
+import { formatInZone } from "../../../lib/time"
 import { useCityStrategies, useConsultations, useCreateConsultation } from "../api/consultations"
 
 /** A city's consultations: those the user may see, and (coordinators) opening one. */
@@ -16,7 +18,6 @@ export function ConsultationsPage() {
   const me = useMe()
   const coordinator = roleIn(me.data, cityId) === "coordinator"
   const consultations = useConsultations(cityId)
-  const date = (iso: string) => new Intl.DateTimeFormat(i18n.language, { dateStyle: "medium" }).format(new Date(iso))
   return (
     <>
       <nav aria-label={t("outline.breadcrumb")} className="breadcrumb">
@@ -41,7 +42,9 @@ export function ConsultationsPage() {
                     {c.title}
                   </Link>{" "}
                   <span className={`badge consultation-${c.status}`}>{t(`consultations.status.${c.status}`)}</span>
-                  <p className="muted">{t("consultations.period", { opens: date(c.opens_at), closes: date(c.closes_at) })}</p>
+                  <p className="muted">
+                    {t("consultations.period", { opens: formatInZone(c.opens_at, c.timezone, i18n.language), closes: formatInZone(c.closes_at, c.timezone, i18n.language) })}
+                  </p>
                 </div>
               </li>
             ))}
@@ -56,6 +59,7 @@ function CreateConsultation({ city }: { city: string }) {
   const { t } = useTranslation()
   const navigate = useNavigate()
   const strategies = useCityStrategies(city, true)
+  const zone = useCity(city).data?.timezone ?? "UTC"
   const create = useCreateConsultation(city)
   const [strategy, setStrategy] = useState("")
   const [title, setTitle] = useState("")
@@ -72,7 +76,9 @@ function CreateConsultation({ city }: { city: string }) {
         strategy_id: picked,
         title,
         explanation,
-        closes_at: closes ? new Date(`${closes}T23:59:59`).toISOString() : "",
+        // The end of that day in the city's time zone (the server reads a time without an
+        // offset in it).
+        closes_at: closes ? `${closes}T23:59:59` : "",
         section_ids: chosen.length > 0 ? chosen : undefined,
       },
       { onSuccess: (made) => navigate(`/consultations/${made.id}`) },
@@ -94,7 +100,15 @@ function CreateConsultation({ city }: { city: string }) {
         <label htmlFor="consultation-explanation">{t("consultations.explanation")}</label>
         <textarea id="consultation-explanation" value={explanation} onChange={(e) => setExplanation(e.target.value)} rows={3} />
       </div>
-      <Field label={t("consultations.closesAt")} type="date" required value={closes} onChange={(e) => setCloses(e.target.value)} error={fieldError("closes_at")} />
+      <Field
+        label={t("consultations.closesAt")}
+        type="date"
+        required
+        value={closes}
+        onChange={(e) => setCloses(e.target.value)}
+        error={fieldError("closes_at")}
+        hint={t("consultations.closesAtHint", { zone })}
+      />
       <fieldset>
         <legend>{t("consultations.sections")}</legend>
         <p className="hint">{t("consultations.sectionsHint")}</p>

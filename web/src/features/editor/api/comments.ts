@@ -1,5 +1,6 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
+import { useMutation, useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query"
 import { api } from "../../../lib/api"
+import { FALLBACK_POLL_MS, useLiveUpdates } from "../../../lib/live"
 import type { Sector } from "../../../lib/types"
 
 /** A consultation comment on this section, as the server resolves it now. */
@@ -21,14 +22,21 @@ export interface SectionComment {
 
 export const sectionCommentsKey = (section: string) => ["sections", section, "comments"] as const
 
-/** `GET /api/sections/{id}/comments`: every consultation's comments on the section, polled so
- * new ones and answers appear while the editor is open. */
-export function useSectionComments(section: string) {
-  return useQuery({
+/** `GET /api/sections/{id}/comments`: every consultation's comments on the section, fetched
+ * again whenever `GET /api/sections/{id}/comments/events` says one changed (new comments,
+ * answers, hides, applied rewrites), so they appear while the editor is open; polled slowly
+ * only while that stream is down. */
+export function useSectionComments(section: string): { query: UseQueryResult<SectionComment[]>; live: boolean } {
+  const client = useQueryClient()
+  const live = useLiveUpdates(`/api/sections/${section}/comments/events`, () => {
+    void client.invalidateQueries({ queryKey: sectionCommentsKey(section) })
+  })
+  const query = useQuery({
     queryKey: sectionCommentsKey(section),
     queryFn: () => api<SectionComment[]>("GET", `/api/sections/${section}/comments`),
-    refetchInterval: 3000,
+    refetchInterval: live ? false : FALLBACK_POLL_MS,
   })
+  return { query, live }
 }
 
 /** `POST /api/comments/{id}/applied`: records that the suggested rewrite was applied (the

@@ -10,6 +10,8 @@ import type { CommentRange } from "../plugins/comments"
 interface Props {
   sectionId: string
   comments: SectionComment[]
+  /** Whether the comments' live stream is up (else they are polled slowly). */
+  live: boolean
   ranges: CommentRange[]
   view: EditorView | null
   handle: DocHandle<SectionDoc>
@@ -30,7 +32,7 @@ export function minimalSplice(old: string, next: string): { at: number; remove: 
 
 /** Consultation comments beside the section's text, each on its passage (live), with the
  * city's response; an editor who may write applies a suggested rewrite in one action. */
-export function CommentsAside({ sectionId, comments, ranges, view, handle, writable, active, onShow }: Props) {
+export function CommentsAside({ sectionId, comments, live, ranges, view, handle, writable, active, onShow }: Props) {
   const { t } = useTranslation()
   const record = useRecordApplied(sectionId)
   const threads = comments.filter((c) => c.parent_id === null)
@@ -57,6 +59,9 @@ export function CommentsAside({ sectionId, comments, ranges, view, handle, writa
   return (
     <aside className="comments-aside" aria-labelledby="comments-aside-heading">
       <h2 id="comments-aside-heading">{t("consultations.inEditor")}</h2>
+      <p role="status" className="muted" data-live={live}>
+        {t(live ? "consultations.liveOn" : "consultations.liveOff")}
+      </p>
       <ol className="threads">
         {threads.map((c) => {
           const now = passageText(c.id)

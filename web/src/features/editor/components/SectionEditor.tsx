@@ -34,7 +34,7 @@ interface Props {
 export function SectionEditor({ sectionId, handle, page, writable, readOnlyReason, label }: Props) {
   const { t } = useTranslation()
   const mount = useRef<HTMLDivElement>(null)
-  const comments = useSectionComments(sectionId)
+  const { query: comments, live } = useSectionComments(sectionId)
   const commentsRef = useRef<SectionComment[]>([])
   const activeRef = useRef<string | null>(null)
   const redrawRef = useRef<() => void>(() => {})
@@ -230,6 +230,7 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
       <CommentsAside
         sectionId={sectionId}
         comments={comments.data ?? []}
+        live={live}
         ranges={ranges}
         view={view}
         handle={handle}
