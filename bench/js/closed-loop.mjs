@@ -59,6 +59,11 @@ async function metrics() {
     bytesIn: get("concerta_sync_bytes_in_total"),
     bytesOut: get("concerta_sync_bytes_out_total"),
     changes: get("concerta_sync_changes_accepted_total"),
+    // Sync messages out by what made them go, and the changes they carried.
+    relay: get('concerta_sync_messages_out_total\\{why="relay"\\}'),
+    held: get('concerta_sync_messages_out_total\\{why="held"\\}'),
+    reply: get('concerta_sync_messages_out_total\\{why="reply"\\}'),
+    changesOut: get("concerta_sync_changes_out_total"),
   }
 }
 
@@ -179,6 +184,12 @@ async function main() {
       bytesInPerEdit: (m1.bytesIn - m0.bytesIn) / Math.max(1, edits),
       bytesOutPerEdit: (m1.bytesOut - m0.bytesOut) / Math.max(1, edits),
       changesPerEdit: (m1.changes - m0.changes) / Math.max(1, edits),
+      syncOutPerEdit: {
+        relay: (m1.relay - m0.relay) / Math.max(1, edits),
+        held: (m1.held - m0.held) / Math.max(1, edits),
+        reply: (m1.reply - m0.reply) / Math.max(1, edits),
+      },
+      changesPerSyncOut: (m1.changesOut - m0.changesOut) / Math.max(1, (m1.relay - m0.relay) + (m1.held - m0.held) + (m1.reply - m0.reply)),
     } : null,
   }
   process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0))

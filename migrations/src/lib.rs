@@ -28,6 +28,7 @@ mod m20261129_000041_comment_locale;
 mod m20261129_000043_city_timezone;
 mod m20261129_000044_invitee_withdrawn;
 mod m20261129_000050_access_notices;
+mod m20261129_000051_recipient_locale;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000043_city_timezone::Migration),
             Box::new(m20261129_000044_invitee_withdrawn::Migration),
             Box::new(m20261129_000050_access_notices::Migration),
+            Box::new(m20261129_000051_recipient_locale::Migration),
         ]
     }
 }

@@ -10,7 +10,9 @@
 //!   declined; cancelling sends METHOD:CANCEL with STATUS:CANCELLED to everyone;
 //! - each invitation's delivery follows its email: `sent`, or `failed` with the reason of a 550;
 //! - a reminder (a meeting in UTC: DTSTART with `Z`) goes out once, to those who have not
-//!   declined; closing the meeting sends the minutes to those who accepted.
+//!   declined; closing the meeting sends the minutes to those who accepted;
+//! - an invitee whose language is English (chosen, or the registry's) gets the invitation of a
+//!   Spanish-speaking city in English, with the same valid calendar part.
 
 use std::time::{Duration, Instant};
 
@@ -347,5 +349,77 @@ async fn a_roundtable_reminder_arrives_once_and_the_minutes_go_to_those_who_acce
         sink.received().iter().filter(|m| m["to_addr"] == to && m["subject"].as_str().unwrap_or_default().starts_with("Acta:")).count()
     };
     assert_eq!((minutes_to("ana@e2e.test"), minutes_to("luis@e2e.test")), (1, 0), "the minutes go to those who accepted");
+    sink.stop().await;
+}
+
+/// An English-speaking invitee of a Spanish-speaking city gets the invitation in English,
+/// whether the coordinator chose the language or the actors registry holds it; the others
+/// keep the city's Spanish. The calendar part is the same valid invitation either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_english_speaking_invitee_of_a_spanish_city_gets_an_english_invitation() {
+    let Some(python) = smtp_python() else { return };
+    let sink = Sink::start(&python, free_port(), &[]).await;
+    let store = Store::sqlite();
+    let server = Server::start_with_env(&store, &[("CONCERTA_SMTP_URL", &sink.url()), ("CONCERTA_MAIL_FROM", FROM)]).await;
+    let city = setup_city(&store, &server).await;
+    let api = Api::bearer(&server, &city.coordinator.token);
+    let actor = api
+        .post(
+            &format!("/api/cities/{}/actors", city.id),
+            json!({"name": "British Council", "sector": "international_organization", "email": "office@council.e2e.test", "locale": "en"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(actor["locale"], "en");
+    let rt = api
+        .post(
+            &format!("/api/cities/{}/roundtables", city.id),
+            json!({
+                "title": "Mesa de cooperación",
+                "agenda": "1. Apertura",
+                "starts_at": "2030-03-10T10:00",
+                "ends_at": "2030-03-10T12:00",
+                "timezone": "America/Bogota",
+                "location": "Alcaldía",
+            }),
+        )
+        .await
+        .expect(201);
+    let rt_id = rt["id"].as_str().unwrap().to_owned();
+    let invited = api
+        .post(
+            &format!("/api/roundtables/{rt_id}/invitations"),
+            json!({"invitees": [
+                {"email": "jane@e2e.test", "name": "Jane Smith", "organization": "Sister City", "sector": "city_network", "locale": "en"},
+                {"actor_id": actor["id"]},
+                {"email": "ana@e2e.test", "name": "Pérez, Ana", "organization": "Universidad", "sector": "academia"},
+            ]}),
+        )
+        .await
+        .expect(201);
+    let kept: Vec<&Value> = invited.as_array().unwrap().iter().map(|i| &i["locale"]).collect();
+    assert_eq!(kept, [&json!("en"), &json!("en"), &Value::Null]);
+
+    for (to, name) in [("jane@e2e.test", "Jane Smith"), ("office@council.e2e.test", "British Council")] {
+        let m = wait_for(&sink, &server, to, "Invitation: ", 1).await.remove(0);
+        assert_eq!(m["subject"], "Invitation: Mesa de cooperación (2030-03-10 10:00–12:00 (America/Bogota))");
+        assert_eq!(m["from_name"], "Medellín", "still the city's name as sender");
+        let text = content(&m, "text/plain");
+        assert!(text.starts_with(&format!("Hello {name},")), "{text}");
+        assert!(text.contains("Medellín invites you to the multi-actor roundtable"), "{text}");
+        assert!(!text.contains("Hola"), "no Spanish in the English email: {text}");
+        let html = content(&m, "text/html");
+        assert!(html.contains("invites you to the multi-actor roundtable"), "{html}");
+        assert!(html.contains("<html lang=\"en\">"), "the HTML part says its language: {html}");
+        let cal = calendar_of(&python, &m, "REQUEST");
+        let ev = event(&cal);
+        assert_eq!(ev["dtstart"]["tzid"], "America/Bogota");
+        assert_eq!(ev["attendees"][0]["value"], format!("mailto:{to}"));
+        assert_eq!(ev["attendees"][0]["params"]["PARTSTAT"], "NEEDS-ACTION");
+        assert!(ev["description"].as_str().unwrap().contains(&rsvp_link(&m)), "the RSVP link in the calendar: {ev}");
+    }
+    let ana = wait_for(&sink, &server, "ana@e2e.test", "Invitación: ", 1).await.remove(0);
+    assert!(content(&ana, "text/plain").starts_with("Hola Pérez, Ana:"), "the city's language for who chose none");
+    calendar_of(&python, &ana, "REQUEST");
     sink.stop().await;
 }

@@ -89,6 +89,31 @@ test.describe("roundtables", () => {
     await expect(table.getByRole("row", { name: /Universidad de la Ciudad/ })).toContainText("Maybe", { timeout: 15_000 })
     await invitee.close()
 
+    // An invitee by address who reads English gets the invitation in English, though the
+    // city's language is Spanish; still a calendar invitation.
+    const byAddress = ana.page.getByRole("form", { name: "By address" })
+    await byAddress.getByLabel("Email", { exact: true }).fill("jane@sister-city.example")
+    await byAddress.getByLabel("Name", { exact: true }).fill("Jane Smith")
+    await byAddress.getByLabel("Their language").selectOption({ label: "English" })
+    await byAddress.getByRole("button", { name: "Invite", exact: true }).click()
+    await expect(table.getByRole("row", { name: /Jane Smith/ })).toBeVisible()
+    let english = ""
+    let englishCalendar = ""
+    await expect
+      .poll(
+        () => {
+          const mail = mailTo(server.data, "jane@sister-city.example")[0]
+          english = mail?.parts.filter((p) => p.type.startsWith("text/plain")).map((p) => p.text).join("\n") ?? ""
+          englishCalendar = mail?.parts.find((p) => p.type.startsWith("text/calendar"))?.text ?? ""
+          return english
+        },
+        { timeout: 30_000, message: "the English invitation email" },
+      )
+      .toContain("Hello Jane Smith,")
+    expect(english).toContain("invites you to the multi-actor roundtable “Mesa de economía creativa”")
+    expect(english).not.toContain("Hola")
+    expect(englishCalendar).toContain("METHOD:REQUEST")
+
     // Two people co-edit the live minutes.
     const eco = await person(DEMO.economia)
     const url = ana.page.url()

@@ -88,8 +88,9 @@ commands:
                   a fresh section, one sync message per change, and after it leaves; against
                   Concerta and samod by default; writes its block of bench/RESULTS.md (~5 min)
   bench-mail [--postgres]
-                  1,000 account invitations through a release server to a local SMTP sink
-                  (aiosmtpd): API time to enqueue, time until all delivered, messages/s;
+                  1,000 account invitations, then 1,000 roundtable invitations (with their
+                  calendar parts), through a release server to a local SMTP sink (aiosmtpd):
+                  API time to enqueue, time until all delivered, messages/s;
                   writes its block of bench/RESULTS.md (a few minutes plus the release build)
   bench-logins    1,000 concurrent wrong logins through a release server, with the shipped
                   throttling and without it: whether it keeps answering, its peak memory;
@@ -863,8 +864,8 @@ fn bench_logins(root: &Path, args: &[String]) -> Result<()> {
 }
 
 /// `cargo xtask bench-mail [--postgres]`: the release server, the bench client
-/// (`tests/bench_mail.rs`, debug) and aiosmtpd, then 1,000 invitations; the client writes the
-/// `notify` block of `bench/RESULTS.md`.
+/// (`tests/bench_mail.rs`, debug) and aiosmtpd, then 1,000 account and 1,000 roundtable
+/// invitations; the client writes the `notify` block of `bench/RESULTS.md`.
 fn bench_mail(root: &Path, args: &[String]) -> Result<()> {
     let mut postgres = false;
     for arg in args {

@@ -189,9 +189,10 @@ fn render(args: &Args, rows: &[(Variant, Load, Result<Value, String>)], load_bef
     let _ = writeln!(md, "- **Clients:** `bench/js/closed-loop.mjs`: `@automerge/automerge-repo` 2.5.6 (automerge 3.5.0) in one Node process, one `Repo` and WebSocket per client, no storage. Each client splices 3 letters into `body` (every other edit also deleting 4) of a section whose body was prefilled with 2,000 letters, then waits until every other client of its section has that change before its next edit.");
     let _ = writeln!(md, "- **CPU:** server pinned to CPU 0, the Node clients to CPU 1{}. Client CPU = the Node process (all clients); server CPU = `/proc/<pid>/stat` utime+stime (10 ms ticks) over the timed loop.", if args.node_cpu.is_some() { "" } else { " (pinning off)" });
     let _ = writeln!(md, "- **Frames per edit:** counted at the clients' sockets (server in = what clients sent, server out = what clients received); for Concerta also from its own `/metrics` (`concerta_sync_frames_in_total` / `_out_total`, which include rosters).");
+    let _ = writeln!(md, "- **Why Concerta sent:** its sync messages out per edit by what made them go (`concerta_sync_messages_out_total{{why}}`): a relay sent at once / held changes whose time came / the reply to a client's message, and the changes per sync message (`concerta_sync_changes_out_total` over those messages).");
     let _ = writeln!(md, "- **Machine:** shared with other work and loaded (1-minute load average {load_before} at the start, {} at the end): figures move between runs; compare within this table.\n", loadavg());
-    let _ = writeln!(md, "| load (sections × clients × edits) | server | delivered / planned | edits/s | client CPU ms/edit | server CPU ms/edit | frames in / out per edit (clients' count) | frames in / out per edit (`/metrics`) | KB out per edit | server peak RSS |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "| load (sections × clients × edits) | server | delivered / planned | edits/s | client CPU ms/edit | server CPU ms/edit | frames in / out per edit (clients' count) | frames in / out per edit (`/metrics`) | Concerta's sync out per edit: relay / held / reply (changes per message) | KB out per edit | server peak RSS |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|");
     for (variant, load, r) in rows {
         match r {
             Ok(v) => {
@@ -200,10 +201,17 @@ fn render(args: &Args, rows: &[(Variant, Load, Result<Value, String>)], load_bef
                 } else {
                     "–".into()
                 };
+                let why = match v["serverMetrics"]["syncOutPerEdit"].as_object() {
+                    Some(_) => {
+                        let o = &v["serverMetrics"]["syncOutPerEdit"];
+                        format!("{} / {} / {} ({})", f(o, "relay", 2), f(o, "held", 2), f(o, "reply", 2), f(&v["serverMetrics"], "changesPerSyncOut", 2))
+                    }
+                    None => "–".into(),
+                };
                 let rss = v["serverMaxRssKb"].as_f64().map(|k| format!("{:.0} MB", k / 1024.0)).unwrap_or_else(|| "–".into());
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} / {}{} | {} | {} | {} | {} / {} | {} | {:.1} | {} |",
+                    "| {} | {} | {} / {}{} | {} | {} | {} | {} / {} | {} | {} | {:.1} | {} |",
                     load.label(),
                     variant.label(),
                     v["delivered"],
@@ -215,12 +223,13 @@ fn render(args: &Args, rows: &[(Variant, Load, Result<Value, String>)], load_bef
                     f(v, "framesInPerEdit", 1),
                     f(v, "framesOutPerEdit", 1),
                     metrics,
+                    why,
                     v["bytesOutPerEdit"].as_f64().unwrap_or(0.0) / 1024.0,
                     rss,
                 );
             }
             Err(e) => {
-                let _ = writeln!(md, "| {} | {} | failed: {} | | | | | | | |", load.label(), variant.label(), e.replace('|', "/").replace('\n', " "));
+                let _ = writeln!(md, "| {} | {} | failed: {} | | | | | | | | |", load.label(), variant.label(), e.replace('|', "/").replace('\n', " "));
             }
         }
     }

@@ -354,11 +354,13 @@ pub struct UserView {
     email: String,
     name: String,
     network_admin: bool,
+    /// The language the user chose (app and email); `null`: not chosen.
+    locale: Option<concerta_core::Locale>,
 }
 
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
-        Self { id: u.id, email: u.email.clone(), name: u.name.clone(), network_admin: u.network_admin }
+        Self { id: u.id, email: u.email.clone(), name: u.name.clone(), network_admin: u.network_admin, locale: u.locale }
     }
 }
 

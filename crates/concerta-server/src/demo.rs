@@ -245,6 +245,7 @@ async fn load_consultations(
         organization: "Universidad Nacional".to_owned(),
         sector: Sector::Academia,
         actor: None,
+        locale: None,
     };
     let now = Utc::now();
     let mut made = Vec::new();
@@ -407,6 +408,7 @@ async fn load_roundtables(
                 country: None,
                 email: Some(email.to_owned()),
                 website: None,
+                locale: None,
             })
             .await?,
         );
@@ -431,6 +433,7 @@ async fn load_roundtables(
         name: a.name.clone(),
         organization: a.name.clone(),
         sector: Some(a.sector),
+        locale: a.locale,
     };
     let new = |d: &DetailsPatch| -> anyhow::Result<NewRoundtable> {
         Ok(NewRoundtable {

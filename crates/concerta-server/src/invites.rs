@@ -8,7 +8,8 @@
 //!
 //! Routes: the coordinator's list, resend and revoke under `/api/cities/{city}/invitations`;
 //! the public `GET /api/invitations/{token}` (what the link is for) and
-//! `POST /api/invitations/{token}/accept {"password"}` (sets the password, starts a session,
+//! `POST /api/invitations/{token}/accept {"password","locale"?}` (sets the password and the
+//! account's language, starts a session,
 //! answers the city to land in). The web app's `/invite/{token}` page drives the last two.
 
 use axum::Json;
@@ -169,6 +170,9 @@ pub async fn preview(State(state): State<AppState>, Path(token): Path<String>) -
 #[derive(Deserialize)]
 pub struct AcceptBody {
     password: String,
+    /// The language the page was read in (`es`, `en`, `pt`): becomes the account's.
+    #[serde(default)]
+    locale: Option<String>,
 }
 
 /// What accepting answers.
@@ -190,10 +194,14 @@ pub async fn accept(
 ) -> Result<Response> {
     let claim = claim(&state, &token).await?;
     validate_password(&body.password)?;
+    let locale = crate::api::locale_field("locale", body.locale)?;
     // Refuse a dead link before paying for the hash.
     state.db.preview_invitation(claim).await?.map_err(Error::InvitationLink)?;
     let hash = hash_password(body.password).await?;
-    let (user, city): (User, CityId) = state.db.accept_invitation(claim, hash).await?.map_err(Error::InvitationLink)?;
+    let (mut user, city): (User, CityId) = state.db.accept_invitation(claim, hash).await?.map_err(Error::InvitationLink)?;
+    if let Some(locale) = locale {
+        user = state.db.set_user_locale(user.id, Some(locale)).await?;
+    }
     let (secret, session) = start_session(&state, &user, &headers, address).await?;
     tracing::info!(user = %user.id, session = %session, invitation = %claim.id, "invitation accepted");
     let cookie = session_cookie_header(&state, &secret, SESSION_DAYS * 24 * 3600);

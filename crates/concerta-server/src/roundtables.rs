@@ -150,8 +150,9 @@ impl Mailer for RoundtableMailer {
             }
             None => Vec::new(),
         };
-        // Invitees are not accounts: no language of their own is known, so the city's.
-        Some(Mail { locale: None, payload, parts })
+        // The invitee's language when known; else the outbox decides (their account's, the
+        // registry's, the city's).
+        Some(Mail { locale: invitation.locale, payload, parts })
     }
 }
 

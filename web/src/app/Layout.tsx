@@ -3,14 +3,21 @@ import { useTranslation } from "react-i18next"
 import { Link, NavLink, Outlet, useNavigate } from "react-router"
 import { LanguagePicker } from "../components/LanguagePicker"
 import { useLogout } from "../features/auth/api/logout"
-import { useMe } from "../lib/me"
+import { chooseLanguage, chosenLanguage, isLanguage } from "../lib/i18n"
+import { useMe, useSaveMyLanguage } from "../lib/me"
 
 /** The frame of every page after login: skip link, header with navigation, the page. */
 export function Layout() {
   const { t } = useTranslation()
   const me = useMe()
+  const saveLanguage = useSaveMyLanguage()
   const logout = useLogout()
   const navigate = useNavigate()
+  // The language kept on the account is this device's choice too.
+  const accountLanguage = me.data?.locale
+  useEffect(() => {
+    if (isLanguage(accountLanguage) && chosenLanguage() !== accountLanguage) chooseLanguage(accountLanguage)
+  }, [accountLanguage])
   // Once the first screen is up, warm the editor (its code and automerge's wasm) while the
   // person reads, so opening a section does not wait for them.
   useEffect(() => {
@@ -39,7 +46,7 @@ export function Layout() {
           <NavLink to="/account">{t("nav.account")}</NavLink>
         </nav>
         <div className="header-tools">
-          <LanguagePicker />
+          <LanguagePicker onChoose={(language) => saveLanguage.mutate(language)} />
           {me.data && <span className="who">{me.data.name}</span>}
           <button type="button" onClick={() => logout.mutate(undefined, { onSettled: () => navigate("/login", { replace: true }) })}>
             {t("nav.logout")}

@@ -1,8 +1,9 @@
 import { useTranslation } from "react-i18next"
-import { chooseLanguage, isLanguage, LANGUAGES } from "../lib/i18n"
+import { chooseLanguage, isLanguage, LANGUAGES, type Language } from "../lib/i18n"
 
-/** The language switch; the choice is remembered on this device. */
-export function LanguagePicker() {
+/** The language switch; the choice is remembered on this device, and given to `onChoose`
+ * (logged in: kept on the account, for the email too). */
+export function LanguagePicker({ onChoose }: { onChoose?: (language: Language) => void }) {
   const { t, i18n } = useTranslation()
   return (
     <div className="language-picker">
@@ -11,7 +12,10 @@ export function LanguagePicker() {
         id="language-picker"
         value={i18n.resolvedLanguage ?? i18n.language}
         onChange={(event) => {
-          if (isLanguage(event.target.value)) chooseLanguage(event.target.value)
+          if (isLanguage(event.target.value)) {
+            chooseLanguage(event.target.value)
+            onChoose?.(event.target.value)
+          }
         }}
       >
         {LANGUAGES.map((language) => (

@@ -1,4 +1,4 @@
-import { useQuery } from "@tanstack/react-query"
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 import { api, ApiError } from "./api"
 import type { Role } from "./types"
 
@@ -14,6 +14,8 @@ export interface Me {
   email: string
   name: string
   network_admin: boolean
+  /** The language the user chose (app and email); `null`: each city's. */
+  locale: "es" | "en" | "pt" | null
   memberships: Membership[]
 }
 
@@ -31,4 +33,14 @@ export async function fetchMe(): Promise<Me | null> {
 
 export function useMe() {
   return useQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 60_000 })
+}
+
+/** `PATCH /api/me {"locale"}`: keeps the user's language on their account, so the email they
+ * receive is written in it. */
+export function useSaveMyLanguage() {
+  const client = useQueryClient()
+  return useMutation({
+    mutationFn: (locale: Me["locale"]) => api<Me>("PATCH", "/api/me", { locale }),
+    onSuccess: (me) => client.setQueryData(meKey, me),
+  })
 }

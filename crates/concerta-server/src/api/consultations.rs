@@ -35,8 +35,8 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use concerta_content::anchor::{self, AnchorError};
 use concerta_core::{
-    AccountInvitationId, Action, ActorId, AreaId, CityId, CommentId, ConsultationId, ConsultationInviteeId, Decision, Locale,
-    Principal, Resource, Role, SectionId, Sector, StrategyId, VersionId, permit, validate_email, validate_name, validate_text,
+    AccountInvitationId, Action, AreaId, CityId, CommentId, ConsultationId, ConsultationInviteeId, Decision, Locale,
+    Principal, Resource, Role, SectionId, Sector, StrategyId, VersionId, permit, validate_name, validate_text,
 };
 use concerta_store::{
     AuditActor, Comment, Consultation, InviteMail, Invitee, NewComment, NewConsultation, NewInvitee, NewResponse, Response,
@@ -44,6 +44,7 @@ use concerta_store::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::actors::{InviteeBody, ResolvedInvitee, resolve_invitees};
 use super::{authorize, field_enum, field_id, path_id};
 use crate::auth::CurrentUser;
 use crate::content::parse_heads;
@@ -57,8 +58,6 @@ pub const MAX_COMMENT_CHARS: usize = 5000;
 pub const MAX_QUOTE_CHARS: usize = 2000;
 /// Longest reason (of a response or a hide) or explanation.
 pub const MAX_REASON_CHARS: usize = 4000;
-/// Most invitees in one request.
-pub const MAX_INVITEES: usize = 500;
 
 /// Where a consultation stands at `now`.
 pub fn status(c: &Consultation, now: DateTime<Utc>) -> &'static str {
@@ -345,15 +344,6 @@ pub(super) async fn section_text(
 }
 
 #[derive(Deserialize)]
-pub(super) struct InviteeBody {
-    email: Option<String>,
-    name: Option<String>,
-    organization: Option<String>,
-    sector: Option<String>,
-    actor_id: Option<String>,
-}
-
-#[derive(Deserialize)]
 pub(super) struct InviteBody {
     invitees: Vec<InviteeBody>,
 }
@@ -364,7 +354,8 @@ pub(super) struct Invitations {
 }
 
 /// `POST /api/consultations/{id}/invitations` → 201 the invitations (coordinators). Invitees
-/// from the actors registry take its name, sector and email unless given.
+/// from the actors registry take its name, sector, email and language unless given
+/// ([`resolve_invitees`]); each needs an organisation and a sector.
 #[tracing::instrument(skip_all)]
 pub(super) async fn invite(
     State(state): State<AppState>,
@@ -375,43 +366,16 @@ pub(super) async fn invite(
     let c = state.db.get_consultation(path_id(&id)?).await?;
     let viewer = viewer(&state, user, &c).await?;
     viewer.require(Action::ManageConsultation, &c, None)?;
-    if body.invitees.is_empty() {
-        return Err(Error::invalid("invitees", "must name at least one invitee"));
-    }
-    if body.invitees.len() > MAX_INVITEES {
-        return Err(Error::invalid("invitees", format!("at most {MAX_INVITEES} at once")));
-    }
-    let actors = state.db.list_actors(c.city_id).await?;
     let mut invitees = Vec::new();
-    for (i, inv) in body.invitees.iter().enumerate() {
-        let field = |name: &str| format!("invitees[{i}].{name}");
-        let actor = match &inv.actor_id {
-            Some(a) => {
-                let a: ActorId = field_id(&field("actor_id"), a)?;
-                Some(actors.iter().find(|x| x.id == a).ok_or_else(|| Error::invalid(field("actor_id"), "is not an actor of this city"))?)
-            }
-            None => None,
+    for (i, inv) in resolve_invitees(&state, c.city_id, body.invitees).await?.into_iter().enumerate() {
+        if inv.organization.is_empty() {
+            return Err(Error::invalid(format!("invitees[{i}].organization"), "is required"));
+        }
+        let Some(sector) = inv.sector else {
+            return Err(Error::invalid(format!("invitees[{i}].sector"), "is required"));
         };
-        let email = inv.email.clone().or_else(|| actor.and_then(|a| a.email.clone()));
-        let Some(email) = email else {
-            return Err(Error::invalid(field("email"), "is required (the actor has no email)"));
-        };
-        let email = validate_email(&field("email"), &email)?;
-        let organization = match (&inv.organization, actor) {
-            (Some(o), _) => validate_name(&field("organization"), o)?,
-            (None, Some(a)) => a.name.clone(),
-            (None, None) => return Err(Error::invalid(field("organization"), "is required")),
-        };
-        let name = match &inv.name {
-            Some(n) => validate_name(&field("name"), n)?,
-            None => organization.clone(),
-        };
-        let sector = match (&inv.sector, actor) {
-            (Some(s), _) => field_enum::<Sector>(&field("sector"), s)?,
-            (None, Some(a)) => a.sector,
-            (None, None) => return Err(Error::invalid(field("sector"), "is required")),
-        };
-        invitees.push(NewInvitee { email, name, organization, sector, actor: actor.map(|a| a.id) });
+        let ResolvedInvitee { actor, email, name, organization, locale, .. } = inv;
+        invitees.push(NewInvitee { email, name, organization, sector, actor, locale });
     }
     let signer = crate::invites::signer(&state).await?;
     let links = invite_links(signer, c.id);

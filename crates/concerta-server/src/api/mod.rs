@@ -44,7 +44,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/setup", post(crate::instance::setup))
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
-        .route("/api/me", get(me))
+        .route("/api/me", get(me).patch(update_me))
         .route("/api/me/tokens", post(auth::create_token))
         .route("/api/me/password", post(auth::change_password))
         .route("/api/me/sessions", get(account::list_sessions))
@@ -204,6 +204,35 @@ struct MeView {
     #[serde(flatten)]
     user: UserView,
     memberships: Vec<MembershipView>,
+}
+
+/// The language field of a body (`es`, `en`, `pt`); blank or absent is none, anything else
+/// a 422 naming `field`.
+pub(crate) fn locale_field(field: &str, text: Option<String>) -> Result<Option<concerta_core::Locale>> {
+    actors::locale(field, text)
+}
+
+/// `PATCH /api/me` body: `locale` is `es`, `en`, `pt`, or `null` to fall back to each city's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateMe {
+    #[serde(default, deserialize_with = "double_option")]
+    locale: Option<Option<String>>,
+}
+
+/// `PATCH /api/me {"locale"}` → the current user as `GET /api/me` shows them: sets the
+/// language the user chose for the app and for the email they receive.
+#[tracing::instrument(skip_all)]
+async fn update_me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    crate::error::JsonBody(body): crate::error::JsonBody<UpdateMe>,
+) -> Result<axum::Json<impl Serialize>> {
+    let user = match body.locale {
+        Some(locale) => state.db.set_user_locale(user.id, locale_field("locale", locale)?).await?,
+        None => user,
+    };
+    me(State(state), CurrentUser(user)).await
 }
 
 /// `GET /api/me` → the current user and their memberships.

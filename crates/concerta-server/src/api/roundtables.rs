@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use concerta_core::{Action, ActorId, CityId, InvitationId, RoundtableId, Rsvp, Sector, SectionId, validate_email, validate_name};
+use concerta_core::{Action, CityId, InvitationId, RoundtableId, Rsvp, Sector, SectionId};
 use concerta_roundtable::balance::{Balance, balance};
 use concerta_roundtable::validate::local_time;
 use concerta_roundtable::{DetailsPatch, validate_details, validate_patch};
@@ -16,14 +16,12 @@ use concerta_store::{Invitation, NewAgreement, NewInvitation, NewRoundtable, Rou
 use concerta_sync::DocumentId;
 use serde::{Deserialize, Serialize};
 
-use super::{authorize, field_enum, field_id, path_id};
+use super::actors::{InviteeBody, resolve_invitees};
+use super::{authorize, path_id};
 use crate::auth::CurrentUser;
 use crate::error::{Error, JsonBody, Result};
 use crate::roundtables::{RoundtableMailer, delivery_of};
 use crate::state::{AccessEvent, AppState};
-
-/// The most invitees one request may add.
-pub const MAX_INVITEES: usize = 500;
 
 /// A roundtable as the API shows it: its fields, the wall-clock times in its zone, and the
 /// minutes document's URL for `repo.find()`.
@@ -172,18 +170,8 @@ pub(super) async fn close(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Invitee {
-    actor_id: Option<String>,
-    email: Option<String>,
-    name: Option<String>,
-    organization: Option<String>,
-    sector: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct InviteBody {
-    invitees: Vec<Invitee>,
+    invitees: Vec<InviteeBody>,
 }
 
 /// An invitation as the coordinator's status table shows it.
@@ -213,8 +201,9 @@ async fn invitation_views(state: &AppState, invitations: Vec<Invitation>) -> Res
 }
 
 /// `POST /api/roundtables/{id}/invitations` `{"invitees":[{"email","name","organization",
-/// "sector"} | {"actor_id"}]}` → 201 invitations. An invitee from the registry takes the
-/// actor's address, name and sector (any given field overrides them).
+/// "sector","locale"?} | {"actor_id"}]}` → 201 invitations. An invitee from the registry takes the
+/// actor's address, name, sector and language (any given field overrides them); see
+/// [`resolve_invitees`].
 #[tracing::instrument(skip_all)]
 pub(super) async fn invite(
     State(state): State<AppState>,
@@ -223,47 +212,18 @@ pub(super) async fn invite(
     JsonBody(body): JsonBody<InviteBody>,
 ) -> Result<(StatusCode, Json<Vec<InvitationView>>)> {
     let rt = load(&state, &user, &id, Action::ConveneRoundtable).await?;
-    if body.invitees.is_empty() {
-        return Err(Error::invalid("invitees", "must name at least one invitee"));
-    }
-    if body.invitees.len() > MAX_INVITEES {
-        return Err(Error::invalid("invitees", format!("at most {MAX_INVITEES} at once")));
-    }
-    let actors = state.db.list_actors(rt.city_id).await?;
-    let mut invitees = Vec::new();
-    for (i, raw) in body.invitees.into_iter().enumerate() {
-        let field = |name: &str| format!("invitees[{i}].{name}");
-        let actor = match &raw.actor_id {
-            Some(a) => {
-                let a: ActorId = field_id(&field("actor_id"), a)?;
-                Some(actors.iter().find(|x| x.id == a).ok_or_else(|| Error::invalid(field("actor_id"), "is not an actor of this city"))?)
-            }
-            None => None,
-        };
-        let email = match (&raw.email, actor.and_then(|a| a.email.as_ref())) {
-            (Some(e), _) => validate_email(&field("email"), e)?,
-            (None, Some(e)) => e.clone(),
-            (None, None) => return Err(Error::invalid(field("email"), "is required (the actor has no address)")),
-        };
-        let name = match (&raw.name, actor) {
-            (Some(n), _) => validate_name(&field("name"), n)?,
-            (None, Some(a)) => a.name.clone(),
-            (None, None) => return Err(Error::invalid(field("name"), "is required")),
-        };
-        let organization = match (&raw.organization, actor) {
-            (Some(o), _) if o.trim().is_empty() => String::new(),
-            (Some(o), _) => validate_name(&field("organization"), o)?,
-            (None, Some(a)) => a.name.clone(),
-            (None, None) => String::new(),
-        };
-        let sector = match (&raw.sector, actor) {
-            (Some(s), _) if s.is_empty() => None,
-            (Some(s), _) => Some(field_enum::<Sector>(&field("sector"), s)?),
-            (None, Some(a)) => Some(a.sector),
-            (None, None) => None,
-        };
-        invitees.push(NewInvitation { actor_id: actor.map(|a| a.id), email, name, organization, sector });
-    }
+    let invitees = resolve_invitees(&state, rt.city_id, body.invitees)
+        .await?
+        .into_iter()
+        .map(|i| NewInvitation {
+            actor_id: i.actor,
+            email: i.email,
+            name: i.name,
+            organization: i.organization,
+            sector: i.sector,
+            locale: i.locale,
+        })
+        .collect();
     let mailer = RoundtableMailer::new(&state).await?;
     let invitations = state.db.create_invitations(rt.id, invitees, AuditActor::User(user.id), &mailer).await?;
     Ok((StatusCode::CREATED, Json(invitation_views(&state, invitations).await?)))

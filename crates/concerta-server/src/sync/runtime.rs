@@ -516,6 +516,15 @@ impl Runtime {
         metrics::counter!("concerta_sync_changes_refused_total").absolute(stats.changes_refused);
         metrics::counter!("concerta_sync_changes_quarantined_total").absolute(stats.changes_quarantined);
         metrics::counter!("concerta_sync_relays_held_total").absolute(stats.relays_held);
+        for (why, n) in [
+            ("relay", stats.sync_relayed),
+            ("held", stats.sync_released),
+            ("reply", stats.sync_replies),
+            ("other", stats.sync_other),
+        ] {
+            metrics::counter!("concerta_sync_messages_out_total", "why" => why).absolute(n);
+        }
+        metrics::counter!("concerta_sync_changes_out_total").absolute(stats.changes_out);
         // Forget the city of documents nobody holds any more.
         let live: std::collections::HashSet<DocumentId> =
             self.conns.keys().flat_map(|&c| self.engine.conn_docs(c)).map(|(d, _)| d).collect();

@@ -10,6 +10,7 @@ mod errors;
 mod evaluation;
 mod health;
 mod invitations;
+mod locales;
 mod roles;
 mod roundtables;
 mod security;

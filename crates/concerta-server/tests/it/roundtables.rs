@@ -31,14 +31,14 @@ fn body() -> Value {
     })
 }
 
-async fn convene(app: &App, city: &CityFixture) -> Value {
+pub(crate) async fn convene(app: &App, city: &CityFixture) -> Value {
     let created = app.post(&city.url("/roundtables"), &city.coordinator.auth, body()).await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     created.body
 }
 
 /// A page that is not JSON: status, headers, body text.
-async fn page(app: &App, method: Method, uri: &str, form: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) async fn page(app: &App, method: Method, uri: &str, form: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
     let req = Request::builder().method(method).uri(uri);
     let req = match form {
         Some(f) => req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(f.to_owned())),
@@ -56,7 +56,7 @@ fn path_of(url: &str) -> String {
     url[at..].to_owned()
 }
 
-async fn rsvp_path(app: &App, rt: &Value, invitation: &Value) -> String {
+pub(crate) async fn rsvp_path(app: &App, rt: &Value, invitation: &Value) -> String {
     let mailer = RoundtableMailer::new(&app.state).await.unwrap();
     let rt = app.db().get_roundtable(rt["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
     let inv = app.db().get_invitation(invitation["id"].as_str().unwrap().parse().unwrap()).await.unwrap();

@@ -1,7 +1,7 @@
 //! The external actors registry of a city.
 
 use chrono::{DateTime, Utc};
-use concerta_core::{ActorId, CityId, Sector};
+use concerta_core::{ActorId, CityId, Locale, Sector};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
@@ -26,6 +26,8 @@ pub struct Actor {
     pub email: Option<String>,
     /// Website.
     pub website: Option<String>,
+    /// The language its emails are written in, when known (else the city's).
+    pub locale: Option<Locale>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
 }
@@ -42,6 +44,7 @@ impl TryFrom<actor::Model> for Actor {
             country: m.country,
             email: m.email,
             website: m.website,
+            locale: m.locale.as_deref().map(|l| parse_stored("locale", l)).transpose()?,
             created_at: m.created_at,
         })
     }
@@ -62,6 +65,8 @@ pub struct NewActor {
     pub email: Option<String>,
     /// Website.
     pub website: Option<String>,
+    /// The language of its emails.
+    pub locale: Option<Locale>,
 }
 
 /// Input for [`Database::update_actor`]: each `Some` field replaces the stored one (for the
@@ -78,6 +83,8 @@ pub struct ActorUpdate {
     pub email: Option<Option<String>>,
     /// New website, or none.
     pub website: Option<Option<String>>,
+    /// New language, or none (the city's).
+    pub locale: Option<Option<Locale>>,
 }
 
 impl Database {
@@ -96,6 +103,7 @@ impl Database {
                 country: Set(new.country.clone()),
                 email: Set(new.email.clone()),
                 website: Set(new.website.clone()),
+                locale: Set(new.locale.map(|l| l.as_str().to_owned())),
                 created_at: Set(crate::now()),
             }
             .insert(&*tx)
@@ -145,6 +153,9 @@ impl Database {
             }
             if let Some(website) = &update.website {
                 model.website = Set(website.clone());
+            }
+            if let Some(locale) = update.locale {
+                model.locale = Set(locale.map(|l| l.as_str().to_owned()));
             }
             model.update(&*tx).await.map_err(conflict_on("name"))?.try_into()
         })

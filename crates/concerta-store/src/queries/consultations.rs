@@ -178,6 +178,9 @@ pub struct NewInvitee {
     pub sector: Sector,
     /// The registry's actor, when chosen from it (must be the city's).
     pub actor: Option<ActorId>,
+    /// The invitee's language: becomes their account's when it has none yet (an account
+    /// holder's own choice is kept), so their email is in it.
+    pub locale: Option<Locale>,
 }
 
 /// A hidden comment's record.
@@ -671,7 +674,7 @@ impl Database {
                         return Err(Error::invalid(&format!("invitees[{i}].actor_id"), "is not an actor of this city"));
                     }
                 }
-                let user = get_or_create_by_email(&*tx, &new.email, &new.name).await?;
+                let user = get_or_create_by_email(&*tx, &new.email, &new.name, new.locale).await?;
                 let membership = member::Entity::find()
                     .filter(member::Column::CityId.eq(city.uuid()))
                     .filter(member::Column::UserId.eq(user.id))

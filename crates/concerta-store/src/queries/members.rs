@@ -271,7 +271,7 @@ pub(crate) async fn create_member_tx(tx: &TransactionHandle, new: &NewMember, ac
     city::Entity::find_by_id(new.city.uuid()).one(&**tx).await?.ok_or(Error::NotFound)?;
     check_role_area(new.role, new.area)?;
     check_area(&**tx, new.city, new.area).await?;
-    let user = get_or_create_by_email(&**tx, &new.email, &new.name).await?;
+    let user = get_or_create_by_email(&**tx, &new.email, &new.name, None).await?;
     let model = member::ActiveModel {
         id: Set(MemberId::new().uuid()),
         city_id: Set(new.city.uuid()),

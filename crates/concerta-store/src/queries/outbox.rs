@@ -28,7 +28,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::parse_stored;
-use crate::tables::{city, outbox_message};
+use crate::tables::{actor, city, outbox_message, user};
 use crate::{Database, Error, Result, TransactionHandle};
 
 /// Where a message stands.
@@ -218,17 +218,17 @@ pub const INSTANCE_SENDER: &str = "Concerta";
 /// transaction; [`Database::enqueue_message`] is the stand-alone form.
 ///
 /// The sender name is the city's name and the language the recipient's, else the city's
-/// (Spanish when there is no city). [`Error::NotFound`] for an unknown city.
+/// ([`recipient_locale`]). [`Error::NotFound`] for an unknown city.
 pub async fn enqueue(tx: &TransactionHandle, message: &NewMessage) -> Result<OutboxMessage> {
     let (sender_name, city_locale) = match message.city {
         Some(id) => {
             let found = city::Entity::find_by_id(id.uuid()).one(&**tx).await?.ok_or(Error::NotFound)?;
             let locale: Locale = parse_stored("locale", &found.locale)?;
-            (found.name, locale)
+            (found.name, Some(locale))
         }
-        None => (INSTANCE_SENDER.to_owned(), Locale::Es),
+        None => (INSTANCE_SENDER.to_owned(), None),
     };
-    let locale = message.recipient.locale.unwrap_or(city_locale);
+    let locale = recipient_locale(&**tx, message.city, city_locale, &message.recipient).await?;
     let id = OutboxMessageId::new();
     let now = crate::now();
     let model = outbox_message::ActiveModel {
@@ -258,6 +258,39 @@ pub async fn enqueue(tx: &TransactionHandle, message: &NewMessage) -> Result<Out
     .await?;
     tx.mark_enqueued();
     OutboxMessage::from_model(model)
+}
+
+/// The language of an email to `recipient` sent for `city` (whose own language is
+/// `city_locale`): the one place every email's language is decided. In order:
+/// 1. the recipient's language as the message carries it (a roundtable invitee's, the
+///    language a comment was written in);
+/// 2. the language the holder of the account with that address chose;
+/// 3. the language of the city's registry actor with that address;
+/// 4. the city's language (Spanish for instance-wide mail).
+pub async fn recipient_locale(
+    conn: &impl sea_orm::ConnectionTrait,
+    city: Option<CityId>,
+    city_locale: Option<Locale>,
+    recipient: &Recipient,
+) -> Result<Locale> {
+    if let Some(locale) = recipient.locale {
+        return Ok(locale);
+    }
+    let email = recipient.email.trim().to_lowercase();
+    let chosen = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(conn).await?.and_then(|u| u.locale);
+    let chosen = match (chosen, city) {
+        (Some(l), _) => Some(l),
+        (None, Some(city)) => actor::Entity::find()
+            .filter(actor::Column::CityId.eq(city.uuid()))
+            .filter(actor::Column::Email.eq(email.as_str()))
+            .filter(actor::Column::Locale.is_not_null())
+            .one(conn)
+            .await?
+            .and_then(|a| a.locale),
+        (None, None) => None,
+    };
+    // An unreadable stored language is no language: the fallback, never a lost email.
+    Ok(chosen.and_then(|l| l.parse::<Locale>().ok()).or(city_locale).unwrap_or(Locale::Es))
 }
 
 fn claim_condition(now: DateTime<Utc>) -> Condition {
@@ -353,6 +386,11 @@ impl Database {
         self.mark(id, claim, Delivery::Failed, crate::now(), Some(error), None).await
     }
 
+    /// Marks one claimed row, in a transaction of its own: on SQLite that makes the worker's
+    /// marks wait their turn behind this process's other write transactions (the writer lock
+    /// of [`Database::transaction`]) instead of committing in the middle of one, which left
+    /// that transaction's snapshot stale ("database is locked", SQLITE_BUSY_SNAPSHOT, found
+    /// by `cargo xtask bench-mail`'s 1,000 roundtable invitations).
     async fn mark(
         &self,
         id: OutboxMessageId,
@@ -362,27 +400,41 @@ impl Database {
         error: Option<&str>,
         sent_at: Option<DateTime<Utc>>,
     ) -> Result<bool> {
-        let now = crate::now();
-        let mut update = outbox_message::Entity::update_many()
-            .col_expr(outbox_message::Column::Status, Expr::value(status.as_str()))
-            .col_expr(outbox_message::Column::NextAttemptAt, Expr::value(next))
-            .col_expr(outbox_message::Column::ClaimedBy, Expr::value(Option::<String>::None))
-            .col_expr(outbox_message::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
-        if let Some(error) = error {
-            update = update.col_expr(outbox_message::Column::LastError, Expr::value(truncate(error, 2000)));
-        }
-        if let Some(at) = sent_at {
-            update = update.col_expr(outbox_message::Column::SentAt, Expr::value(at));
-        }
-        let result = update
-            .filter(outbox_message::Column::Id.eq(id.uuid()))
-            .filter(outbox_message::Column::ClaimedBy.eq(claim))
-            .exec(&self.conn)
-            .await?;
-        Ok(result.rows_affected == 1)
+        self.transaction(|tx| async move { mark_in(&tx, id, claim, status, next, error, sent_at).await }).await
     }
+}
 
+async fn mark_in(
+    tx: &TransactionHandle,
+    id: OutboxMessageId,
+    claim: &str,
+    status: Delivery,
+    next: DateTime<Utc>,
+    error: Option<&str>,
+    sent_at: Option<DateTime<Utc>>,
+) -> Result<bool> {
+    let now = crate::now();
+    let mut update = outbox_message::Entity::update_many()
+        .col_expr(outbox_message::Column::Status, Expr::value(status.as_str()))
+        .col_expr(outbox_message::Column::NextAttemptAt, Expr::value(next))
+        .col_expr(outbox_message::Column::ClaimedBy, Expr::value(Option::<String>::None))
+        .col_expr(outbox_message::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
+    if let Some(error) = error {
+        update = update.col_expr(outbox_message::Column::LastError, Expr::value(truncate(error, 2000)));
+    }
+    if let Some(at) = sent_at {
+        update = update.col_expr(outbox_message::Column::SentAt, Expr::value(at));
+    }
+    let result = update
+        .filter(outbox_message::Column::Id.eq(id.uuid()))
+        .filter(outbox_message::Column::ClaimedBy.eq(claim))
+        .exec(&**tx)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+impl Database {
     /// One message by id (any city: callers check access through what it is about).
     #[tracing::instrument(skip_all)]
     pub async fn get_outbox_message(&self, id: OutboxMessageId) -> Result<OutboxMessage> {

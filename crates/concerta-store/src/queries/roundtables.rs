@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use concerta_core::{ActorId, AuditAction, CityId, InvitationId, Rsvp, RoundtableId, Sector, SectionId};
+use concerta_core::{ActorId, AuditAction, CityId, InvitationId, Locale, Rsvp, RoundtableId, Sector, SectionId};
 use concerta_roundtable::{Details, Schedule, Status};
 use concerta_sync::DocumentId;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -91,6 +91,9 @@ pub struct Invitation {
     pub organization: String,
     /// Their sector, when known.
     pub sector: Option<Sector>,
+    /// The language of their email, when known (else their account's, the registry's, or
+    /// the city's: `outbox::recipient_locale`).
+    pub locale: Option<Locale>,
     /// Their answer.
     pub rsvp: Rsvp,
     /// When they last answered.
@@ -115,6 +118,7 @@ impl TryFrom<roundtable_invitation::Model> for Invitation {
             name: m.name,
             organization: m.organization,
             sector: m.sector.as_deref().map(|s| parse_stored("sector", s)).transpose()?,
+            locale: m.locale.as_deref().map(|l| parse_stored("locale", l)).transpose()?,
             rsvp: parse_stored("rsvp", &m.rsvp)?,
             rsvp_at: m.rsvp_at,
             message_id: m.message_id,
@@ -150,6 +154,8 @@ pub struct NewInvitation {
     pub organization: String,
     /// Sector.
     pub sector: Option<Sector>,
+    /// Language of their email, when known.
+    pub locale: Option<Locale>,
 }
 
 /// An agreement recorded in a roundtable's minutes.
@@ -530,6 +536,7 @@ impl Database {
                     rsvp_at: Set(None),
                     message_id: Set(None),
                     sent_sequence: Set(rt.sequence),
+                    locale: Set(new.locale.map(|l| l.as_str().to_owned())),
                     created_at: Set(now),
                 }
                 .insert(&*tx)

@@ -1,7 +1,7 @@
 //! User accounts.
 
 use chrono::{DateTime, Utc};
-use concerta_core::UserId;
+use concerta_core::{Locale, UserId};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
@@ -22,6 +22,9 @@ pub struct User {
     pub network_admin: bool,
     /// Whether the user has a password (users invited as members may not, yet).
     pub has_password: bool,
+    /// The language the user chose for the app and their email; `None`: not chosen (their
+    /// email is in the city's language).
+    pub locale: Option<Locale>,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
 }
@@ -34,6 +37,8 @@ impl From<user::Model> for User {
             name: m.name,
             network_admin: m.network_admin,
             has_password: m.password_hash.is_some(),
+            // An unreadable stored value is no choice (the city's language), never an error.
+            locale: m.locale.as_deref().and_then(|l| l.parse::<Locale>().ok()),
             created_at: m.created_at,
         }
     }
@@ -64,6 +69,7 @@ impl Database {
                 name: Set(new.name.clone()),
                 password_hash: Set(new.password_hash.clone()),
                 network_admin: Set(new.network_admin),
+                locale: Set(None),
                 created_at: Set(crate::now()),
             }
             .insert(&*tx)
@@ -125,6 +131,18 @@ impl Database {
         })
         .await
     }
+
+    /// Sets (or with `None` clears) the language a user chose: the app's and their email's.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_user_locale(&self, id: UserId, locale: Option<Locale>) -> Result<User> {
+        self.transaction(|tx| async move {
+            let found = user::Entity::find_by_id(id.uuid()).one(&*tx).await?.ok_or(Error::NotFound)?;
+            let mut model: user::ActiveModel = found.into();
+            model.locale = Set(locale.map(|l| l.as_str().to_owned()));
+            Ok(model.update(&*tx).await?.into())
+        })
+        .await
+    }
 }
 
 pub(crate) async fn find_by_email(conn: &impl ConnectionTrait, email: &str) -> Result<Option<user::Model>> {
@@ -134,11 +152,14 @@ pub(crate) async fn find_by_email(conn: &impl ConnectionTrait, email: &str) -> R
         .await?)
 }
 
-/// The user with `email`, created without a password (named `name`) if there is none.
+/// The user with `email`, created without a password (named `name`) if there is none. A
+/// `locale` becomes the account's language when it has none yet (a new account, or one whose
+/// holder never chose); a language the holder chose is kept.
 pub(crate) async fn get_or_create_by_email(
     conn: &impl ConnectionTrait,
     email: &str,
     name: &str,
+    locale: Option<Locale>,
 ) -> Result<user::Model> {
     let email = email.trim().to_lowercase();
     let model = user::ActiveModel {
@@ -147,13 +168,22 @@ pub(crate) async fn get_or_create_by_email(
         name: Set(name.to_owned()),
         password_hash: Set(None),
         network_admin: Set(false),
+        locale: Set(locale.map(|l| l.as_str().to_owned())),
         created_at: Set(crate::now()),
     };
     user::Entity::insert(model)
         .on_conflict_do_nothing_on([user::Column::Email])
         .exec_without_returning(conn)
         .await?;
-    find_by_email(conn, &email)
+    let found = find_by_email(conn, &email)
         .await?
-        .ok_or_else(|| Error::Internal("a user vanished right after being created".to_owned()))
+        .ok_or_else(|| Error::Internal("a user vanished right after being created".to_owned()))?;
+    match locale {
+        Some(locale) if found.locale.is_none() => {
+            let mut model: user::ActiveModel = found.into();
+            model.locale = Set(Some(locale.as_str().to_owned()));
+            Ok(model.update(conn).await?)
+        }
+        _ => Ok(found),
+    }
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub country: Option<String>,
     pub email: Option<String>,
     pub website: Option<String>,
+    /// The preferred language of email (`es`, `en`, `pt`); null: not known.
+    pub locale: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -18,6 +18,8 @@ pub struct Model {
     pub rsvp_at: Option<DateTimeUtc>,
     pub message_id: Option<Uuid>,
     pub sent_sequence: i32,
+    /// The preferred language of email (`es`, `en`, `pt`); null: not known.
+    pub locale: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -11,6 +11,8 @@ pub struct Model {
     pub name: String,
     pub password_hash: Option<String>,
     pub network_admin: bool,
+    /// The preferred language of email (`es`, `en`, `pt`); null: not known.
+    pub locale: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,4 +1,4 @@
-use concerta_core::{Role, Sector, permit, Action, Principal, Resource};
+use concerta_core::{Locale, Role, Sector, permit, Action, Principal, Resource};
 use concerta_store::{AuditActor, Error, MemberUpdate, NewActor, NewArea, NewCity, test_both_dbs};
 
 use crate::{city, member, user};
@@ -100,9 +100,11 @@ test_both_dbs!(actors_registry, |db| async move {
         country: Some("Ecuador".to_owned()),
         email: None,
         website: Some("https://uce.edu.ec".to_owned()),
+        locale: Some(Locale::En),
     };
     let actor = db.create_actor(new.clone()).await.unwrap();
     assert_eq!(actor.sector, Sector::Academia);
+    assert_eq!(actor.locale, Some(Locale::En), "the registry keeps the actor's language");
     let dup = db.create_actor(new).await;
     assert!(matches!(dup, Err(Error::Conflict { ref field }) if field == "name"), "{dup:?}");
     assert_eq!(db.list_actors(quito.id).await.unwrap(), [actor]);

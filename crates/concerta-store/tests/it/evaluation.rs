@@ -192,11 +192,22 @@ concerta_store::test_both_dbs!(one_reminder_per_due_date, |db: Database| async m
     with_area.area_id = Some(area.id);
     let a = db.create_indicator(s.id, with_area).await.unwrap();
     let b = db.create_indicator(s.id, fields("R-2")).await.unwrap();
+    // The editor chose Portuguese; the coordinator chose nothing (the city's Spanish).
+    let eco = db.get_user_by_email("eco@brasilia.example.org").await.unwrap().unwrap();
+    assert_eq!(db.set_user_locale(eco.id, Some(Locale::Pt)).await.unwrap().locale, Some(Locale::Pt));
     // Before the first due date (2025-01-01) nothing is due.
     assert!(db.queue_measurement_reminders(d("2024-12-31")).await.unwrap().is_empty());
     let queued = db.queue_measurement_reminders(d("2025-01-02")).await.unwrap();
     let by_indicator: HashMap<_, _> = queued.iter().map(|q| (q.indicator_id, q)).collect();
     assert_eq!(queued.len(), 2);
+    let mut languages: Vec<(String, Locale)> =
+        db.list_city_outbox(c.id, 10).await.unwrap().into_iter().map(|m| (m.recipient_email, m.locale)).collect();
+    languages.sort();
+    assert_eq!(
+        languages,
+        [("eco@brasilia.example.org".to_owned(), Locale::Pt), ("ori@brasilia.example.org".to_owned(), Locale::Es)],
+        "each reminder in its recipient's language, else the city's"
+    );
     assert_eq!(by_indicator[&a.id].recipients, ["eco@brasilia.example.org"], "the area's editors");
     assert_eq!(by_indicator[&b.id].recipients, ["ori@brasilia.example.org"], "no area: the coordinators");
     assert_eq!(by_indicator[&a.id].due_on, d("2025-01-01"));

@@ -5,6 +5,7 @@ use automerge::sync::Message;
 use automerge::{Change, ChangeHash};
 
 use super::durability::{start_materialize, Doc};
+use super::relay::Why;
 use super::{Access, ConnId, Effect, Engine, Millis};
 use crate::graph::Refusal;
 use crate::protocol;
@@ -47,8 +48,6 @@ impl Engine {
         if let Some(told) = told {
             pd.sync.last_sent_heads = told;
         }
-        // Any message of theirs answers what we sent.
-        pd.awaiting = false;
 
         let before = doc.graph.len();
         let mut refusal: Option<String> = None;
@@ -117,9 +116,18 @@ impl Engine {
         if new_peer && doc.since_snapshot > 200 {
             start_materialize(doc_id, doc, out);
         }
-        let _ = (is_request, peer_id, remote);
-        if !waiting_for_our_store {
-            self.sync_now(conn, doc_id, out);
+        // While something is held for them, an answer that asks for nothing gets no reply of
+        // its own: what is held goes out at its time with everything since (replying now
+        // would be one message per round trip again, see `relay.rs`).
+        let held_answers_it = self.config.coalesce_ms > 0
+            && message.changes.is_empty()
+            && message.need.is_empty()
+            && !is_request
+            && !pd.sync.needs_reset
+            && self.held.contains_key(&(conn, doc_id));
+        let _ = (peer_id, remote);
+        if !waiting_for_our_store && !held_answers_it {
+            self.sync_now(conn, doc_id, Why::Reply, out);
         }
         self.refuse_late(doc_id, late, out);
     }
@@ -146,7 +154,7 @@ impl Engine {
             out.push(Effect::Send { conn: sender, frame: WireMessage::Error { message: reason }.encode() });
             let _ = remote;
             if self.docs.get(&doc_id).is_some_and(|d| d.peers.contains(&sender)) {
-                self.sync_now(sender, doc_id, out);
+                self.sync_now(sender, doc_id, Why::Other, out);
             }
         }
     }

@@ -20,12 +20,13 @@ export function useInvitationPreview(token: string) {
   })
 }
 
-/** `POST /api/invitations/{token}/accept`: sets the password once and logs in. */
+/** `POST /api/invitations/{token}/accept`: sets the password once and logs in; the language
+ * the page is read in becomes the account's (the email it receives is written in it). */
 export function useAcceptInvitation(token: string) {
   const client = useQueryClient()
   return useMutation({
-    mutationFn: (password: string) =>
-      api<{ city_id: string }>("POST", `/api/invitations/${encodeURIComponent(token)}/accept`, { password }, { quiet401: true }),
+    mutationFn: ({ password, locale }: { password: string; locale?: string }) =>
+      api<{ city_id: string }>("POST", `/api/invitations/${encodeURIComponent(token)}/accept`, { password, locale }, { quiet401: true }),
     onSuccess: () => client.invalidateQueries({ queryKey: meKey }),
   })
 }

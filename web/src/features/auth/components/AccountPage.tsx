@@ -1,8 +1,10 @@
 import { useState, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
+import { EmailLanguageField } from "../../../components/EmailLanguageField"
 import { ErrorMessage, useFieldError } from "../../../components/ErrorMessage"
 import { Field } from "../../../components/Field"
-import { useMe } from "../../../lib/me"
+import { chooseLanguage, isLanguage } from "../../../lib/i18n"
+import { useMe, useSaveMyLanguage } from "../../../lib/me"
 import { useChangePassword } from "../api/password"
 import { SessionsPanel } from "./SessionsPanel"
 import { TokensPanel } from "./TokensPanel"
@@ -12,6 +14,7 @@ export function AccountPage() {
   const { t } = useTranslation()
   const fieldText = useFieldError()
   const me = useMe()
+  const saveLanguage = useSaveMyLanguage()
   const change = useChangePassword()
   const [current, setCurrent] = useState("")
   const [next, setNext] = useState("")
@@ -48,6 +51,22 @@ export function AccountPage() {
           <dt>{t("account.email")}</dt>
           <dd>{me.data.email}</dd>
         </dl>
+      )}
+      {me.data && (
+        <div className="card form">
+          <EmailLanguageField
+            label={t("account.language")}
+            value={me.data.locale ?? ""}
+            fallback={t("common.emailLanguageCity")}
+            onChange={(value) => {
+              const locale = isLanguage(value) ? value : null
+              if (locale) chooseLanguage(locale)
+              saveLanguage.mutate(locale)
+            }}
+          />
+          <p className="muted">{t("account.languageHint")}</p>
+          <ErrorMessage error={saveLanguage.error} />
+        </div>
       )}
       <form onSubmit={submit} className="card form" aria-labelledby="password-heading">
         <h2 id="password-heading">{t("account.changePassword")}</h2>

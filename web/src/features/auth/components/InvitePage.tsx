@@ -11,7 +11,7 @@ import { useAcceptInvitation, useInvitationPreview } from "../api/invitation"
 /** `/invite/{token}[?next=/consultations/{id}]`: the link of an account invitation. Set a
  * password, then land on `next` (a path of this site) or the city's home. */
 export function InvitePage() {
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const { token = "" } = useParams()
   const [search] = useSearchParams()
   const next = safeNext(search.get("next"))
@@ -29,7 +29,9 @@ export function InvitePage() {
       return
     }
     setMismatch(false)
-    accept.mutate(password, { onSuccess: (answer) => navigate(next ?? `/cities/${answer.city_id}`, { replace: true }) })
+    // The language this page is read in becomes the account's, for the app and its email.
+    const locale = i18n.resolvedLanguage ?? i18n.language
+    accept.mutate({ password, locale }, { onSuccess: (answer) => navigate(next ?? `/cities/${answer.city_id}`, { replace: true }) })
   }
 
   return (

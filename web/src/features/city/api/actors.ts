@@ -10,6 +10,8 @@ export interface Actor {
   country: string | null
   email: string | null
   website: string | null
+  /** The language of its email; `null`: the city's. */
+  locale: string | null
   created_at: string
 }
 
@@ -26,6 +28,7 @@ export interface ActorInput {
   country?: string | null
   email?: string | null
   website?: string | null
+  locale?: string | null
 }
 
 /** `POST /api/cities/{city}/actors`. */

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
+import { EmailLanguageField } from "../../../components/EmailLanguageField"
 import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
@@ -81,9 +82,11 @@ function ActorForm({ city, actor, onDone }: { city: string; actor?: Actor; onDon
   const { t } = useTranslation()
   const create = useCreateActor(city)
   const update = useUpdateActor(city)
-  const empty = { name: "", sector: "academia" as Sector, country: "", email: "", website: "" }
+  const empty = { name: "", sector: "academia" as Sector, country: "", email: "", website: "", locale: "" }
   const [form, setForm] = useState(
-    actor ? { name: actor.name, sector: actor.sector, country: actor.country ?? "", email: actor.email ?? "", website: actor.website ?? "" } : empty,
+    actor
+      ? { name: actor.name, sector: actor.sector, country: actor.country ?? "", email: actor.email ?? "", website: actor.website ?? "", locale: actor.locale ?? "" }
+      : empty,
   )
   const mutation = actor ? update : create
   const submit = (event: FormEvent) => {
@@ -94,6 +97,7 @@ function ActorForm({ city, actor, onDone }: { city: string; actor?: Actor; onDon
       country: form.country || null,
       email: form.email || null,
       website: form.website || null,
+      locale: form.locale || null,
     }
     const done = () => {
       if (!actor) setForm(empty)
@@ -117,6 +121,7 @@ function ActorForm({ city, actor, onDone }: { city: string; actor?: Actor; onDon
       <Field label={t("city.actorCountry")} value={form.country} onChange={(e) => setForm({ ...form, country: e.target.value })} />
       <Field label={t("city.actorEmail")} type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
       <Field label={t("city.actorWebsite")} type="url" value={form.website} onChange={(e) => setForm({ ...form, website: e.target.value })} />
+      <EmailLanguageField value={form.locale} onChange={(locale) => setForm({ ...form, locale })} fallback={t("common.emailLanguageCity")} />
       <button type="submit" disabled={mutation.isPending}>
         {actor ? t("common.save") : t("city.addActor")}
       </button>

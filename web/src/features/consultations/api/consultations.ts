@@ -180,6 +180,8 @@ export interface NewInvitee {
   organization?: string
   sector?: Sector
   actor_id?: string
+  /** The language of their email (absent: the registry's, else their account's, else the city's). */
+  locale?: string
 }
 
 /** `POST /api/consultations/{id}/invitations` (coordinators). */

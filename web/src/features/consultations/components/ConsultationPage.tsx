@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
 import { Link, useParams } from "react-router"
+import { EmailLanguageField } from "../../../components/EmailLanguageField"
 import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
@@ -180,13 +181,15 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
   const [name, setName] = useState("")
   const [organization, setOrganization] = useState("")
   const [sector, setSector] = useState<Sector>("academia")
+  const [locale, setLocale] = useState("")
   const submit = (event: FormEvent) => {
     event.preventDefault()
-    invite.mutate([{ email, name, organization, sector }], {
+    invite.mutate([{ email, name, organization, sector, ...(locale ? { locale } : {}) }], {
       onSuccess: () => {
         setEmail("")
         setName("")
         setOrganization("")
+        setLocale("")
       },
     })
   }
@@ -204,6 +207,7 @@ function InvitePanel({ consultation }: { consultation: Consultation }) {
             </option>
           ))}
         </SelectField>
+        <EmailLanguageField value={locale} onChange={setLocale} fallback={t("common.emailLanguageAccount")} />
         <button type="submit" disabled={invite.isPending}>
           {t("consultations.invite")}
         </button>

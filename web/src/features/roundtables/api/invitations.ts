@@ -13,6 +13,8 @@ export interface Invitation {
   name: string
   organization: string
   sector: Sector | null
+  /** The language of their email, when chosen; `null`: their account's, else the city's. */
+  locale: string | null
   rsvp: Rsvp
   rsvp_at: string | null
   /** The status of the latest email to the invitee; `null` when none was ever queued (the
@@ -22,7 +24,9 @@ export interface Invitation {
   created_at: string
 }
 
-export type Invitee = { actor_id: string } | { email: string; name: string; organization?: string; sector?: Sector | "" }
+/** An invitee from the registry (their language is the actor's) or by address; `locale` is the
+ * language of their email (absent: their account's, else the city's). */
+export type Invitee = { actor_id: string } | { email: string; name: string; organization?: string; sector?: Sector | ""; locale?: string }
 
 export const invitationsKey = (roundtable: string) => ["roundtables", roundtable, "invitations"] as const
 

@@ -1,6 +1,7 @@
 import { lazy, Suspense, useState, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
 import { Link, useParams } from "react-router"
+import { EmailLanguageField } from "../../../components/EmailLanguageField"
 import { ErrorMessage } from "../../../components/ErrorMessage"
 import { Field, SelectField } from "../../../components/Field"
 import { Loading } from "../../../components/Loading"
@@ -249,7 +250,7 @@ function InvitePanel({ rt }: { rt: Roundtable }) {
   const invitations = useInvitations(rt.id)
   const invite = useInvite(rt.id)
   const [chosen, setChosen] = useState<string[]>([])
-  const empty = { email: "", name: "", organization: "", sector: "" as Sector | "" }
+  const empty = { email: "", name: "", organization: "", sector: "" as Sector | "", locale: "" }
   const [person, setPerson] = useState(empty)
   const invitedActors = new Set((invitations.data ?? []).map((i) => i.actor_id))
   const fromRegistry = (event: FormEvent) => {
@@ -259,7 +260,8 @@ function InvitePanel({ rt }: { rt: Roundtable }) {
   }
   const byAddress = (event: FormEvent) => {
     event.preventDefault()
-    invite.mutate([{ ...person }], { onSuccess: () => setPerson(empty) })
+    const { locale, ...rest } = person
+    invite.mutate([locale ? { ...rest, locale } : rest], { onSuccess: () => setPerson(empty) })
   }
   return (
     <section className="panel" aria-labelledby="invite-heading">
@@ -308,6 +310,7 @@ function InvitePanel({ rt }: { rt: Roundtable }) {
             </option>
           ))}
         </SelectField>
+        <EmailLanguageField value={person.locale} onChange={(locale) => setPerson({ ...person, locale })} fallback={t("common.emailLanguageAccount")} />
         <button type="submit" disabled={invite.isPending}>
           {t("roundtables.invitePerson")}
         </button>
