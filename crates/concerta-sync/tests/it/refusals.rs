@@ -40,7 +40,7 @@ pub(crate) fn config() -> Config {
 
 /// A server holding a new section and two writers that synced it.
 pub(crate) fn world_with(config: Config) -> World {
-    let initial = concerta_sync::new_section_change("Plan de movilidad");
+    let initial = crate::sim::fixed_section_change("Plan de movilidad");
     let mut server = EngineServer::new(doc_id(), initial.clone(), config);
     let mut writer = Peer::new("writer", 1, 1);
     let mut watcher = Peer::new("watcher", 2, 2);

@@ -16,7 +16,8 @@ use crate::sim::{pump, route, EngineServer, Peer, Server};
 fn edit(doc: &mut AutoCommit, text: &str) -> ChangeHash {
     let body = doc.get(ROOT, "body").expect("readable").expect("a body").1;
     doc.splice_text(&body, 0, 0, text).expect("splice");
-    doc.commit();
+    // A fixed time: the same hashes on every run (see `fixed_section_change`).
+    doc.commit_with(automerge::transaction::CommitOptions::default().with_time(0));
     doc.get_last_local_change().expect("committed").hash()
 }
 

@@ -63,6 +63,20 @@ pub fn compact_rows(
     log_row
 }
 
+/// A new section's first change as `concerta_sync::new_section_change` makes it, but with a
+/// fixed actor and time: its hash, and so every later hash and the sync protocol's bloom
+/// filters (whose false positives cost an extra round), are the same on every run, so tests
+/// that count messages count the same ones each time.
+pub fn fixed_section_change(title: &str) -> Vec<u8> {
+    use automerge::transaction::{CommitOptions, Transactable};
+    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from([0xa0; 16]));
+    let title_obj = doc.put_object(automerge::ROOT, "title", automerge::ObjType::Text).expect("a root key");
+    doc.splice_text(&title_obj, 0, 0, title).expect("a splice");
+    doc.put_object(automerge::ROOT, "body", automerge::ObjType::Text).expect("a root key");
+    doc.commit_with(CommitOptions::default().with_time(0));
+    doc.get_last_local_change().expect("committed").raw_bytes().to_vec()
+}
+
 /// Our engine plus an in-memory runtime whose stores complete when `settle` says so.
 pub struct EngineServer {
     pub engine: Engine,
