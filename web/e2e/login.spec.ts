@@ -27,7 +27,7 @@ test.describe("login", () => {
     await expect(page.getByRole("link", { name: "Estrategia de Acción Internacional 2030" })).toBeVisible()
 
     // English, chosen by the user, sticks across a reload.
-    await page.getByLabel("Idioma").selectOption("en")
+    await page.getByLabel("Idioma", { exact: true }).selectOption("en")
     await expect(page.locator("html")).toHaveAttribute("lang", "en")
     await page.reload()
     await expect(page.getByRole("heading", { name: "Strategies" })).toBeVisible()
