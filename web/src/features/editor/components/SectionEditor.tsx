@@ -135,24 +135,16 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
         }
         setState(next)
         if (tr.docChanged) heal.changed()
-        if (writable && (tr.selectionSet || tr.docChanged)) selectionSoon()
+        if (writable && (tr.selectionSet || tr.docChanged)) {
+          const doc = handle.doc()
+          if (doc) {
+            const { anchor, head } = next.selection
+            const spans = bodySpans(doc)
+            tracker.setSelection(pmToAmIndex(spans, anchor), pmToAmIndex(spans, head))
+          }
+        }
       },
     })
-    // Our selection goes to the others after the keystroke's own work (the change, its
-    // sync message), once per burst of transactions, as it stands then.
-    let selectionScheduled = false
-    const selectionSoon = () => {
-      if (selectionScheduled) return
-      selectionScheduled = true
-      window.setTimeout(() => {
-        selectionScheduled = false
-        const doc = handle.doc()
-        if (destroyed || !doc) return
-        const { anchor, head } = editorView.state.selection
-        const spans = bodySpans(doc)
-        tracker.setSelection(pmToAmIndex(spans, anchor), pmToAmIndex(spans, head))
-      }, 0)
-    }
     // The view is checked against the automerge document after changes (see plugins/heal.ts).
     const heal = healer(
       () => (destroyed ? undefined : editorView),
@@ -176,25 +168,13 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
       editorView.dispatch(setCommentRanges(setCursors(editorView.state.tr, remoteCursors()), passages))
       setRanges(passages)
     }
-    // Changes and cursor moves redraw once, in a task of their own: the received text is
-    // shown (and painted) first, the cursors follow it (mapped through the change meanwhile),
-    // and a burst of changes costs one redraw.
-    let scheduled = false
-    const redrawSoon = () => {
-      if (scheduled) return
-      scheduled = true
-      window.setTimeout(() => {
-        scheduled = false
-        redraw()
-      }, 0)
-    }
     redrawRef.current = redraw
     const unsubscribe = tracker.subscribe((snapshot) => {
       latest = snapshot
       setPresence(snapshot)
-      redrawSoon()
+      redraw()
     })
-    handle.on("change", redrawSoon)
+    handle.on("change", redraw)
     setView(editorView)
     setState(editorView.state)
     performance.mark("concerta:editor")
@@ -202,7 +182,7 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
       destroyed = true
       redrawRef.current = () => {}
       heal.stop()
-      handle.off("change", redrawSoon)
+      handle.off("change", redraw)
       unsubscribe()
       tracker.dispose()
       editorView.destroy()
