@@ -65,20 +65,15 @@ export function bind(handle: RepoHandle<SectionDoc>, writable: boolean): Binding
   return { schema, doc: pmDoc, plugin, applyingRemote: () => remoteDepth > 0, refused: () => refused }
 }
 
-/** The body's blocks and text, as the index conversions below read them. Computing them
- * costs a walk of the whole body (tens of ms at 20,000 changes): take them once per
- * document state and convert every position with them. */
-export function bodySpans(doc: A.Doc<SectionDoc>): A.Span[] {
-  return A.spans(doc, BODY_PATH)
-}
-
 /** A ProseMirror position → the automerge text index a cursor is taken at. */
-export function pmToAmIndex(spans: A.Span[], pos: number): number {
+export function pmToAmIndex(doc: A.Doc<SectionDoc>, pos: number): number {
+  const spans = A.spans(doc, BODY_PATH)
   return pmRangeToAmRange(basicSchemaAdapter, spans, { from: pos, to: pos })?.start ?? 0
 }
 
 /** An automerge text index → the ProseMirror position to draw at. */
-export function amToPmIndex(spans: A.Span[], index: number): number {
+export function amToPmIndex(doc: A.Doc<SectionDoc>, index: number): number {
+  const spans = A.spans(doc, BODY_PATH)
   return amSpliceIdxToPmIdx(basicSchemaAdapter, spans, index) ?? 0
 }
 

@@ -3,10 +3,9 @@ import { useTranslation } from "react-i18next"
 import { EditorState } from "prosemirror-state"
 import { EditorView } from "prosemirror-view"
 import { history } from "prosemirror-history"
-import type * as A from "@automerge/automerge/slim"
 import type { DocHandle } from "@automerge/automerge-repo/slim"
 import type { PageRepo } from "../../../lib/automerge"
-import { amToPmIndex, bind, BODY_PATH, bodySpans, cursorIndex, pmToAmIndex, type SectionDoc } from "../binding"
+import { amToPmIndex, bind, BODY_PATH, cursorIndex, pmToAmIndex, type SectionDoc } from "../binding"
 import { editorKeymaps, setLink } from "../commands"
 import { linkRange, normaliseHref } from "../link"
 import { cursorsPlugin, setCursors, type RemoteCursor } from "../plugins/cursors"
@@ -67,7 +66,6 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
       const doc = handle.doc()
       if (!doc) return []
       const names = new Map(latest.roster.map((p) => [p.peerId, p]))
-      let spans: A.Span[] | undefined
       const cursors: RemoteCursor[] = []
       for (const [peerId, cursor] of latest.cursors) {
         const who = names.get(peerId)
@@ -75,8 +73,7 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
         const head = cursorIndex(doc, cursor.head)
         const anchor = cursorIndex(doc, cursor.anchor)
         if (head === undefined || anchor === undefined) continue
-        spans ??= bodySpans(doc)
-        cursors.push({ peerId, name: who.name, color: colorFor(who.userId), head: amToPmIndex(spans, head), anchor: amToPmIndex(spans, anchor) })
+        cursors.push({ peerId, name: who.name, color: colorFor(who.userId), head: amToPmIndex(doc, head), anchor: amToPmIndex(doc, anchor) })
       }
       return cursors
     }
@@ -85,15 +82,13 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
     const commentRanges = (): CommentRange[] => {
       const doc = handle.doc()
       if (!doc) return []
-      let spans: A.Span[] | undefined
       const out: CommentRange[] = []
       for (const c of commentsRef.current) {
         if (!c.anchor || c.hidden || c.parent_id) continue
         const start = cursorIndex(doc, c.anchor.start)
         const end = cursorIndex(doc, c.anchor.end)
         if (start === undefined || end === undefined || start > end) continue
-        spans ??= bodySpans(doc)
-        out.push({ id: c.id, from: amToPmIndex(spans, start), to: amToPmIndex(spans, end + 1), active: c.id === activeRef.current })
+        out.push({ id: c.id, from: amToPmIndex(doc, start), to: amToPmIndex(doc, end + 1), active: c.id === activeRef.current })
       }
       return out
     }
@@ -139,8 +134,7 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
           const doc = handle.doc()
           if (doc) {
             const { anchor, head } = next.selection
-            const spans = bodySpans(doc)
-            tracker.setSelection(pmToAmIndex(spans, anchor), pmToAmIndex(spans, head))
+            tracker.setSelection(pmToAmIndex(doc, anchor), pmToAmIndex(doc, head))
           }
         }
       },
