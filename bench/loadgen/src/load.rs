@@ -458,23 +458,7 @@ async fn reader_task(mut conn: Conn, id: DocumentId, target: Vec<ChangeHash>, sh
 /// creates it (as automerge-repo clients do) from a new section document.
 pub async fn prepare(url: &str, id: DocumentId, server_created: bool, total: usize, seed: u64) -> Result<DocState> {
     let mut light = LightDoc::new();
-    let mut doc = if server_created {
-        let mut conn = Conn::open(url, new_peer_id("prep"), CONNECT_TIMEOUT).await?;
-        let first = light.generate().context("first message")?;
-        conn.send_sync(id, first, true).await?;
-        exchange_until(&mut conn, id, &mut light, Duration::from_secs(60), |l| {
-            !l.graph.is_empty() && l.their_heads().as_ref() == Some(&l.heads())
-        })
-        .await
-        .context("fetching the server's document")?;
-        conn.close().await;
-        light.reset_peer();
-        let mut doc = Automerge::new();
-        doc.apply_changes(light.changes().collect::<Vec<_>>())?;
-        doc
-    } else {
-        Automerge::load(&concerta_sync::new_section_document("Bench"))?
-    };
+    let mut doc = start_document(url, id, server_created, &mut light).await?;
     // Generate with no connection open: servers drop peers that miss their keep-alive pings.
     extend_history(&mut doc, total, seed)?;
     let all: Vec<automerge::Change> = doc.get_changes(&[]);
@@ -499,7 +483,29 @@ pub async fn prepare(url: &str, id: DocumentId, server_created: bool, total: usi
     Ok(DocState { id, doc })
 }
 
-async fn exchange_until(
+/// The document a client builds on: the server's (fetched into `light`, which then forgets
+/// the connection) when the server made it, else a new section document of the client's.
+pub(crate) async fn start_document(url: &str, id: DocumentId, server_created: bool, light: &mut LightDoc) -> Result<Automerge> {
+    if !server_created {
+        return Ok(Automerge::load(&concerta_sync::new_section_document("Bench"))?);
+    }
+    let mut conn = Conn::open(url, new_peer_id("prep"), CONNECT_TIMEOUT).await?;
+    let first = light.generate().context("first message")?;
+    conn.send_sync(id, first, true).await?;
+    exchange_until(&mut conn, id, light, Duration::from_secs(60), |l| {
+        !l.graph.is_empty() && l.their_heads().as_ref() == Some(&l.heads())
+    })
+    .await
+    .context("fetching the server's document")?;
+    conn.close().await;
+    light.reset_peer();
+    let mut doc = Automerge::new();
+    doc.apply_changes(light.changes().collect::<Vec<_>>())?;
+    Ok(doc)
+}
+
+/// Answers the server's messages until `done` (or `timeout`).
+pub(crate) async fn exchange_until(
     conn: &mut Conn,
     id: DocumentId,
     light: &mut LightDoc,
@@ -511,21 +517,27 @@ async fn exchange_until(
         let m = tokio::time::timeout_at(deadline.into(), conn.recv())
             .await
             .map_err(|_| anyhow!("no agreement within {timeout:?}"))??;
-        match m {
-            Some(WireMessage::Sync { data, .. }) => {
-                let msg = Message::decode(&data).map_err(|e| anyhow!("sync message: {e}"))?;
-                light.receive(&msg, &mut |_| {})?;
-                if let Some(r) = light.generate() {
-                    conn.send_sync(id, r, false).await?;
-                }
-            }
-            Some(WireMessage::Error { message }) => bail!("server error: {message}"),
-            Some(WireMessage::DocUnavailable { .. }) => bail!("doc-unavailable"),
-            Some(_) => {}
-            None => bail!("connection closed"),
-        }
+        answer(conn, id, light, m).await?;
     }
     Ok(())
+}
+
+/// Takes in one message from the server and answers it when the protocol says so.
+pub(crate) async fn answer(conn: &mut Conn, id: DocumentId, light: &mut LightDoc, got: Option<WireMessage>) -> Result<()> {
+    match got {
+        Some(WireMessage::Sync { data, .. }) => {
+            let msg = Message::decode(&data).map_err(|e| anyhow!("sync message: {e}"))?;
+            light.receive(&msg, &mut |_| {})?;
+            if let Some(r) = light.generate() {
+                conn.send_sync(id, r, false).await?;
+            }
+            Ok(())
+        }
+        Some(WireMessage::Error { message }) => bail!("server error: {message}"),
+        Some(WireMessage::DocUnavailable { .. }) => bail!("doc-unavailable"),
+        Some(_) => Ok(()),
+        None => bail!("connection closed"),
+    }
 }
 
 /// A fresh client with a real automerge document opens a document: time from the upgrade

@@ -15,13 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
-use automerge::Automerge;
-use automerge::sync::Message;
+use anyhow::{Context, Result};
 use concerta_sync::DocumentId;
-use concerta_sync::wire::WireMessage;
 
-use crate::load::cold_open;
+use crate::load::{answer, cold_open, exchange_until, start_document};
 use crate::net::Conn;
 use crate::peer::{LightDoc, extend_history};
 use crate::servers::{Kind, Programs, Server, sample};
@@ -146,23 +143,7 @@ async fn run_one(kind: Kind, args: &Args, dir: &Path) -> Result<Upload> {
 /// it goes; returns the document's heads once the server has them all.
 async fn upload(url: &str, id: DocumentId, server_created: bool, changes: usize, rate: f64) -> Result<Vec<automerge::ChangeHash>> {
     let mut light = LightDoc::new();
-    let mut doc = if server_created {
-        // The section the server made: fetch its first change.
-        let mut conn = Conn::open(url, crate::net::new_peer_id("upload"), Duration::from_secs(10)).await?;
-        let first = light.generate().context("first message")?;
-        conn.send_sync(id, first, true).await?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while light.graph.is_empty() || light.their_heads().as_ref() != Some(&light.heads()) {
-            answer(&mut conn, id, &mut light, deadline).await?;
-        }
-        conn.close().await;
-        light.reset_peer();
-        let mut doc = Automerge::new();
-        doc.apply_changes(light.changes().collect::<Vec<_>>())?;
-        doc
-    } else {
-        Automerge::load(&concerta_sync::new_section_document("Bench"))?
-    };
+    let mut doc = start_document(url, id, server_created, &mut light).await?;
     // Generated before connecting: servers drop peers that miss their keep-alive pings.
     extend_history(&mut doc, changes, 20_000)?;
     let all = doc.get_changes(&[]);
@@ -179,40 +160,16 @@ async fn upload(url: &str, id: DocumentId, server_created: bool, changes: usize,
         // meanwhile.
         let due = t0 + Duration::from_secs_f64((i + 1) as f64 / rate);
         while let Ok(got) = tokio::time::timeout_at(due.into(), conn.recv()).await {
-            handle(got?, &mut conn, id, &mut light).await?;
+            answer(&mut conn, id, &mut light, got?).await?;
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while light.their_heads().as_ref() != Some(&light.heads()) {
-        answer(&mut conn, id, &mut light, deadline).await.context("waiting for the server to have every change")?;
-    }
+    exchange_until(&mut conn, id, &mut light, Duration::from_secs(600), |l| l.their_heads().as_ref() == Some(&l.heads()))
+        .await
+        .context("waiting for the server to have every change")?;
     conn.close().await;
     let mut heads = doc.get_heads();
     heads.sort_unstable();
     Ok(heads)
-}
-
-/// Waits for the next message (until `deadline`) and answers it.
-async fn answer(conn: &mut Conn, id: DocumentId, light: &mut LightDoc, deadline: Instant) -> Result<()> {
-    let got = tokio::time::timeout_at(deadline.into(), conn.recv()).await.map_err(|_| anyhow!("no answer in time"))?;
-    handle(got?, conn, id, light).await
-}
-
-async fn handle(got: Option<WireMessage>, conn: &mut Conn, id: DocumentId, light: &mut LightDoc) -> Result<()> {
-    match got {
-        Some(WireMessage::Sync { data, .. }) => {
-            let msg = Message::decode(&data).map_err(|e| anyhow!("sync message: {e}"))?;
-            light.receive(&msg, &mut |_| {})?;
-            if let Some(r) = light.generate() {
-                conn.send_sync(id, r, false).await?;
-            }
-            Ok(())
-        }
-        Some(WireMessage::Error { message }) => bail!("server error: {message}"),
-        Some(WireMessage::DocUnavailable { .. }) => bail!("doc-unavailable"),
-        Some(_) => Ok(()),
-        None => bail!("connection closed"),
-    }
 }
 
 fn render(args: &Args, rows: &[(Kind, Result<Upload, String>)], load_before: &str, secs: f64) -> String {
