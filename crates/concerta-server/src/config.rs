@@ -160,9 +160,9 @@ pub struct Config {
     /// (doubling with each attempt, with jitter, up to an hour).
     #[arg(long, env = "CONCERTA_MAIL_RETRY_MS", default_value_t = 30_000, global = true)]
     pub mail_retry_ms: u64,
-    /// Longest a sync relay to a busy peer (one that has not answered the changes it was
-    /// sent last) is held to go out with the next ones, in milliseconds; 0 sends every relay
-    /// at once. Idle peers always get edits at once.
+    /// Coalescing window of sync relays, in milliseconds: a peer gets at most about one sync
+    /// message per window while changes keep coming; 0 sends every relay at once. A peer
+    /// that had no message for 3/4 of a window gets an edit at once.
     #[arg(long, env = "CONCERTA_SYNC_COALESCE_MS", default_value_t = 100, global = true)]
     pub sync_coalesce_ms: u64,
 }

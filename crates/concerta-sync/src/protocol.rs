@@ -177,6 +177,19 @@ fn whole_document(view: &DocView<'_>) -> (Vec<u8>, Vec<ChangeHash>) {
 
 /// The next message for this peer, if any (`SyncDoc::generate_sync_message` semantics).
 pub fn generate(view: &DocView<'_>, st: &mut State) -> Option<Message> {
+    generate_inner(view, st, false)
+}
+
+/// [`generate`] for the reply to a peer's message, without the messages that would tell it
+/// nothing new: no changes, heads we already sent it, nothing we need, and heads of theirs
+/// that we all have. automerge sends one when the peer's heads lag ours only by changes
+/// already on their way to it (messages crossed); the peer's answer to those changes
+/// settles it, and its own changes come with their own messages.
+pub fn generate_reply(view: &DocView<'_>, st: &mut State) -> Option<Message> {
+    generate_inner(view, st, true)
+}
+
+fn generate_inner(view: &DocView<'_>, st: &mut State, quiet: bool) -> Option<Message> {
     let graph = view.graph;
     let our_heads = graph.durable_heads();
     let our_need = if st.read_only {
@@ -247,6 +260,16 @@ pub fn generate(view: &DocView<'_>, st: &mut State) -> Option<Message> {
 
     let heads_unchanged = st.last_sent_heads == our_heads;
     let heads_equal = st.their_heads.as_ref() == Some(&our_heads);
+    if quiet
+        && sent.is_empty()
+        && heads_unchanged
+        && st.have_responded
+        && our_need.is_empty()
+        && !st.needs_reset
+        && st.their_heads.as_ref().is_some_and(|theirs| theirs.iter().all(|h| graph.has(h)))
+    {
+        return None;
+    }
     if heads_unchanged && st.have_responded {
         if (heads_equal || st.read_only) && sent.is_empty() {
             return None;

@@ -48,8 +48,6 @@ impl Engine {
         if let Some(told) = told {
             pd.sync.last_sent_heads = told;
         }
-        // Any message of theirs answers what we sent.
-        pd.awaiting = false;
 
         let before = doc.graph.len();
         let mut refusal: Option<String> = None;
@@ -118,8 +116,17 @@ impl Engine {
         if new_peer && doc.since_snapshot > 200 {
             start_materialize(doc_id, doc, out);
         }
-        let _ = (is_request, peer_id, remote);
-        if !waiting_for_our_store {
+        // While something is held for them, an answer that asks for nothing gets no reply of
+        // its own: what is held goes out at its time with everything since (replying now
+        // would be one message per round trip again, see `relay.rs`).
+        let held_answers_it = self.config.coalesce_ms > 0
+            && message.changes.is_empty()
+            && message.need.is_empty()
+            && !is_request
+            && !pd.sync.needs_reset
+            && self.held.contains_key(&(conn, doc_id));
+        let _ = (peer_id, remote);
+        if !waiting_for_our_store && !held_answers_it {
             self.sync_now(conn, doc_id, Why::Reply, out);
         }
         self.refuse_late(doc_id, late, out);

@@ -17,7 +17,7 @@
 //! `ingest.rs` what a peer's sync message brings (checks, staging, waiting changes,
 //! refusals); `durability.rs` the documents (loads, stores, relays once durable, snapshots,
 //! compaction, other nodes' rows, eviction); `relay.rs` what goes to a peer and when
-//! (coalescing while a peer has not answered).
+//! (one message per coalescing window while changes keep coming).
 
 mod durability;
 mod ingest;
@@ -78,10 +78,12 @@ pub struct Config {
     pub max_pending: usize,
     /// Largest document (bytes of changes) the engine accepts changes into.
     pub max_doc_bytes: usize,
-    /// Coalescing: while a peer has not answered the last changes we sent it, what else
-    /// becomes durable for it is held (and goes out together with its answer's reply) for at
-    /// most this long. 0 sends every relay at once. Sparse edits go out at once (the peer
-    /// answered the previous one); bursts go out batched, one message per round trip.
+    /// Coalescing window: a peer gets at most about one sync message per window while
+    /// changes keep becoming durable for it (they go out together a window after its last
+    /// message), and replies that would tell it nothing new are not sent. A relay to a peer
+    /// whose last message went 3/4 of a window ago or more goes out at once, so sparse edits
+    /// are not delayed. 0 sends every relay at once and answers every message as automerge
+    /// does. See `relay.rs`.
     pub coalesce_ms: Millis,
 }
 
@@ -181,7 +183,8 @@ pub struct Stats {
     pub changes_accepted: u64,
     pub changes_refused: u64,
     pub changes_quarantined: u64,
-    /// Relays held back because the peer had not answered the previous one (coalescing).
+    /// Relays held back because the peer had a message from us less than a window ago
+    /// (coalescing).
     pub relays_held: u64,
     /// Sync messages sent, by what made them go: a relay sent at once ([`Self::sync_relayed`]),
     /// held relays whose time came ([`Self::sync_released`]), the reply to a peer's own
@@ -212,7 +215,7 @@ pub struct Engine {
     /// are never taken for old ones.
     session_id: String,
     ephemeral_count: u64,
-    /// Held relays: (connection, document) → when they go out at the latest.
+    /// Held relays: (connection, document) → when they go out.
     held: HashMap<(ConnId, DocumentId), Millis>,
     /// The earliest [`Effect::Wake`] asked for and not yet come.
     wake_at: Option<Millis>,

@@ -45,8 +45,8 @@ pub(super) struct PeerDoc {
     pub(super) sync: State,
     /// A change of theirs was refused: read-only for this document from now on.
     pub(super) refused: bool,
-    /// We sent changes that they have not answered yet (any message of theirs answers).
-    pub(super) awaiting: bool,
+    /// When the last sync message went to them (relays within a window of it are held).
+    pub(super) last_sent: Option<Millis>,
 }
 
 pub(super) struct Conn {
@@ -131,7 +131,7 @@ impl Engine {
         }
         let pd = c.docs.entry(doc).or_insert_with(|| {
             out.push(Effect::CheckAccess { conn, doc });
-            PeerDoc { access: None, queued: Vec::new(), sync: State::new(), refused: false, awaiting: false }
+            PeerDoc { access: None, queued: Vec::new(), sync: State::new(), refused: false, last_sent: None }
         });
         match pd.access {
             None => {
@@ -347,7 +347,7 @@ impl Engine {
                     if let Some(doc) = self.docs.get(&doc_id)
                         && doc.status == Status::Ready
                         && doc.peers.contains(&conn)
-                        && let Some((frame, changes)) = relay::sync_frame(&peer_id, remote, doc_id, doc, pd)
+                        && let Some((frame, changes)) = relay::sync_frame(&peer_id, remote, doc_id, doc, pd, now, false)
                     {
                         self.held.remove(&(conn, doc_id));
                         self.stats.sync_other += 1;

@@ -1,13 +1,21 @@
 //! What goes to a peer and when: sync messages built from the change graph, sent at once
-//! when the peer is idle and held (coalesced) while it has not answered the changes we
-//! last sent it.
+//! when the peer has had nothing from us for a while, held (coalesced) into one message per
+//! window while changes keep coming.
 //!
-//! Why: a client applies every sync message it receives in O(document) (automerge 3), and
-//! answers each one. Relaying every durable change at once to ten busy peers makes each of
-//! them apply, and answer, one message per change. Holding what becomes durable for a peer
-//! until it answered our previous changes (its answer's reply carries everything held), or
-//! until [`Config::coalesce_ms`](super::Config::coalesce_ms) passed, bounds that to one
-//! message per round trip under load, while a sparse edit still goes out at once.
+//! Why: a client applies every sync message with changes it receives in O(document)
+//! (automerge 3), and answers each one. Relaying every durable change at once to ten busy
+//! peers makes each of them apply, and answer, one message per change. Releasing what was
+//! held when the peer answered our previous message still gave one message per round trip,
+//! and a JS client answers in milliseconds: with ten writers, nearly one message per change.
+//! So a peer's messages are throttled by time, as automerge-repo's server throttles a
+//! document's sync (100 ms):
+//! - a relay goes out at once when the last sync message to that peer went at least
+//!   [`LEAD`] of [`Config::coalesce_ms`](super::Config::coalesce_ms) ago: a sparse edit,
+//!   even one every `coalesce_ms` with some jitter, is not delayed;
+//! - otherwise it is held until `coalesce_ms` after that last message, and everything that
+//!   became durable meanwhile goes out in that one message;
+//! - the peer's answers do not release what is held (that was the round trip), and a reply
+//!   that would tell the peer nothing new is not sent ([`protocol::generate_reply`]).
 
 use super::durability::Doc;
 use super::peers::PeerDoc;
@@ -29,17 +37,27 @@ pub(super) enum Why {
     Other,
 }
 
+/// A relay goes out at once when the peer's last sync message went at least this share of
+/// the window ago (3/4: a sparse stream of one edit per window, with jitter, is never held).
+pub(super) const LEAD: (u64, u64) = (3, 4);
+
 /// The next sync message for a peer as a frame, if it needs one, and the changes it carries;
-/// notes whether it carries changes (then the peer owes us an answer).
+/// notes when it went. A reply leaves out a message that would tell the peer nothing new.
 pub(super) fn sync_frame(
     peer_id: &str,
     remote: String,
     doc_id: DocumentId,
     doc: &Doc,
     pd: &mut PeerDoc,
+    now: Millis,
+    reply: bool,
 ) -> Option<(Vec<u8>, usize)> {
-    let message = protocol::generate(&doc.view(), &mut pd.sync)?;
-    pd.awaiting |= !message.changes.is_empty();
+    let message = if reply {
+        protocol::generate_reply(&doc.view(), &mut pd.sync)?
+    } else {
+        protocol::generate(&doc.view(), &mut pd.sync)?
+    };
+    pd.last_sent = Some(now);
     let changes = message.changes.len();
     let frame = WireMessage::Sync { sender_id: peer_id.to_owned(), target_id: remote, document_id: doc_id, data: message.encode() }
         .encode();
@@ -53,7 +71,8 @@ impl Engine {
         let (Some(c), Some(doc)) = (self.conns.get_mut(&conn), self.docs.get(&doc_id)) else { return };
         let remote = c.remote.clone().unwrap_or_default();
         let Some(pd) = c.docs.get_mut(&doc_id) else { return };
-        if let Some((frame, changes)) = sync_frame(&self.config.peer_id, remote, doc_id, doc, pd) {
+        let reply = why == Why::Reply && self.config.coalesce_ms > 0;
+        if let Some((frame, changes)) = sync_frame(&self.config.peer_id, remote, doc_id, doc, pd, self.now, reply) {
             self.count(why, changes);
             out.push(Effect::Send { conn, frame });
         }
@@ -70,17 +89,23 @@ impl Engine {
         s.changes_out += changes as u64;
     }
 
-    /// Relays what became durable to `conn`: at once if it answered what we sent it last,
-    /// else held until it answers or `coalesce_ms` passed.
+    /// Relays what became durable to `conn`: at once if its last sync message went long
+    /// enough ago (see the module docs), else held until a window after that one.
     pub(super) fn relay(&mut self, conn: ConnId, doc_id: DocumentId, out: &mut Vec<Effect>) {
-        let awaiting = self.conns.get(&conn).and_then(|c| c.docs.get(&doc_id)).is_some_and(|pd| pd.awaiting);
-        if awaiting && self.config.coalesce_ms > 0 {
-            let at = self.now + self.config.coalesce_ms;
-            if let std::collections::hash_map::Entry::Vacant(e) = self.held.entry((conn, doc_id)) {
-                e.insert(at);
+        let window = self.config.coalesce_ms;
+        if window > 0 {
+            if self.held.contains_key(&(conn, doc_id)) {
+                self.stats.relays_held += 1;
+                return;
             }
-            self.stats.relays_held += 1;
-            return;
+            let last = self.conns.get(&conn).and_then(|c| c.docs.get(&doc_id)).and_then(|pd| pd.last_sent);
+            if let Some(last) = last
+                && self.now.saturating_sub(last) * LEAD.1 < window * LEAD.0
+            {
+                self.held.insert((conn, doc_id), last + window);
+                self.stats.relays_held += 1;
+                return;
+            }
         }
         self.sync_now(conn, doc_id, Why::Relay, out);
     }

@@ -50,6 +50,8 @@ pub(crate) fn world_with(config: Config) -> World {
     let heads = server.engine.heads(&doc_id()).expect("loaded");
     assert_eq!(writer.doc.get_heads(), heads);
     assert_eq!(watcher.doc.get_heads(), heads);
+    // A while later: nobody was sent anything recently, so the next relay goes out at once.
+    server.advance(1_000);
     World { server, writer, watcher, initial }
 }
 
