@@ -47,6 +47,8 @@ pub(super) struct PeerDoc {
     pub(super) refused: bool,
     /// When the last sync message went to them (relays within a window of it are held).
     pub(super) last_sent: Option<Millis>,
+    /// When changes last became durable for them (the gap to the next decides holding).
+    pub(super) last_relay: Option<Millis>,
 }
 
 pub(super) struct Conn {
@@ -131,7 +133,7 @@ impl Engine {
         }
         let pd = c.docs.entry(doc).or_insert_with(|| {
             out.push(Effect::CheckAccess { conn, doc });
-            PeerDoc { access: None, queued: Vec::new(), sync: State::new(), refused: false, last_sent: None }
+            PeerDoc { access: None, queued: Vec::new(), sync: State::new(), refused: false, last_sent: None, last_relay: None }
         });
         match pd.access {
             None => {

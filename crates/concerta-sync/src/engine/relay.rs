@@ -9,11 +9,13 @@
 //! and a JS client answers in milliseconds: with ten writers, nearly one message per change.
 //! So a peer's messages are throttled by time, as automerge-repo's server throttles a
 //! document's sync (100 ms):
-//! - a relay goes out at once when the last sync message to that peer went at least
-//!   [`LEAD`] of [`Config::coalesce_ms`](super::Config::coalesce_ms) ago: a sparse edit,
-//!   even one every `coalesce_ms` with some jitter, is not delayed;
-//! - otherwise it is held until `coalesce_ms` after that last message, and everything that
-//!   became durable meanwhile goes out in that one message;
+//! - a relay goes out at once when the previous relay to that peer came at least [`LEAD`]
+//!   of [`Config::coalesce_ms`](super::Config::coalesce_ms) before, or its last message went
+//!   a window ago: a sparse edit, even one every `coalesce_ms` with some jitter, is not
+//!   delayed (the gap is measured between relays, so one held relay does not make every
+//!   later one of a steady stream late);
+//! - otherwise it is held until `coalesce_ms` after the last message to that peer, and
+//!   everything that became durable meanwhile goes out in that one message;
 //! - the peer's answers do not release what is held (that was the round trip), and a reply
 //!   that would tell the peer nothing new is not sent ([`protocol::generate_reply`]).
 
@@ -37,8 +39,8 @@ pub(super) enum Why {
     Other,
 }
 
-/// A relay goes out at once when the peer's last sync message went at least this share of
-/// the window ago (3/4: a sparse stream of one edit per window, with jitter, is never held).
+/// A relay goes out at once when the previous relay to that peer came at least this share of
+/// the window before (3/4: a sparse stream of one edit per window, with jitter, is never held).
 pub(super) const LEAD: (u64, u64) = (3, 4);
 
 /// The next sync message for a peer as a frame, if it needs one, and the changes it carries;
@@ -89,18 +91,25 @@ impl Engine {
         s.changes_out += changes as u64;
     }
 
-    /// Relays what became durable to `conn`: at once if its last sync message went long
-    /// enough ago (see the module docs), else held until a window after that one.
+    /// Relays what became durable to `conn`: at once unless the previous relay to it came
+    /// less than [`LEAD`] of a window ago and its last message went less than a window ago;
+    /// then held until a window after that message (see the module docs).
     pub(super) fn relay(&mut self, conn: ConnId, doc_id: DocumentId, out: &mut Vec<Effect>) {
         let window = self.config.coalesce_ms;
+        let now = self.now;
+        let Some(pd) = self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(&doc_id)) else { return };
+        // Measured between relays, not from the last message: a stream of one edit per
+        // window whose relay was once held would otherwise stay that late for good.
+        let previous = pd.last_relay.replace(now);
         if window > 0 {
             if self.held.contains_key(&(conn, doc_id)) {
                 self.stats.relays_held += 1;
                 return;
             }
-            let last = self.conns.get(&conn).and_then(|c| c.docs.get(&doc_id)).and_then(|pd| pd.last_sent);
-            if let Some(last) = last
-                && self.now.saturating_sub(last) * LEAD.1 < window * LEAD.0
+            let burst = previous.is_some_and(|p| now.saturating_sub(p) * LEAD.1 < window * LEAD.0);
+            if burst
+                && let Some(last) = pd.last_sent
+                && last + window > now
             {
                 self.held.insert((conn, doc_id), last + window);
                 self.stats.relays_held += 1;
