@@ -101,6 +101,23 @@ pub fn receive(view: &DocView<'_>, st: &mut State, message: &Message) {
     st.their_need = Some(message.need.clone());
 }
 
+/// After a peer's changes were staged: if we now hold every head it sent, those heads are
+/// shared, as automerge's `receive` notes once it applied a message's changes. [`receive`]
+/// runs before the changes are checked and staged, so without this a peer whose every
+/// message brings a new change (a writer pipelining its edits) never advances the shared
+/// heads: our `have` then covers every change since it joined, and its bloom filter (about
+/// 1% false positives) makes the writer's automerge leave out a new change now and then, to
+/// be fetched with a `need` one round trip later (a writer that answers only with its next
+/// change, its window full, waited for that forever).
+pub fn note_staged(graph: &ChangeGraph, st: &mut State) {
+    if let Some(theirs) = &st.their_heads
+        && !theirs.is_empty()
+        && theirs.iter().all(|h| graph.has(h))
+    {
+        st.shared_heads.clone_from(theirs);
+    }
+}
+
 /// The hashes in `start` we neither have nor can get from the pending queue's dependencies.
 fn missing_deps(view: &DocView<'_>, start: &[ChangeHash]) -> Vec<ChangeHash> {
     let mut missing = HashSet::new();

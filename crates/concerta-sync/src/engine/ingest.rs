@@ -91,6 +91,8 @@ impl Engine {
         }
         let staged = doc.graph.len() > before;
         if staged {
+            // Their heads we now hold are shared: our `have` stops covering them.
+            protocol::note_staged(&doc.graph, &mut pd.sync);
             self.stats.changes_accepted += (doc.graph.len() - before) as u64;
             self.flush(doc_id, out);
             self.refuse_late(doc_id, late, out);

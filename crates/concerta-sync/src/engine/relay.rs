@@ -68,15 +68,26 @@ pub(super) fn sync_frame(
 
 impl Engine {
     /// Sends `conn` what it lacks of `doc_id` now (and with it whatever was held for it).
+    /// What was held stays held if no message went out and the peer has not heard our
+    /// durable heads (see [`Engine::unannounced`]).
     pub(super) fn sync_now(&mut self, conn: ConnId, doc_id: DocumentId, why: Why, out: &mut Vec<Effect>) {
-        self.held.remove(&(conn, doc_id));
+        let held = self.held.remove(&(conn, doc_id));
         let (Some(c), Some(doc)) = (self.conns.get_mut(&conn), self.docs.get(&doc_id)) else { return };
         let remote = c.remote.clone().unwrap_or_default();
         let Some(pd) = c.docs.get_mut(&doc_id) else { return };
         let reply = why == Why::Reply && self.config.coalesce_ms > 0;
-        if let Some((frame, changes)) = sync_frame(&self.config.peer_id, remote, doc_id, doc, pd, self.now, reply) {
-            self.count(why, changes);
-            out.push(Effect::Send { conn, frame });
+        match sync_frame(&self.config.peer_id, remote, doc_id, doc, pd, self.now, reply) {
+            Some((frame, changes)) => {
+                self.count(why, changes);
+                out.push(Effect::Send { conn, frame });
+            }
+            None => {
+                if let Some(at) = held
+                    && pd.sync.last_sent_heads != doc.graph.durable_heads()
+                {
+                    self.held.insert((conn, doc_id), at);
+                }
+            }
         }
     }
 
@@ -117,6 +128,31 @@ impl Engine {
             }
         }
         self.sync_now(conn, doc_id, Why::Relay, out);
+    }
+
+    /// The peers that would never hear of what became durable: what we last told them is not
+    /// the document's durable heads, yet nothing is held for them with a wake asked for (a
+    /// message that went out updates what we told them). Always empty between events; the
+    /// engine tests check it after every event.
+    #[doc(hidden)]
+    pub fn unannounced(&self) -> Vec<(ConnId, DocumentId)> {
+        let mut stale = Vec::new();
+        for (&conn, c) in &self.conns {
+            if c.closed {
+                continue;
+            }
+            for (&doc_id, pd) in &c.docs {
+                let Some(doc) = self.docs.get(&doc_id) else { continue };
+                if !doc.peers.contains(&conn) || !pd.sync.have_responded {
+                    continue;
+                }
+                let waking = self.held.get(&(conn, doc_id)).is_some_and(|at| self.wake_at.is_some_and(|w| w <= *at));
+                if pd.sync.last_sent_heads != doc.graph.durable_heads() && !waking {
+                    stale.push((conn, doc_id));
+                }
+            }
+        }
+        stale
     }
 
     /// Sends what was held and whose time is up.

@@ -5,6 +5,7 @@ mod cluster;
 mod decoders;
 mod differential;
 mod limits;
+mod pipeline;
 mod presence;
 mod refusals;
 mod relay;

@@ -131,6 +131,9 @@ impl EngineServer {
     pub fn event(&mut self, event: Event) {
         self.now += 1;
         let effects = self.engine.handle_event(self.now, event);
+        // Every peer hears of what became durable: now, or at a wake asked for.
+        let stale = self.engine.unannounced();
+        assert!(stale.is_empty(), "peers that would never hear our durable heads: {stale:?}; {}", self.engine.describe(&self.doc));
         self.apply(effects);
     }
 
@@ -465,6 +468,11 @@ impl EngineServer {
     /// Moves the clock forward (every event also advances it by 1 ms).
     pub fn advance(&mut self, ms: u64) {
         self.now += ms;
+    }
+
+    /// The clock (the `now` of the last event, plus what `advance` added).
+    pub fn now(&self) -> u64 {
+        self.now
     }
 
     /// Whether the engine asked to close `conn`.
