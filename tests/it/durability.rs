@@ -2,8 +2,9 @@
 //! advertised heads) or relayed (sent to another peer).
 //!
 //! A writer (a bare protocol client on automerge's own `SyncDoc`) appends one small change per
-//! sync message, pipelined up to [`WINDOW`] unacknowledged, while a read-only receiver takes
-//! the relays. Once [`KILL_AFTER_ACKED`] edits are acknowledged the server gets SIGKILL; it is
+//! sync message, pipelined up to [`WINDOW`] unacknowledged (it answers the server otherwise
+//! only when the server needs a change of its and its window is full), while a read-only
+//! receiver takes the relays. Once [`KILL_AFTER_ACKED`] edits are acknowledged the server gets SIGKILL; it is
 //! restarted on the same data and a fresh client loads the section.
 //!
 //! With two nodes on one Postgres, the writer is on the node that is killed and the
@@ -133,7 +134,20 @@ async fn kill_mid_burst_on(store: Store, two_nodes: bool) {
                                 written.acked_seq = written.acked_seq.max(change.seq());
                             }
                         }
+                        let needs = !msg.need.is_empty();
                         wdoc.sync().receive_sync_message(&mut wstate, msg).expect("the writer applies the server's message");
+                        // The server needs a change of ours that it lacks (automerge left it out
+                        // of a message when the server's `have` bloom filter took it for one the
+                        // server holds: about 1% of the changes checked against a non-empty
+                        // filter). With our window full, our next change never comes, so answer
+                        // now, as any automerge peer does.
+                        if needs
+                            && written.sent - written.acked_seq >= WINDOW
+                            && let Some(answer) = wdoc.sync().generate_sync_message(&mut wstate)
+                            && let Err(e) = tx.send_sync(doc_id, &answer).await
+                        {
+                            break format!("send failed: {e:#}");
+                        }
                         if written.acked_seq >= KILL_AFTER_ACKED && let Some(tx) = killable_tx.take() {
                             let _ = tx.send(());
                         }
