@@ -80,10 +80,10 @@ pub struct Config {
     pub max_doc_bytes: usize,
     /// Coalescing window: a peer gets at most about one sync message per window while
     /// changes keep becoming durable for it (they go out together a window after its last
-    /// message), and replies that would tell it nothing new are not sent. A relay to a peer
-    /// whose last message went 3/4 of a window ago or more goes out at once, so sparse edits
-    /// are not delayed. 0 sends every relay at once and answers every message as automerge
-    /// does. See `relay.rs`.
+    /// message), and replies that would tell it nothing new are not sent. A relay that comes
+    /// 3/4 of a window or more after the previous relay to that peer goes out at once, so
+    /// sparse edits are not delayed. 0 sends every relay at once and answers every message
+    /// as automerge does. See `relay.rs`.
     pub coalesce_ms: Millis,
 }
 
