@@ -1,11 +1,15 @@
 //! Two `concerta serve` nodes on one Postgres (the scale-out the README describes): official
 //! JS clients on different nodes converge, and an access change made through one node
-//! reaches live connections on the other (removal cuts, role changes downgrade). The
-//! `kill -9` of one of two nodes is in `durability`.
+//! reaches live connections on the other (removal cuts, role changes downgrade); who is in a
+//! section, and their cursors, reach the peers of the other node. The `kill -9` of one of
+//! two nodes is in `durability`.
 
 use std::time::{Duration, Instant};
 
-use concerta_e2e::{Client, Server, Store, run_js, setup_city};
+use concerta_e2e::concerta_sync::presence::decode_roster;
+use concerta_e2e::concerta_sync::wire::WireMessage;
+use concerta_e2e::concerta_sync::{Access, PeerPresence};
+use concerta_e2e::{Api, Client, Peer, Recv, Server, Store, load_doc, run_js, setup_city};
 use serde_json::{Value, json};
 
 fn text(v: &Value) -> &str {
@@ -171,4 +175,86 @@ async fn comments_written_on_one_node_reach_event_streams_on_the_other() {
     let (name, event) = stakeholder.next().await;
     assert_eq!((name.as_str(), event["comment_id"].clone()), ("comment", on_y["id"].clone()), "{event}");
     assert_eq!(editor.next().await.1["comment_id"], on_y["id"], "the same section, another consultation");
+}
+
+/// The next roster `peer` gets from its server that `done` accepts, within `within`.
+async fn roster_until(peer: &mut Peer, within: Duration, done: impl Fn(&[PeerPresence]) -> bool) -> Vec<PeerPresence> {
+    let deadline = Instant::now() + within;
+    let mut last = Vec::new();
+    while Instant::now() < deadline {
+        if let Recv::Msg(WireMessage::Ephemeral { sender_id, data, .. }) = peer.recv(Duration::from_millis(200)).await
+            && sender_id == peer.server_id
+            && let Some(roster) = decode_roster(&data)
+        {
+            if done(&roster) {
+                return roster;
+            }
+            last = roster;
+        }
+    }
+    panic!("no such roster within {within:?}; the last one: {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_and_cursors_reach_the_peers_of_the_other_node() {
+    let Some(store) = Store::postgres() else { return };
+    let one = Server::start(&store).await;
+    let two = Server::start(&store).await;
+    let city = setup_city(&store, &one).await;
+    let doc_id = city.section_a.doc_id;
+    let coordinator = Api::bearer(&one, &city.coordinator.token).get("/api/me").await.expect(200);
+    let coordinator_id = coordinator["id"].as_str().expect("id").to_owned();
+    let coordinator_name = coordinator["name"].as_str().expect("name").to_owned();
+
+    // The coordinator on node one, an observer on node two, in the same section.
+    let mut ana = Peer::connect(&one.sync_url(&city.coordinator.token)).await.expect("connect to node one");
+    load_doc(&mut ana, doc_id, Duration::from_secs(10)).await.expect("the section loads on node one");
+    let mut obs = Peer::connect(&two.sync_url(&city.observer.token)).await.expect("connect to node two");
+    load_doc(&mut obs, doc_id, Duration::from_secs(10)).await.expect("the section loads on node two");
+
+    // (Rosters that came while they loaded were read by `load_doc`.) A third person joins
+    // on node two: everyone's roster goes out again.
+    let mut eve = Peer::connect(&two.sync_url(&city.editor_a.token)).await.expect("connect to node two");
+    load_doc(&mut eve, doc_id, Duration::from_secs(10)).await.expect("the section loads on node two");
+
+    // Node two's roster names the coordinator, as node one authenticated them.
+    let ana_peer = ana.peer_id.clone();
+    let roster = roster_until(&mut obs, Duration::from_secs(10), |r| r.iter().any(|p| p.peer_id == ana_peer) && r.len() == 3).await;
+    let entry = roster.iter().find(|p| p.peer_id == ana_peer).expect("the coordinator");
+    assert_eq!((entry.user_id.as_str(), entry.name.as_str(), entry.access), (coordinator_id.as_str(), coordinator_name.as_str(), Access::Write));
+    assert!(roster.iter().any(|p| p.peer_id == obs.peer_id && p.access == Access::Read), "the observer too: {roster:?}");
+    // And node one's roster names the two people on node two.
+    let (obs_peer, eve_peer) = (obs.peer_id.clone(), eve.peer_id.clone());
+    roster_until(&mut ana, Duration::from_secs(10), |r| {
+        r.iter().any(|p| p.peer_id == obs_peer) && r.iter().any(|p| p.peer_id == eve_peer) && r.iter().any(|p| p.peer_id == ana_peer)
+    })
+    .await;
+
+    // The coordinator's cursor (an ephemeral message, claiming another sender) reaches the
+    // observer on the other node, named by the connection it came from.
+    let cursor = b"\xa1\x66cursor\x18\x2a".to_vec();
+    let message = WireMessage::Ephemeral {
+        sender_id: ana.peer_id.clone(),
+        target_id: ana.server_id.clone(),
+        count: 1,
+        session_id: "ana-session".into(),
+        document_id: doc_id,
+        data: cursor.clone(),
+    };
+    ana.send(&message).await.expect("send the cursor");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let got = loop {
+        assert!(Instant::now() < deadline, "the cursor did not reach node two's peer within 10 s");
+        if let Recv::Msg(WireMessage::Ephemeral { sender_id, session_id, count, data, document_id, .. }) = obs.recv(Duration::from_millis(200)).await
+            && sender_id != obs.server_id
+        {
+            break (sender_id, session_id, count, data, document_id);
+        }
+    };
+    assert_eq!(got, (ana_peer.clone(), "ana-session".to_owned(), 1, cursor, doc_id));
+
+    // The coordinator leaves node one: node two's roster drops them.
+    drop(ana);
+    let roster = roster_until(&mut obs, Duration::from_secs(10), |r| r.iter().all(|p| p.peer_id != ana_peer)).await;
+    assert!(roster.iter().any(|p| p.peer_id == obs.peer_id), "{roster:?}");
 }

@@ -220,6 +220,9 @@ async function runAction(act) {
     case "waitLine": await waitUntil(`stdin line ${safeJson(spec)}`, () => takeLine(spec)); break
     case "sleep": await sleep(spec); break
     case "print": emit({ event: "state", ...state() }); break
+    case "sequence": // [action, ...]: one after the other (a repeated group)
+      for (const each of spec) await runAction(each)
+      break
     case "repeat": { // {count, intervalMs?, action}
       for (let i = 0; i < spec.count; i++) {
         await runAction(JSON.parse(JSON.stringify(spec.action).replaceAll("{i}", String(i))))

@@ -19,6 +19,11 @@ const ROOT = resolve(WEB, "..")
 const SIZES = (process.env.BENCH_SIZES || "100,2000,20000").split(",").map(Number)
 const KEYSTROKES = Number(process.env.BENCH_KEYSTROKES || 100)
 const OPENS = Number(process.env.BENCH_OPENS || 3)
+// A person typing quickly (80 words a minute, about 6.7 keys a second): one key every 150 ms.
+// The official client sends a document's changes at most once per 100 ms (automerge-repo's
+// sync throttle), so a key pressed the moment the previous one arrived elsewhere waits for
+// that too: both are measured, typing at this pace and back to back.
+const PACE_MS = Number(process.env.BENCH_PACE_MS || 150)
 const SECTIONS = ["political_will", "actor_map", "situational_awareness", "planning_tool"]
 const PASSWORD = "concerta-demo"
 
@@ -37,14 +42,31 @@ async function login(browser: Browser, server: Server, email: string) {
   return context
 }
 
+// The prefill writes paragraphs as people do: each of 49 one-word changes ("p7 " in
+// paragraph 7) and a paragraph break, 50 changes a paragraph. (Until 2026-11-30 it appended
+// every word to one paragraph: at 20,000 changes a 120 KB paragraph that the reading
+// browser laid out again on every keystroke, about 40 ms each.)
+const WORDS_PER_PARAGRAPH = 49
+
+/** The last word of a section prefilled with `changes` changes. */
+function lastWord(changes: number) {
+  return `p${Math.floor(changes / (WORDS_PER_PARAGRAPH + 1)) - 1}`
+}
+
 function prefill(server: Server, docUrl: string, changes: number) {
   const token = server.cli(["admin", "token", "--email", "ori@demo.concerta"]).trim()
   const wsUrl = server.url.replace("http://", "ws://") + `/sync?token=${token}`
+  const paragraph = {
+    sequence: [
+      { splitBlock: { path: ["body"], index: "end", block: { type: "paragraph" } } },
+      { repeat: { count: WORDS_PER_PARAGRAPH, action: { splice: { path: ["body"], index: "end", text: "p{i} " } } } },
+    ],
+  }
   const scenario = {
     url: wsUrl,
     doc: docUrl,
     timeoutMs: 30 * 60_000,
-    actions: [{ repeat: { count: changes, intervalMs: 0, action: { splice: { path: ["body"], index: "end", text: "w{i} " } } } }],
+    actions: [{ repeat: { count: Math.floor(changes / (WORDS_PER_PARAGRAPH + 1)), intervalMs: 0, action: paragraph } }],
   }
   const out = execFileSync("node", [join(ROOT, "tests", "js", "client.mjs"), JSON.stringify(scenario)], { encoding: "utf8", maxBuffer: 64 << 20 })
   const last = JSON.parse(out.trim().split("\n").pop()!)
@@ -104,7 +126,7 @@ test("web: keystroke to other browser, open to editable, bundle size", async ({ 
       const t0 = Date.now()
       prefill(server, docUrl, size)
       console.log(`prefilled ${size} changes in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-      const last = `w${size - 1} `
+      const last = `${lastWord(size)} `
 
       // Open to editable: fresh contexts (no IndexedDB copy), the whole text present.
       const opens: number[] = []
@@ -149,25 +171,36 @@ test("web: keystroke to other browser, open to editable, bundle size", async ({ 
       const mark = "§"
       await a.keyboard.type(mark)
       await b.waitForFunction((m) => document.querySelector(".section-body")!.textContent!.includes(m), mark)
-      const latencies: number[] = []
       let typed = mark
       const alphabet = "abcdefghijklmnopqrstuvwxyz"
-      for (let k = 0; k < KEYSTROKES; k++) {
-        const ch = alphabet[k % alphabet.length]
-        typed += ch
-        await b.evaluate((target) => {
-          const w = window as unknown as { __target: string | null; __hit: number | null }
-          w.__target = target
-          w.__hit = null
-        }, typed)
-        const sent = await a.evaluate(() => performance.timeOrigin + performance.now())
-        await a.keyboard.press(ch)
-        const handle = await b.waitForFunction(() => (window as unknown as { __hit: number | null }).__hit, undefined, { timeout: 60_000 })
-        latencies.push((await handle.jsonValue()) - sent)
+      // Each key is timed from its press in A until B shows it; the next key comes `pace` ms
+      // after the previous press (or as soon as it arrived, if later).
+      const keystrokes = async (pace: number) => {
+        const latencies: number[] = []
+        let previous = 0
+        for (let k = 0; k < KEYSTROKES; k++) {
+          const ch = alphabet[k % alphabet.length]
+          typed += ch
+          await b.evaluate((target) => {
+            const w = window as unknown as { __target: string | null; __hit: number | null }
+            w.__target = target
+            w.__hit = null
+          }, typed)
+          const wait = previous + pace - Date.now()
+          if (wait > 0) await a.waitForTimeout(wait)
+          previous = Date.now()
+          const sent = await a.evaluate(() => performance.timeOrigin + performance.now())
+          await a.keyboard.press(ch)
+          const handle = await b.waitForFunction(() => (window as unknown as { __hit: number | null }).__hit, undefined, { timeout: 60_000 })
+          latencies.push((await handle.jsonValue()) - sent)
+        }
+        return latencies
       }
+      const paced = await keystrokes(PACE_MS)
+      const latencies = await keystrokes(0)
       await a.context().close()
       await b.context().close()
-      const row = `| ${size.toLocaleString("en")} | ${ms(percentile(latencies, 50))} | ${ms(percentile(latencies, 99))} | ${ms(percentile(opens, 50))} (${opens.map((o) => ms(o)).join(", ")}) |`
+      const row = `| ${size.toLocaleString("en")} | ${ms(percentile(paced, 50))} | ${ms(percentile(paced, 99))} | ${ms(percentile(latencies, 50))} | ${ms(percentile(latencies, 99))} | ${ms(percentile(opens, 50))} (${opens.map((o) => ms(o)).join(", ")}) |`
       console.log(row)
       rows.push(row)
     }
@@ -187,10 +220,10 @@ test("web: keystroke to other browser, open to editable, bundle size", async ({ 
 ## ${process.env.BENCH_TITLE || "The web app, as a person feels it (`cargo xtask bench-web`)"}
 
 - **Date:** ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC; commit ${commit}; ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${((Date.now() - started) / 1000).toFixed(0)} s in all.
-- **Setup:** \`concerta serve --demo\` (${process.env.BENCH_SERVER || "release build"}, SQLite) on 127.0.0.1; Debian's chromium (headless) runs every browser; each section prefilled through the official JS client (\`tests/js\`), one automerge change per edit. Latency: ${KEYSTROKES} keystrokes typed one by one at the start of the text by the coordinator in browser A, each timed until a MutationObserver in browser B (the observer, reading) sees it (both pages share one clock). Open to editable: a fresh browser context (no IndexedDB copy) from navigation until the editor is editable and shows the last word, ${OPENS} runs.
+- **Setup:** \`concerta serve --demo\` (${process.env.BENCH_SERVER || "release build"}, SQLite) on 127.0.0.1; Debian's chromium (headless) runs every browser; each section prefilled through the official JS client (\`tests/js\`), one automerge change per edit, in paragraphs of 49 one-word changes and a paragraph break. Latency: ${KEYSTROKES} keystrokes typed one by one at the start of the text by the coordinator in browser A, each timed until a MutationObserver in browser B (the observer, reading) sees it (both pages share one clock); first at a typist's pace (a key every ${PACE_MS} ms), then ${KEYSTROKES} more back to back (each key as soon as the previous one showed in B, so it also waits out the official client's 100 ms sync throttle). Open to editable: a fresh browser context (no IndexedDB copy) from navigation until the editor is editable and shows the last word, ${OPENS} runs.
 
-| section history (changes) | keystroke → other browser p50 | p99 | open → editable, median (runs) |
-|---|---|---|---|
+| section history (changes) | keystroke → other browser, typing: p50 | p99 | back to back: p50 | p99 | open → editable, median (runs) |
+|---|---|---|---|---|---|
 ${rows.join("\n")}
 
 Targets (issue 13): p99 under 100 ms and editable under 1 s at 2,000 changes; p99 under 250 ms at 20,000 changes.

@@ -50,4 +50,31 @@ test.describe("on Postgres", () => {
       for (const p of people) await p.context.close()
     }
   })
+
+  test("two people on two nodes of one database see each other in the section, and the cursor with its name", async ({ browser, pg, csp }) => {
+    // A second `concerta serve` on the same database: the scale-out the README describes.
+    const two = await startServer({ backend: "postgres", databaseUrl: pg.databaseUrl })
+    const people: Person[] = []
+    try {
+      const ana = await newPerson(browser, pg, DEMO.coordinator, csp)
+      const eco = await newPerson(browser, two, DEMO.economia, csp)
+      people.push(ana, eco)
+      await openSection(ana, pg.url, "budget_share")
+      await openSection(eco, two.url, "budget_share")
+      const anaName = (await ana.page.request.get(`${pg.url}/api/me`).then((r) => r.json())).name as string
+      const ecoName = (await eco.page.request.get(`${two.url}/api/me`).then((r) => r.json())).name as string
+      await expect(eco.page.getByRole("region", { name: "In this section now" })).toContainText(anaName)
+      await expect(ana.page.getByRole("region", { name: "In this section now" })).toContainText(ecoName)
+      await editorBody(ana).click()
+      await ana.page.keyboard.press("Control+End")
+      await ana.page.keyboard.type(" Dos nodos.")
+      await expect(editorBody(eco)).toContainText("Dos nodos.")
+      // Ana's caret, named, in Eco's editor on the other node.
+      await expect(eco.page.locator(".remote-caret-label")).toHaveText(anaName)
+      await eco.page.screenshot({ path: "../docs/screenshots/editor-two-nodes.png" })
+    } finally {
+      for (const p of people) await p.context.close()
+      await two.stop()
+    }
+  })
 })

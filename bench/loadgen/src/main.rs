@@ -108,6 +108,11 @@ pub struct ServerResult {
     pub load: (String, String),
 }
 
+/// When and at which commit a results block is made: ("2026-11-29 21:28 UTC", "adaaa5c").
+pub fn stamp() -> (String, String) {
+    (report::sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]), report::sh("git", &["rev-parse", "--short", "HEAD"]))
+}
+
 pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next().map(str::to_string)).unwrap_or_default()
 }
@@ -200,20 +205,31 @@ fn main() -> Result<()> {
     rt.block_on(bench(args, nofile))
 }
 
-/// `loadgen jsloop [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] --repo-root DIR
-/// --out FILE --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]`.
-fn parse_jsloop_args() -> Result<jsloop::Args> {
+/// The flags `jsloop` and `upload` share, read from the command line; the mode's own flags
+/// go to `own` (which answers whether it took the flag, pulling its value with `val`).
+struct Common {
+    kinds: Vec<Kind>,
+    programs: Programs,
+    out: PathBuf,
+    command: String,
+    /// Pin the Node clients to this CPU (the server to CPU 0).
+    node_cpu: Option<usize>,
+}
+
+fn parse_common(
+    mode: &str,
+    default_kinds: Vec<Kind>,
+    mut own: impl FnMut(&str, &mut dyn FnMut() -> Result<String>) -> Result<bool>,
+) -> Result<Common> {
     let mut a = std::env::args().skip(2);
-    let mut quick = false;
-    let mut kinds = vec![Kind::Concerta, Kind::Npm, Kind::Repo2, Kind::Samod];
+    let mut kinds = default_kinds;
     let mut pin = true;
     let (mut repo_root, mut out, mut concerta, mut samod, mut js_dir) = (None, None, None, None, None);
     let mut node = "node".to_string();
-    let mut command = "loadgen jsloop".to_string();
+    let mut command = format!("loadgen {mode}");
     while let Some(arg) = a.next() {
         let mut val = || a.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--quick" => quick = true,
             "--no-pin" => pin = false,
             "--servers" => kinds = val()?.split(',').map(Kind::parse).collect::<Result<_>>()?,
             "--repo-root" => repo_root = Some(PathBuf::from(val()?)),
@@ -223,14 +239,42 @@ fn parse_jsloop_args() -> Result<jsloop::Args> {
             "--js-dir" => js_dir = Some(PathBuf::from(val()?)),
             "--node" => node = val()?,
             "--command" => command = val()?,
-            other => bail!("unknown argument {other}"),
+            other => {
+                if !own(other, &mut val)? {
+                    bail!("unknown argument {other}")
+                }
+            }
         }
     }
-    let repo_root = repo_root.context("--repo-root")?;
+    let repo_root: PathBuf = repo_root.context("--repo-root")?;
     let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let pin = pin && nproc >= 2;
+    Ok(Common {
+        kinds,
+        programs: Programs {
+            concerta: concerta.unwrap_or_else(|| repo_root.join("target/release/concerta")),
+            samod: samod.unwrap_or_else(|| repo_root.join("target/release/samod-server")),
+            js_dir: js_dir.unwrap_or_else(|| repo_root.join("bench/js")),
+            node,
+            server_cpu: pin.then_some(0),
+        },
+        out: out.unwrap_or_else(|| repo_root.join("bench/RESULTS.md")),
+        command,
+        node_cpu: pin.then_some(1),
+    })
+}
+
+/// `loadgen jsloop [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] --repo-root DIR
+/// --out FILE --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]`.
+fn parse_jsloop_args() -> Result<jsloop::Args> {
+    let mut quick = false;
+    let common = parse_common("jsloop", vec![Kind::Concerta, Kind::Npm, Kind::Repo2, Kind::Samod], |arg, _| {
+        let known = arg == "--quick";
+        quick |= known;
+        Ok(known)
+    })?;
     let mut variants = Vec::new();
-    for kind in kinds {
+    for &kind in &common.kinds {
         if kind == Kind::Concerta {
             variants.push(jsloop::Variant { kind, coalesce_ms: Some(0) });
             variants.push(jsloop::Variant { kind, coalesce_ms: Some(100) });
@@ -246,67 +290,29 @@ fn parse_jsloop_args() -> Result<jsloop::Args> {
     Ok(jsloop::Args {
         variants,
         loads,
-        programs: Programs {
-            concerta: concerta.unwrap_or_else(|| repo_root.join("target/release/concerta")),
-            samod: samod.unwrap_or_else(|| repo_root.join("target/release/samod-server")),
-            js_dir: js_dir.unwrap_or_else(|| repo_root.join("bench/js")),
-            node,
-            server_cpu: pin.then_some(0),
-        },
-        out: out.unwrap_or_else(|| repo_root.join("bench/RESULTS.md")),
-        command,
+        programs: common.programs,
+        out: common.out,
+        command: common.command,
         timeout: Duration::from_secs(150),
-        node_cpu: pin.then_some(1),
+        node_cpu: common.node_cpu,
     })
 }
 
 /// `loadgen upload [--changes N] [--rate N] [--servers concerta,samod] [--no-pin] --repo-root DIR --out FILE
 /// --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]`.
 fn parse_upload_args() -> Result<upload::Args> {
-    let mut a = std::env::args().skip(2);
-    let mut changes = 20_000;
-    let mut rate = 400.0;
-    let mut kinds = vec![Kind::Concerta, Kind::Samod];
-    let mut pin = true;
-    let (mut repo_root, mut out, mut concerta, mut samod, mut js_dir) = (None, None, None, None, None);
-    let mut node = "node".to_string();
-    let mut command = "loadgen upload".to_string();
-    while let Some(arg) = a.next() {
-        let mut val = || a.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
+    let (mut changes, mut rate) = (20_000, 400.0);
+    let common = parse_common("upload", vec![Kind::Concerta, Kind::Samod], |arg, val| {
+        match arg {
             "--changes" => changes = val()?.parse().context("--changes N")?,
             "--rate" => rate = val()?.parse().context("--rate MESSAGES_PER_S")?,
-            "--no-pin" => pin = false,
-            "--servers" => kinds = val()?.split(',').map(Kind::parse).collect::<Result<_>>()?,
-            "--repo-root" => repo_root = Some(PathBuf::from(val()?)),
-            "--out" => out = Some(PathBuf::from(val()?)),
-            "--concerta" => concerta = Some(PathBuf::from(val()?)),
-            "--samod" => samod = Some(PathBuf::from(val()?)),
-            "--js-dir" => js_dir = Some(PathBuf::from(val()?)),
-            "--node" => node = val()?,
-            "--command" => command = val()?,
             // Accepted for symmetry with `bench`; the upload has one plan.
             "--quick" | "--keep" => {}
-            other => bail!("unknown argument {other}"),
+            _ => return Ok(false),
         }
-    }
-    let repo_root = repo_root.context("--repo-root")?;
-    let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let pin = pin && nproc >= 2;
-    Ok(upload::Args {
-        kinds,
-        changes,
-        rate,
-        programs: Programs {
-            concerta: concerta.unwrap_or_else(|| repo_root.join("target/release/concerta")),
-            samod: samod.unwrap_or_else(|| repo_root.join("target/release/samod-server")),
-            js_dir: js_dir.unwrap_or_else(|| repo_root.join("bench/js")),
-            node,
-            server_cpu: pin.then_some(0),
-        },
-        out: out.unwrap_or_else(|| repo_root.join("bench/RESULTS.md")),
-        command,
-    })
+        Ok(true)
+    })?;
+    Ok(upload::Args { kinds: common.kinds, changes, rate, programs: common.programs, out: common.out, command: common.command })
 }
 
 fn log(msg: impl AsRef<str>) {

@@ -16,7 +16,7 @@ pub struct Info {
     pub pinning: String,
 }
 
-fn sh(cmd: &str, args: &[&str]) -> String {
+pub fn sh(cmd: &str, args: &[&str]) -> String {
     Command::new(cmd).args(args).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
 }
 

@@ -68,7 +68,8 @@ pub use queries::roundtables::{
 };
 pub use queries::strategies::{CHUNK_KIND_CHANGES, CHUNK_KIND_SNAPSHOT, NewSection, NewStrategy, Section, Strategy};
 pub use queries::sync::{
-    ACCESS_CHANNEL, CHUNK_KIND_LOG, CONSULTATION_CHANNEL, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, NewDocChunk, Notice,
+    ACCESS_CHANNEL, CHUNK_KIND_LOG, CONSULTATION_CHANNEL, ChunkNotice, DOC_CHANNEL, DocContext, DocListener, DocRow, MAX_NOTIFY_PAYLOAD,
+    NewDocChunk, Notice, PRESENCE_CHANNEL,
 };
 pub use queries::users::{NewUser, User};
 pub use queries::versions::{DocRevision, NewVersion, UserRef, Version, VersionSection};
@@ -185,6 +186,11 @@ impl Database {
     pub async fn ping(&self) -> Result<()> {
         self.conn.ping().await?;
         Ok(())
+    }
+
+    /// Whether this is Postgres, where several nodes may share the database.
+    pub fn is_postgres(&self) -> bool {
+        self.conn.get_database_backend() == sea_orm::DbBackend::Postgres
     }
 
     /// Which database this is (tests only: nothing above the store sees sea-orm types).

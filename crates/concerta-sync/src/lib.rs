@@ -21,7 +21,7 @@ pub mod storage;
 pub mod wire;
 
 pub use document_id::{DocumentId, InvalidDocumentId};
-pub use engine::{Access, Config, ConnId, Effect, Engine, Event, Millis, Stats};
+pub use engine::{Access, Config, ConnId, Effect, Engine, Event, Millis, Stats, TICK_MS};
 pub use graph::{Refusal, Schema};
 pub use presence::{Identity, PeerPresence};
 pub use section::{new_section_change, new_section_document};

@@ -16,11 +16,15 @@ export interface ServerOptions {
   data?: string
   backend?: Backend
   env?: Record<string, string>
+  /** Postgres: join this database (another node of the same city) instead of a new one. */
+  databaseUrl?: string
 }
 
 export interface Server {
   url: string
   backend: Backend
+  /** Postgres: the database, for a second node ([`ServerOptions.databaseUrl`]). */
+  databaseUrl?: string
   /** The data directory (`<data>/outbox/*.eml` holds the mail when no SMTP server is set). */
   data: string
   log(): string
@@ -62,7 +66,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
   } as Record<string, string>
   delete env.DATABASE_URL
   let dropDatabase: (() => void) | undefined
-  if (backend === "postgres") {
+  if (backend === "postgres" && options.databaseUrl) {
+    env.DATABASE_URL = options.databaseUrl
+  } else if (backend === "postgres") {
     const admin = process.env.DATABASE_URL_TEST
     if (!admin) throw new Error("DATABASE_URL_TEST is not set")
     const name = "concerta_web_" + randomUUID().replace(/-/g, "").slice(0, 16)
@@ -106,6 +112,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
   return {
     url,
     backend,
+    databaseUrl: env.DATABASE_URL,
     data,
     log: () => lines.join("\n"),
     setupToken: () => {

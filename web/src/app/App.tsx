@@ -31,15 +31,18 @@ const opening = /^\/strategies\/([^/]+)\/sections\/([^/]+)\/?$/.exec(location.pa
 if (opening) {
   const [strategyId, sectionId] = [opening[1], opening[2]].map(decodeURIComponent)
   const path = `/api/strategies/${encodeURIComponent(strategyId)}`
+  // The connection opens as soon as we know who is asking (while the strategy is on its way
+  // and the wasm compiles); the document is asked for once its URL is known.
+  const page = Promise.all([queryClient.fetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 60_000 }), import("../lib/automerge")]).then(
+    ([me, automerge]) => (me ? automerge.pageRepo(me.id) : undefined),
+  )
   void Promise.all([
-    queryClient.fetchQuery({ queryKey: meKey, queryFn: fetchMe, staleTime: 60_000 }),
+    page,
     queryClient.fetchQuery({ queryKey: ["strategies", strategyId], queryFn: () => api<Strategy>("GET", path, undefined, { quiet401: true }) }),
-    import("../lib/automerge"),
   ])
-    .then(async ([me, strategy, automerge]) => {
+    .then(async ([page, strategy]) => {
       const url = strategy.sections.find((s) => s.id === sectionId)?.doc_url
-      if (!me || !url) return
-      const page = await automerge.pageRepo(me.id)
+      if (!page || !url) return
       await page.repo.find(url as never)
     })
     // Whatever fails here, the page asks again itself and shows the error.

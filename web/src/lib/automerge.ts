@@ -52,11 +52,19 @@ export interface PageRepo {
 let page: { user: string; value: PageRepo } | undefined
 
 /** The page's one Repo for `user` (IndexedDB is per user, so people sharing a browser never
- * share stored documents). */
+ * share stored documents), once automerge's wasm is ready for its documents. The connection
+ * to the server opens at once, while the wasm may still be compiling: the Repo and its
+ * network need no automerge until a document is asked for, which is after this resolves. */
 export async function pageRepo(user: string): Promise<PageRepo> {
+  const value = connect(user)
   await loadAutomerge()
+  return value
+}
+
+function connect(user: string): PageRepo {
   if (page && page.user === user) return page.value
   if (page) page.value.repo.shutdown()
+  performance.mark("concerta:connect")
   const scheme = location.protocol === "https:" ? "wss:" : "ws:"
   const network = new WebSocketClientAdapter(`${scheme}//${location.host}/sync`, 1000)
   const repo = new Repo({

@@ -13,7 +13,7 @@ use concerta_sync::{Access, Config as EngineConfig, ConnId, DocumentId, Effect, 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::access::{decide, schema};
-use super::cluster::listen_to_other_nodes;
+use super::cluster::{PresenceNotice, listen_to_other_nodes, share_presence};
 use super::writer::{Write, storage_writer};
 use crate::live::CommentEvent;
 use crate::state::{AccessEvent, Credential};
@@ -150,6 +150,8 @@ struct Runtime {
     started: Instant,
     /// When the engine asked to be woken ([`Effect::Wake`]).
     wake: Option<tokio::time::Instant>,
+    /// Presence for the other nodes (Postgres only; see `cluster::share_presence`).
+    presence_tx: Option<mpsc::Sender<String>>,
 }
 
 
@@ -169,7 +171,19 @@ async fn run(
             None
         }
     };
-    let config = EngineConfig { peer_id: node.to_string(), storage_id, coalesce_ms, ..EngineConfig::default() };
+    let several_nodes = db.is_postgres();
+    let config = EngineConfig {
+        peer_id: node.to_string(),
+        storage_id,
+        coalesce_ms,
+        share_presence: several_nodes,
+        ..EngineConfig::default()
+    };
+    let presence_tx = several_nodes.then(|| {
+        let (tx, rx) = mpsc::channel(4 * 1024);
+        tokio::spawn(share_presence(db.clone(), node.to_string(), rx));
+        tx
+    });
     let (writer_tx, writer_rx) = mpsc::unbounded_channel();
     tokio::spawn(storage_writer(db.clone(), config.peer_id.clone(), writer_rx, cmd_tx.clone()));
     tokio::spawn(listen_to_other_nodes(db.clone(), config.peer_id.clone(), cmd_tx.clone(), comment_events));
@@ -183,8 +197,9 @@ async fn run(
         writer_tx,
         started: Instant::now(),
         wake: None,
+        presence_tx,
     };
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut tick = tokio::time::interval(Duration::from_millis(concerta_sync::TICK_MS));
     loop {
         tokio::select! {
             cmd = rx.recv() => match cmd {
@@ -348,10 +363,23 @@ impl Runtime {
                     self.wake = Some(at);
                 }
             }
+            Effect::SharePresence { doc, roster } => self.share(PresenceNotice::Roster { doc, roster }),
+            Effect::ShareEphemeral { doc, sender_id, session_id, count, data } => {
+                self.share(PresenceNotice::Ephemeral { doc, sender_id, session_id, count, data })
+            }
             Effect::ProtocolError { conn, reason } => {
                 metrics::counter!("concerta_sync_protocol_errors_total").increment(1);
                 tracing::info!(conn, %reason, "sync protocol error");
             }
+        }
+    }
+
+    /// Shares presence with the other nodes; dropped when too large or when they cannot
+    /// keep up (presence repeats every tick, cursors move again).
+    fn share(&self, notice: PresenceNotice) {
+        let (Some(tx), Some(event)) = (&self.presence_tx, notice.encode()) else { return };
+        if tx.try_send(event).is_err() {
+            metrics::counter!("concerta_sync_presence_dropped_total").increment(1);
         }
     }
 

@@ -24,6 +24,13 @@ pub const ACCESS_CHANNEL: &str = "concerta_access";
 /// The Postgres channel on which consultation comment changes are announced (`node|event`).
 pub const CONSULTATION_CHANNEL: &str = "concerta_consultations";
 
+/// The Postgres channel on which nodes share who is in each document and their peers'
+/// ephemeral messages (`node|event`).
+pub const PRESENCE_CHANNEL: &str = "concerta_presence";
+
+/// Largest payload Postgres takes in a `NOTIFY` (8,000 bytes), less room for the channel.
+pub const MAX_NOTIFY_PAYLOAD: usize = 7_900;
+
 /// What a node hears from the others.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -41,6 +48,13 @@ pub enum Notice {
         /// The node that announced it (its sync peer id).
         node: String,
         /// The server's encoding of what changed.
+        event: String,
+    },
+    /// Who is in a document on another node, or an ephemeral message of a peer there.
+    Presence {
+        /// The node that announced it (its sync peer id).
+        node: String,
+        /// The server's encoding of it.
         event: String,
     },
 }
@@ -85,6 +99,10 @@ impl DocListener {
             } else if n.channel() == CONSULTATION_CHANNEL {
                 if let Some((node, event)) = n.payload().split_once('|') {
                     return Ok(Some(Notice::Consultation { node: node.to_owned(), event: event.to_owned() }));
+                }
+            } else if n.channel() == PRESENCE_CHANNEL {
+                if let Some((node, event)) = n.payload().split_once('|') {
+                    return Ok(Some(Notice::Presence { node: node.to_owned(), event: event.to_owned() }));
                 }
             } else if let Some(notice) = ChunkNotice::parse(n.payload()) {
                 return Ok(Some(Notice::Chunk(notice)));
@@ -148,7 +166,7 @@ impl Database {
             .await
             .map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
         listener
-            .listen_all([DOC_CHANNEL, ACCESS_CHANNEL, CONSULTATION_CHANNEL])
+            .listen_all([DOC_CHANNEL, ACCESS_CHANNEL, CONSULTATION_CHANNEL, PRESENCE_CHANNEL])
             .await
             .map_err(|e| Error::Internal(format!("listening for notices: {e}")))?;
         Ok(Some(DocListener(listener)))
@@ -178,6 +196,20 @@ impl Database {
         }
         let sql = "SELECT pg_notify($1, $2)";
         let values: Vec<sea_orm::Value> = vec![CONSULTATION_CHANNEL.into(), format!("{node}|{event}").into()];
+        self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        Ok(())
+    }
+
+    /// Shares presence with every node (Postgres `NOTIFY` on [`PRESENCE_CHANNEL`], payload
+    /// `node|event`, at most [`MAX_NOTIFY_PAYLOAD`] bytes); nothing to do on SQLite.
+    #[tracing::instrument(skip_all)]
+    pub async fn notify_presence(&self, node: &str, event: &str) -> Result<()> {
+        let backend = self.conn.get_database_backend();
+        if backend != sea_orm::DbBackend::Postgres {
+            return Ok(());
+        }
+        let sql = "SELECT pg_notify($1, $2)";
+        let values: Vec<sea_orm::Value> = vec![PRESENCE_CHANNEL.into(), format!("{node}|{event}").into()];
         self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         Ok(())
     }

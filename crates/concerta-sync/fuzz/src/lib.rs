@@ -192,6 +192,8 @@ impl Runtime {
                 | Effect::Refused { .. }
                 | Effect::Quarantined { .. }
                 | Effect::ProtocolError { .. }
+                | Effect::SharePresence { .. }
+                | Effect::ShareEphemeral { .. }
                 | Effect::Wake { .. } => {}
             }
         }

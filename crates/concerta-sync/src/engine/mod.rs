@@ -30,7 +30,7 @@ use std::sync::Arc;
 use automerge::ChangeHash;
 
 use crate::graph::Schema;
-use crate::presence::{Identity, Sessions};
+use crate::presence::{Identity, PeerPresence, Sessions};
 use crate::storage::{Materialized, StoredChunk};
 use crate::wire::WireMessage;
 use crate::DocumentId;
@@ -85,6 +85,10 @@ pub struct Config {
     /// sparse edits are not delayed. 0 sends every relay at once and answers every message
     /// as automerge does. See `relay.rs`.
     pub coalesce_ms: Millis,
+    /// Several nodes: each document's roster of this node and its peers' ephemeral messages
+    /// are shared with the other nodes ([`Effect::SharePresence`], [`Effect::ShareEphemeral`])
+    /// and theirs are shown here ([`Event::RemotePresence`], [`Event::RemoteEphemeral`]).
+    pub share_presence: bool,
 }
 
 impl Default for Config {
@@ -103,9 +107,13 @@ impl Default for Config {
             max_pending: 10_000,
             max_doc_bytes: 64 << 20,
             coalesce_ms: 100,
+            share_presence: false,
         }
     }
 }
+
+/// How often the runtime sends [`Event::Tick`], in milliseconds.
+pub const TICK_MS: Millis = 5_000;
 
 /// Something that happened, for the engine to act on.
 #[derive(Debug)]
@@ -137,6 +145,10 @@ pub enum Event {
     Tick,
     /// The time asked for by [`Effect::Wake`] came: held relays whose time is up go out.
     Wake,
+    /// Who is in `doc` on another node (its whole roster there; empty when nobody is left).
+    RemotePresence { node: String, doc: DocumentId, roster: Vec<PeerPresence> },
+    /// An ephemeral message of a peer on another node (already checked and named there).
+    RemoteEphemeral { doc: DocumentId, sender_id: String, session_id: String, count: u64, data: Vec<u8> },
 }
 
 /// Something for the runtime to do.
@@ -169,6 +181,12 @@ pub enum Effect {
     /// Send [`Event::Wake`] at `at` (on the clock of `now`); a later `Wake` effect replaces
     /// an earlier one only if it is sooner.
     Wake { at: Millis },
+    /// Tell the other nodes who is in `doc` here ([`Config::share_presence`]): when it
+    /// changes, and again every tick while anyone is (a node that stops repeating it is
+    /// forgotten).
+    SharePresence { doc: DocumentId, roster: Vec<PeerPresence> },
+    /// Pass a peer's ephemeral message in `doc` to the other nodes.
+    ShareEphemeral { doc: DocumentId, sender_id: String, session_id: String, count: u64, data: Vec<u8> },
 }
 
 /// Counters for metrics.
@@ -206,8 +224,13 @@ pub struct Engine {
     /// Per document, the connections whose access to it was decided read or write: who a
     /// roster names.
     present: HashMap<DocumentId, BTreeSet<ConnId>>,
-    /// Documents whose roster changed during the current event.
+    /// Documents whose roster here changed during the current event.
     roster_dirty: BTreeSet<DocumentId>,
+    /// Per document, who is in it on other nodes: node → (roster, when last heard).
+    remote_present: HashMap<DocumentId, HashMap<String, (Vec<PeerPresence>, Millis)>>,
+    /// Documents whose roster on another node changed during the current event (resent to
+    /// the peers here, not shared again).
+    roster_resend: BTreeSet<DocumentId>,
     /// Announced peer ids in use: (user, connections). Another user may not take one.
     peer_ids: HashMap<String, (String, usize)>,
     sessions: Sessions,
@@ -232,6 +255,8 @@ impl Engine {
             stats: Stats::default(),
             present: HashMap::new(),
             roster_dirty: BTreeSet::new(),
+            remote_present: HashMap::new(),
+            roster_resend: BTreeSet::new(),
             peer_ids: HashMap::new(),
             sessions: Sessions::default(),
             session_id: uuid::Uuid::new_v4().to_string(),
@@ -324,8 +349,13 @@ impl Engine {
             }
             Event::Remote { doc, rows } => self.on_remote(doc, rows, &mut out),
             Event::Materialized { doc, result } => self.on_materialized(doc, result, &mut out),
+            Event::RemotePresence { node, doc, roster } => self.on_remote_presence(now, node, doc, roster),
+            Event::RemoteEphemeral { doc, sender_id, session_id, count, data } => {
+                self.on_remote_ephemeral(doc, sender_id, session_id, count, data, &mut out)
+            }
             Event::Tick => {
                 self.on_tick(now);
+                self.presence_tick(now, &mut out);
                 self.release_held(now, &mut out);
             }
             Event::Wake => {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use automerge::sync::State;
 
-use super::{relay, Access, ConnId, Effect, Engine, Millis};
+use super::{relay, Access, ConnId, Effect, Engine, Millis, TICK_MS};
 use crate::presence::{self, Identity, PeerPresence, Verdict};
 use crate::wire::{PeerMetadata, WireMessage};
 use crate::DocumentId;
@@ -214,11 +214,88 @@ impl Engine {
             };
             out.push(Effect::Send { conn: other, frame: msg.encode() });
         }
+        if self.config.share_presence {
+            out.push(Effect::ShareEphemeral { doc: doc_id, sender_id: own, session_id, count, data });
+        }
     }
 
-    /// Who is in `doc` on this node: every connection whose access to it was decided read
-    /// or write, in connection order.
+    /// An ephemeral message of a peer on another node goes to every peer of the document
+    /// here (named as that node named it).
+    pub(super) fn on_remote_ephemeral(
+        &mut self,
+        doc: DocumentId,
+        sender_id: String,
+        session_id: String,
+        count: u64,
+        data: Vec<u8>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(conns) = self.present.get(&doc) else { return };
+        for &conn in conns {
+            let msg = WireMessage::Ephemeral {
+                sender_id: sender_id.clone(),
+                target_id: self.remote(conn),
+                count,
+                session_id: session_id.clone(),
+                document_id: doc,
+                data: data.clone(),
+            };
+            out.push(Effect::Send { conn, frame: msg.encode() });
+        }
+    }
+
+    /// Another node's roster of `doc` replaces what we knew of it there.
+    pub(super) fn on_remote_presence(&mut self, now: Millis, node: String, doc: DocumentId, roster: Vec<PeerPresence>) {
+        let nodes = self.remote_present.entry(doc).or_default();
+        let changed = if roster.is_empty() {
+            nodes.remove(&node).is_some()
+        } else {
+            nodes.insert(node, (roster.clone(), now)).is_none_or(|(before, _)| before != roster)
+        };
+        if nodes.is_empty() {
+            self.remote_present.remove(&doc);
+        }
+        if changed {
+            self.roster_resend.insert(doc);
+        }
+    }
+
+    /// Every tick: the rosters here go to the other nodes again, and a node not heard from
+    /// for three ticks is forgotten (it stopped or lost its database connection).
+    pub(super) fn presence_tick(&mut self, now: Millis, out: &mut Vec<Effect>) {
+        if !self.config.share_presence {
+            return;
+        }
+        let docs: Vec<DocumentId> = self.present.keys().copied().collect();
+        for doc in docs {
+            out.push(Effect::SharePresence { doc, roster: self.local_presence(&doc) });
+        }
+        let stale = 3 * TICK_MS;
+        for (doc, nodes) in &mut self.remote_present {
+            let before = nodes.len();
+            nodes.retain(|_, (_, heard)| now.saturating_sub(*heard) < stale);
+            if nodes.len() != before {
+                self.roster_resend.insert(*doc);
+            }
+        }
+        self.remote_present.retain(|_, nodes| !nodes.is_empty());
+    }
+
+    /// Who is in `doc`: every connection of this node whose access to it was decided read or
+    /// write, in connection order, then those other nodes told us of
+    /// ([`Config::share_presence`](super::Config::share_presence)), by node.
     pub fn presence(&self, doc: &DocumentId) -> Vec<PeerPresence> {
+        let mut all = self.local_presence(doc);
+        if let Some(nodes) = self.remote_present.get(doc) {
+            let mut nodes: Vec<_> = nodes.iter().collect();
+            nodes.sort_by(|a, b| a.0.cmp(b.0));
+            all.extend(nodes.into_iter().flat_map(|(_, (roster, _))| roster.iter().cloned()));
+        }
+        all
+    }
+
+    /// Who is in `doc` on this node.
+    fn local_presence(&self, doc: &DocumentId) -> Vec<PeerPresence> {
         let Some(conns) = self.present.get(doc) else { return Vec::new() };
         conns
             .iter()
@@ -260,7 +337,14 @@ impl Engine {
     /// Sends the roster of every document whose peers or their access changed to each of its
     /// peers, as a server-authored ephemeral message.
     pub(super) fn send_rosters(&mut self, out: &mut Vec<Effect>) {
-        for doc in std::mem::take(&mut self.roster_dirty) {
+        let mut docs = std::mem::take(&mut self.roster_dirty);
+        if self.config.share_presence {
+            for &doc in &docs {
+                out.push(Effect::SharePresence { doc, roster: self.local_presence(&doc) });
+            }
+        }
+        docs.append(&mut self.roster_resend);
+        for doc in docs {
             let roster = self.presence(&doc);
             if roster.is_empty() {
                 continue;

@@ -91,7 +91,11 @@ impl Cluster {
                 Effect::Close { .. }
                 | Effect::Refused { .. }
                 | Effect::Quarantined { .. }
-                | Effect::ProtocolError { .. } => {}
+                | Effect::ProtocolError { .. }
+                // Presence between nodes is off here (`share_presence`), and tested with
+                // two real nodes (tests/it/cluster.rs at the root).
+                | Effect::SharePresence { .. }
+                | Effect::ShareEphemeral { .. } => {}
             }
         }
         for e in follow {

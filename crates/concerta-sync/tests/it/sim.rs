@@ -150,7 +150,7 @@ impl EngineServer {
                 }
                 Effect::Close { conn } => self.log.push((conn, None)),
                 Effect::ProtocolError { conn, reason } => self.protocol_errors.push((conn, reason)),
-                Effect::Quarantined { .. } => {}
+                Effect::Quarantined { .. } | Effect::SharePresence { .. } | Effect::ShareEphemeral { .. } => {}
                 Effect::Wake { at } => self.wake = Some(self.wake.map_or(at, |w| w.min(at))),
                 Effect::Refused { reason, .. } => self.refused.push(reason),
                 Effect::CheckAccess { conn, doc } => {

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect } from "react"
+import { Suspense, useEffect, type ComponentProps } from "react"
 import { useTranslation } from "react-i18next"
 import { Link, useParams } from "react-router"
 import { ErrorMessage } from "../../../components/ErrorMessage"
@@ -8,15 +8,16 @@ import { useCity } from "../../../lib/cities"
 import { applyCityLanguage } from "../../../lib/i18n"
 import { useMe } from "../../../lib/me"
 import { sectionAccess } from "../../../lib/permissions"
+import { preloadable, useChosen } from "../../../lib/preloadable"
 import { useSection } from "../api/section"
 import { useSectionHandle } from "../hooks/useSectionHandle"
 import { SectionAgreements } from "./SectionAgreements"
 
 // The editor and automerge start loading with this page, in parallel with its REST calls
-// and the document's sync.
-let editorModule: Promise<typeof import("./SectionEditor")> | undefined
-const loadEditor = () => (editorModule ??= import("./SectionEditor"))
-const SectionEditor = lazy(() => loadEditor().then((m) => ({ default: m.SectionEditor })))
+// and the document's sync; by the time the document is here the editor usually is too, and
+// then it renders at once (see lib/preloadable).
+type EditorProps = ComponentProps<typeof import("./SectionEditor").SectionEditor>
+const sectionEditor = preloadable<EditorProps>(() => import("./SectionEditor").then((m) => m.SectionEditor))
 
 /** One section: its editor (or read-only view, saying why), live with everyone in it. */
 export function SectionPage() {
@@ -31,7 +32,7 @@ export function SectionPage() {
   // Connect to the server (and load automerge's wasm) as soon as we know who is asking,
   // while the strategy is still on its way.
   useEffect(() => {
-    void loadEditor()
+    void sectionEditor.preload()
     const user = me.data?.id
     if (user) void import("../../../lib/automerge").then((m) => m.pageRepo(user))
   }, [me.data?.id])
@@ -78,7 +79,7 @@ export function SectionPage() {
         <p role="alert">{t("editor.deleted")}</p>
       ) : (
         <Suspense fallback={<Loading label={t("editor.opening")} />}>
-          <SectionEditor
+          <ChosenEditor
             sectionId={section.id}
             handle={handle.handle}
             page={handle.page}
@@ -90,4 +91,10 @@ export function SectionPage() {
       )}
     </>
   )
+}
+
+/** The section editor, rendered directly once its chunk is here. */
+function ChosenEditor(props: EditorProps) {
+  const SectionEditor = useChosen(sectionEditor)
+  return <SectionEditor {...props} />
 }

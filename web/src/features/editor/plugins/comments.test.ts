@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { EditorState } from "prosemirror-state"
+import { EditorView } from "prosemirror-view"
 import { basicSchemaAdapter } from "@automerge/prosemirror"
 import { commentsKey, commentsPlugin, setCommentRanges } from "./comments"
 
@@ -34,5 +35,24 @@ describe("comments plugin", () => {
     state = state.apply(state.tr.insertText("XY", 1))
     const [passage] = commentsKey.getState(state)!.find()
     expect(state.doc.textBetween(passage.from, passage.to)).toBe("wo-rld")
+  })
+
+  it("draws a passage inside another passage as an element of its own", () => {
+    let state = stateWith("one two three four")
+    state = state.apply(
+      setCommentRanges(state.tr, [
+        { id: "outer", from: 1, to: 19, active: false },
+        { id: "inner", from: 5, to: 14, active: false },
+      ]),
+    )
+    const view = new EditorView(document.createElement("div"), { state })
+    const text = (id: string) =>
+      Array.from(view.dom.querySelectorAll(`.comment-passage[data-comment="${id}"]`))
+        .filter((el) => !el.parentElement?.closest(`.comment-passage[data-comment="${id}"]`))
+        .map((el) => el.textContent)
+        .join("")
+    expect(text("inner")).toBe("two three")
+    expect(text("outer")).toBe("one two three four")
+    view.destroy()
   })
 })

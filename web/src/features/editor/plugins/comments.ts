@@ -28,7 +28,15 @@ function build(state: EditorState, ranges: CommentRange[]): DecorationSet {
     .map((r) => ({ ...r, from: Math.max(0, Math.min(r.from, size)), to: Math.max(0, Math.min(r.to, size)) }))
     .filter((r) => r.from < r.to)
     .map((r) =>
-      Decoration.inline(r.from, r.to, { class: r.active ? "comment-passage active" : "comment-passage", "data-comment": r.id }, { commentId: r.id }),
+      // `nodeName`: a span of its own for each passage. Without it ProseMirror merges
+      // overlapping inline decorations into one element whose `data-comment` is the last
+      // one's, so a passage inside another's lost its element (and its id).
+      Decoration.inline(
+        r.from,
+        r.to,
+        { nodeName: "span", class: r.active ? "comment-passage active" : "comment-passage", "data-comment": r.id },
+        { commentId: r.id },
+      ),
     )
   return DecorationSet.create(state.doc, decorations)
 }

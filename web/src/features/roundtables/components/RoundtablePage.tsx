@@ -1,4 +1,4 @@
-import { lazy, Suspense, useState, type FormEvent } from "react"
+import { Suspense, useEffect, useState, type ComponentProps, type FormEvent } from "react"
 import { useTranslation } from "react-i18next"
 import { Link, useParams } from "react-router"
 import { EmailLanguageField } from "../../../components/EmailLanguageField"
@@ -14,9 +14,17 @@ import { useInvitations, useInvite, useResend, type Invitee } from "../api/invit
 import { useCancelRoundtable, useCloseRoundtable, useRoundtable, useUpdateRoundtable, type Roundtable } from "../api/roundtables"
 import { RoundtableForm } from "./RoundtableForm"
 import { useWhen } from "./RoundtablesPage"
+import { preloadable, useChosen } from "../../../lib/preloadable"
 
 // The minutes editor brings automerge (and its wasm): loaded only when the page shows it.
-const MinutesEditor = lazy(() => import("./MinutesEditor").then((m) => ({ default: m.MinutesEditor })))
+// Loaded with the page, rendered at once when here (see lib/preloadable).
+type MinutesProps = ComponentProps<typeof import("./MinutesEditor").MinutesEditor>
+const minutesEditor = preloadable<MinutesProps>(() => import("./MinutesEditor").then((m) => m.MinutesEditor))
+
+function ChosenMinutes(props: MinutesProps) {
+  const MinutesEditor = useChosen(minutesEditor)
+  return <MinutesEditor {...props} />
+}
 
 /** One roundtable: details, invitations with delivery and answers, the sector balance and
  * the live minutes. */
@@ -25,6 +33,7 @@ export function RoundtablePage() {
   const { roundtableId = "" } = useParams()
   const me = useMe()
   const rt = useRoundtable(roundtableId)
+  useEffect(() => void minutesEditor.preload(), [])
   if (rt.isPending || me.isPending) return <Loading />
   if (rt.isError) return <ErrorMessage error={rt.error} />
   const admin = mayAdminister(me.data, rt.data.city_id)
@@ -43,7 +52,7 @@ export function RoundtablePage() {
         <section className="panel" aria-labelledby="minutes-heading">
           <h2 id="minutes-heading">{t("roundtables.minutes")}</h2>
           <Suspense fallback={<Loading />}>
-            <MinutesEditor user={me.data.id} url={rt.data.minutes_url} city={rt.data.city_id} writable={writesMinutes} />
+            <ChosenMinutes user={me.data.id} url={rt.data.minutes_url} city={rt.data.city_id} writable={writesMinutes} />
           </Suspense>
         </section>
       )}
