@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use concerta_migrations::{Migrator, MigratorTrait};
 use rand::Rng;
-use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
 pub use error::{Error, Result};
 pub use queries::actors::{Actor, ActorUpdate, NewActor};
@@ -226,14 +226,22 @@ impl Database {
         Fut: Future<Output = Result<T>> + Send,
         T: Send,
     {
+        let outermost = IN_TRANSACTION.try_with(|_| ()).is_err();
         let _writer = match &self.sqlite_writer {
-            Some(lock) if IN_TRANSACTION.try_with(|_| ()).is_err() => Some(lock.clone().lock_owned().await),
+            Some(lock) if outermost => Some(lock.clone().lock_owned().await),
             _ => None,
         };
-        IN_TRANSACTION.scope((), self.attempt_transaction(body)).await
+        // SQLite: the outermost transaction takes the write lock when it begins (`BEGIN
+        // IMMEDIATE`), waiting for another process's writer within the busy timeout. A
+        // deferred one that reads first and writes later can instead fail at once with "database
+        // is locked" when another process (the CLI beside a server) writes meanwhile: SQLite
+        // does not wait there, and the retries could all collide with a busy server. Nested
+        // transactions stay deferred (their caller holds the lock).
+        let immediate = outermost && self.sqlite_writer.is_some();
+        IN_TRANSACTION.scope((), self.attempt_transaction(body, immediate)).await
     }
 
-    async fn attempt_transaction<T, F, Fut>(&self, body: F) -> Result<T>
+    async fn attempt_transaction<T, F, Fut>(&self, body: F, immediate: bool) -> Result<T>
     where
         F: Fn(TransactionHandle) -> Fut + Send,
         Fut: Future<Output = Result<T>> + Send,
@@ -241,8 +249,14 @@ impl Database {
     {
         let mut attempt = 1;
         loop {
+            let tx = if immediate {
+                let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+                self.conn.begin_with_options(options).await?
+            } else {
+                self.conn.begin().await?
+            };
             let handle = TransactionHandle {
-                tx: Arc::new(self.conn.begin().await?),
+                tx: Arc::new(tx),
                 enqueued: Arc::new(AtomicBool::new(false)),
             };
             let result = body(handle.clone()).await;
