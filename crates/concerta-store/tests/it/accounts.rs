@@ -134,3 +134,67 @@ test_both_dbs!(setup_is_needed_until_an_account_can_log_in, |db| async move {
     user(&db, "ana@example.org").await;
     assert!(db.any_user_can_log_in().await.unwrap());
 });
+
+/// Two processes on one SQLite file (a server and `concerta admin …` beside it), each with its
+/// own pool: a transaction that starts while the other holds the write lock waits for it at
+/// `BEGIN` (IMMEDIATE) and then runs once. A deferred one read first, was refused at its
+/// write ("database is locked", busy snapshot) and had to start again.
+#[tokio::test]
+async fn a_second_process_waits_for_the_writer_instead_of_failing() {
+    use sea_orm::ConnectionTrait;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    let test_db = concerta_store::testing::TestDb::sqlite().await;
+    let server = test_db.db.clone();
+    let cli = concerta_store::Database::connect(&test_db.url).await.expect("a second connection to the file");
+    let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+    let held_tx = std::sync::Mutex::new(Some(held_tx));
+    let writer = tokio::spawn(async move {
+        server
+            .transaction(|tx| {
+                let held = held_tx.lock().unwrap().take();
+                async move {
+                    tx.execute_unprepared(
+                        "INSERT INTO cities (id, name, slug, locale, created_at) \
+                         VALUES ('00000000-0000-0000-0000-0000000000a1', 'A', 'a-city', 'es', '2025-01-01T00:00:00Z')",
+                    )
+                    .await?;
+                    if let Some(held) = held {
+                        let _ = held.send(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok(())
+                }
+            })
+            .await
+    });
+    held_rx.await.expect("the first process holds the write lock");
+    let attempts = AtomicU32::new(0);
+    let attempts_ref = &attempts;
+    cli.transaction(|tx| async move {
+        attempts_ref.fetch_add(1, Ordering::SeqCst);
+        // Read, then write: what `concerta admin token` does.
+        tx.execute_unprepared("SELECT count(*) FROM cities").await?;
+        tx.execute_unprepared(
+            "INSERT INTO cities (id, name, slug, locale, created_at) \
+             VALUES ('00000000-0000-0000-0000-0000000000b2', 'B', 'b-city', 'es', '2025-01-01T00:00:00Z')",
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+    .expect("the second process writes after the first");
+    writer.await.expect("writer task").expect("the first process commits");
+    assert_eq!(attempts.load(Ordering::SeqCst), 1, "it waited at BEGIN instead of failing and starting again");
+    let rows = cli
+        .transaction(|tx| async move {
+            let row = tx.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT count(*) AS n FROM cities")).await?;
+            Ok(row.map(|r| r.try_get::<i64>("", "n").unwrap_or(-1)))
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows, Some(2), "both rows are there");
+    cli.close().await.ok();
+    test_db.cleanup().await;
+}
