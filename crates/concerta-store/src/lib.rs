@@ -10,7 +10,8 @@
 //!
 //! Invariants:
 //! - Every public method runs in its own transaction ([`Database::transaction`]), retried on
-//!   Postgres serialization failures and deadlocks; helpers that compose take a transaction.
+//!   Postgres serialization failures and deadlocks (on SQLite begun `IMMEDIATE`, one at a time
+//!   per process); helpers that compose take a transaction.
 //! - Unique-constraint violations surface as [`Error::Conflict`] naming the API field.
 //! - Only this crate and `concerta-migrations` know SQL.
 //! - Rows that belong to a city are only returned for that city: lookups by id that take a
