@@ -129,52 +129,26 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args> {
-    let mut a = std::env::args().skip(1);
-    match a.next().as_deref() {
-        Some("bench") => {}
-        _ => bail!("usage: loadgen bench [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] [--keep] --repo-root DIR --out FILE --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]"),
+    if std::env::args().nth(1).as_deref() != Some("bench") {
+        bail!("usage: loadgen bench [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] [--keep] --repo-root DIR --out FILE --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]");
     }
-    let mut quick = false;
-    let mut servers = vec![Kind::Concerta, Kind::Npm, Kind::Repo2, Kind::Samod];
-    let mut pin = true;
-    let mut keep = false;
-    let (mut repo_root, mut out, mut concerta, mut samod, mut js_dir) = (None, None, None, None, None);
-    let mut node = "node".to_string();
-    let mut command = "loadgen bench".to_string();
-    while let Some(arg) = a.next() {
-        let mut val = || a.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
+    let (mut quick, mut keep) = (false, false);
+    let common = parse_common("bench", vec![Kind::Concerta, Kind::Npm, Kind::Repo2, Kind::Samod], |arg, _| {
+        match arg {
             "--quick" => quick = true,
-            "--no-pin" => pin = false,
             "--keep" => keep = true,
-            "--servers" => servers = val()?.split(',').map(Kind::parse).collect::<Result<_>>()?,
-            "--repo-root" => repo_root = Some(PathBuf::from(val()?)),
-            "--out" => out = Some(PathBuf::from(val()?)),
-            "--concerta" => concerta = Some(PathBuf::from(val()?)),
-            "--samod" => samod = Some(PathBuf::from(val()?)),
-            "--js-dir" => js_dir = Some(PathBuf::from(val()?)),
-            "--node" => node = val()?,
-            "--command" => command = val()?,
-            other => bail!("unknown argument {other}"),
+            _ => return Ok(false),
         }
-    }
-    let repo_root = repo_root.context("--repo-root")?;
-    let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let pin = pin && nproc >= 2;
+        Ok(true)
+    })?;
     Ok(Args {
         quick,
-        servers,
-        programs: Programs {
-            concerta: concerta.unwrap_or_else(|| repo_root.join("target/release/concerta")),
-            samod: samod.unwrap_or_else(|| repo_root.join("target/release/samod-server")),
-            js_dir: js_dir.unwrap_or_else(|| repo_root.join("bench/js")),
-            node,
-            server_cpu: pin.then_some(0),
-        },
-        out: out.unwrap_or_else(|| repo_root.join("bench/RESULTS.md")),
-        repo_root,
-        command,
-        loadgen_cpu: pin.then_some(1),
+        servers: common.kinds,
+        programs: common.programs,
+        repo_root: common.repo_root,
+        out: common.out,
+        command: common.command,
+        loadgen_cpu: common.node_cpu,
         keep,
     })
 }
@@ -205,14 +179,16 @@ fn main() -> Result<()> {
     rt.block_on(bench(args, nofile))
 }
 
-/// The flags `jsloop` and `upload` share, read from the command line; the mode's own flags
-/// go to `own` (which answers whether it took the flag, pulling its value with `val`).
+/// The flags every mode (`bench`, `jsloop`, `upload`) shares, read from the command line; the
+/// mode's own flags go to `own` (which answers whether it took the flag, pulling its value
+/// with `val`).
 struct Common {
     kinds: Vec<Kind>,
     programs: Programs,
+    repo_root: PathBuf,
     out: PathBuf,
     command: String,
-    /// Pin the Node clients to this CPU (the server to CPU 0).
+    /// Pin the clients (Node, or the load generator itself) to this CPU (the server to CPU 0).
     node_cpu: Option<usize>,
 }
 
@@ -259,6 +235,7 @@ fn parse_common(
             server_cpu: pin.then_some(0),
         },
         out: out.unwrap_or_else(|| repo_root.join("bench/RESULTS.md")),
+        repo_root,
         command,
         node_cpu: pin.then_some(1),
     })
