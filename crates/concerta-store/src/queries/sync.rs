@@ -176,26 +176,24 @@ impl Database {
     /// payload `node|event`); nothing to do on SQLite, which has one node.
     #[tracing::instrument(skip_all)]
     pub async fn notify_access(&self, node: &str, event: &str) -> Result<()> {
-        let backend = self.conn.get_database_backend();
-        if backend != sea_orm::DbBackend::Postgres {
-            return Ok(());
-        }
-        let sql = "SELECT pg_notify($1, $2)";
-        let values: Vec<sea_orm::Value> = vec![ACCESS_CHANNEL.into(), format!("{node}|{event}").into()];
-        self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-        Ok(())
+        self.notify(ACCESS_CHANNEL, node, event).await
     }
 
     /// Announces a consultation comment change to every node (Postgres `NOTIFY` on
     /// [`CONSULTATION_CHANNEL`], payload `node|event`); nothing to do on SQLite.
     #[tracing::instrument(skip_all)]
     pub async fn notify_consultation(&self, node: &str, event: &str) -> Result<()> {
+        self.notify(CONSULTATION_CHANNEL, node, event).await
+    }
+
+    /// `NOTIFY channel, 'node|event'` on Postgres; nothing on SQLite, which has one node.
+    async fn notify(&self, channel: &str, node: &str, event: &str) -> Result<()> {
         let backend = self.conn.get_database_backend();
         if backend != sea_orm::DbBackend::Postgres {
             return Ok(());
         }
         let sql = "SELECT pg_notify($1, $2)";
-        let values: Vec<sea_orm::Value> = vec![CONSULTATION_CHANNEL.into(), format!("{node}|{event}").into()];
+        let values: Vec<sea_orm::Value> = vec![channel.into(), format!("{node}|{event}").into()];
         self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         Ok(())
     }
@@ -204,14 +202,7 @@ impl Database {
     /// `node|event`, at most [`MAX_NOTIFY_PAYLOAD`] bytes); nothing to do on SQLite.
     #[tracing::instrument(skip_all)]
     pub async fn notify_presence(&self, node: &str, event: &str) -> Result<()> {
-        let backend = self.conn.get_database_backend();
-        if backend != sea_orm::DbBackend::Postgres {
-            return Ok(());
-        }
-        let sql = "SELECT pg_notify($1, $2)";
-        let values: Vec<sea_orm::Value> = vec![PRESENCE_CHANNEL.into(), format!("{node}|{event}").into()];
-        self.conn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-        Ok(())
+        self.notify(PRESENCE_CHANNEL, node, event).await
     }
 
     /// Announces an access change made by another process than the server (the CLI): a
