@@ -201,19 +201,9 @@ impl Engine {
             return;
         }
         let Some(doc) = self.docs.get(&doc_id) else { return };
-        for &other in doc.peers.iter().filter(|&&p| p != conn) {
-            let target = self.remote(other);
-            // Named by the connection it came from, whatever it claimed.
-            let msg = WireMessage::Ephemeral {
-                sender_id: own.clone(),
-                target_id: target,
-                count,
-                session_id: session_id.clone(),
-                document_id: doc_id,
-                data: data.clone(),
-            };
-            out.push(Effect::Send { conn: other, frame: msg.encode() });
-        }
+        // Named by the connection it came from, whatever it claimed.
+        let others = doc.peers.iter().copied().filter(|&p| p != conn);
+        self.send_ephemeral(others, doc_id, &own, &session_id, count, &data, out);
         if self.config.share_presence {
             out.push(Effect::ShareEphemeral { doc: doc_id, sender_id: own, session_id, count, data });
         }
@@ -231,14 +221,30 @@ impl Engine {
         out: &mut Vec<Effect>,
     ) {
         let Some(conns) = self.present.get(&doc) else { return };
-        for &conn in conns {
+        self.send_ephemeral(conns.iter().copied(), doc, &sender_id, &session_id, count, &data, out);
+    }
+
+    /// One ephemeral message (`data`, number `count` of `sender_id`'s session `session_id`)
+    /// to each of `conns`, addressed to each by its peer id.
+    #[allow(clippy::too_many_arguments)]
+    fn send_ephemeral(
+        &self,
+        conns: impl IntoIterator<Item = ConnId>,
+        doc: DocumentId,
+        sender_id: &str,
+        session_id: &str,
+        count: u64,
+        data: &[u8],
+        out: &mut Vec<Effect>,
+    ) {
+        for conn in conns {
             let msg = WireMessage::Ephemeral {
-                sender_id: sender_id.clone(),
+                sender_id: sender_id.to_owned(),
                 target_id: self.remote(conn),
                 count,
-                session_id: session_id.clone(),
+                session_id: session_id.to_owned(),
                 document_id: doc,
-                data: data.clone(),
+                data: data.to_vec(),
             };
             out.push(Effect::Send { conn, frame: msg.encode() });
         }
@@ -350,19 +356,10 @@ impl Engine {
                 continue;
             }
             let data = presence::encode_roster(&roster);
-            let conns: Vec<ConnId> = self.present.get(&doc).map(|s| s.iter().copied().collect()).unwrap_or_default();
-            for conn in conns {
-                self.ephemeral_count += 1;
-                let msg = WireMessage::Ephemeral {
-                    sender_id: self.config.peer_id.clone(),
-                    target_id: self.remote(conn),
-                    count: self.ephemeral_count,
-                    session_id: self.session_id.clone(),
-                    document_id: doc,
-                    data: data.clone(),
-                };
-                out.push(Effect::Send { conn, frame: msg.encode() });
-            }
+            // One number per roster: each peer sees our session's numbers rise.
+            self.ephemeral_count += 1;
+            let conns = self.present.get(&doc).into_iter().flatten().copied();
+            self.send_ephemeral(conns, doc, &self.config.peer_id, &self.session_id, self.ephemeral_count, &data, out);
         }
     }
 
