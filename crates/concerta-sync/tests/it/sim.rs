@@ -1,7 +1,9 @@
 //! A simulated network of automerge peers around a server: either our [`Engine`] with an
-//! in-memory runtime, or a reference server built on automerge's own `SyncDoc`.
+//! in-memory runtime, or a reference server built on automerge's own `SyncDoc`. The
+//! in-memory runtime can misbehave as a real one may ([`Chaos`]: late loads, failed
+//! compactions, changes automerge rejects) and keeps the durability oracle.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::{AutoCommit, Automerge, ChangeHash, ReadDoc, ROOT};
@@ -23,8 +25,13 @@ pub trait Server {
     /// Errors the server sent, per connection.
     fn errors(&self) -> usize;
     fn heads(&self) -> Vec<ChangeHash>;
-    /// Simulates a crash and restart (our engine only: durable rows survive).
-    fn restart(&mut self) {}
+    /// Simulates a crash and restart: what is durable survives, connections do not (every
+    /// client was disconnected before).
+    fn restart(&mut self);
+    /// Broken promises the server's runtime noticed (the durability oracle), for failures.
+    fn violations(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The server's state, for failure messages.
     fn describe(&self) -> String {
         String::new()
@@ -103,6 +110,53 @@ pub struct EngineServer {
     pub wake: Option<u64>,
     /// `settle` does not let time pass for held relays (tests that drive the clock).
     pub frozen_clock: bool,
+    /// What the runtime does besides storing, off by default (the targeted tests count on a
+    /// load and a compaction answered at once). See [`Chaos`].
+    pub chaos: Chaos,
+    /// Loads and compactions the engine asked for and `settle` has not answered yet (with
+    /// [`Chaos::slow_loads`] and [`Chaos::failing_compactions`]).
+    pending_loads: Vec<DocumentId>,
+    pending_compacts: Vec<(Vec<u8>, Option<Vec<u8>>, Vec<i64>)>,
+    /// The durability oracle ([`Chaos::oracle`]): every change hash a sync message to a peer
+    /// carried or named in its heads (what automerge-repo takes for "the server has it"),
+    /// since the start; checked against the stored rows at every crash.
+    pub acknowledged: HashSet<ChangeHash>,
+    /// Every hash the engine reported quarantined ([`Effect::Quarantined`]).
+    pub quarantined: HashSet<ChangeHash>,
+    /// Broken promises: acknowledged changes missing from the rows at a crash, quarantined
+    /// ones sent or advertised again.
+    pub violations: Vec<String>,
+    /// What the chaos made happen (so tests can check it did): frames that arrived while a
+    /// load was pending, compactions failed, stores lost in a crash, idle evictions.
+    pub frames_while_loading: usize,
+    pub failed_compactions: usize,
+    pub stores_lost: usize,
+    pub long_pauses: usize,
+}
+
+/// What the simulated runtime does that the engine must survive, decided by `settle`'s
+/// random stream (never by the session's, so a session plays the same against any server).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Chaos {
+    /// `Effect::Load` is answered by a later `settle` (sometimes one more later), so frames,
+    /// connections and disconnections arrive while the document is still loading; and now
+    /// and then `settle` lets the idle time pass, so a document nobody has open is evicted
+    /// and loaded again.
+    pub slow_loads: bool,
+    /// A `settle` often completes no store at all (a slow database): a crash has a wide
+    /// window to lose a store in.
+    pub slow_stores: bool,
+    /// `Effect::Compact` is answered by a later `settle`, and a third of them fail
+    /// (`Compacted { log_row: None }`, the rows untouched), as the server's writer reports a
+    /// failed compaction transaction.
+    pub failing_compactions: bool,
+    /// The share of materializations in which automerge "rejects" one change the checks let
+    /// through (and so every change after it that depends on it): the engine must quarantine
+    /// them (`Effect::Quarantined`).
+    pub rejections: f64,
+    /// Record what is acknowledged and check it at every crash (see
+    /// [`EngineServer::acknowledged`]); costs a decode of every sync message sent.
+    pub oracle: bool,
 }
 
 impl EngineServer {
@@ -125,6 +179,16 @@ impl EngineServer {
             protocol_errors: Vec::new(),
             wake: None,
             frozen_clock: false,
+            chaos: Chaos::default(),
+            pending_loads: Vec::new(),
+            pending_compacts: Vec::new(),
+            acknowledged: HashSet::new(),
+            quarantined: HashSet::new(),
+            violations: Vec::new(),
+            frames_while_loading: 0,
+            failed_compactions: 0,
+            stores_lost: 0,
+            long_pauses: 0,
         }
     }
 
@@ -145,12 +209,16 @@ impl EngineServer {
                     if let Ok(WireMessage::Error { .. }) = WireMessage::decode(&frame) {
                         self.errors += 1;
                     }
+                    if self.chaos.oracle {
+                        self.note_sent(conn, &frame);
+                    }
                     self.log.push((conn, Some(frame.clone())));
                     self.outgoing.push((conn, frame));
                 }
                 Effect::Close { conn } => self.log.push((conn, None)),
                 Effect::ProtocolError { conn, reason } => self.protocol_errors.push((conn, reason)),
-                Effect::Quarantined { .. } | Effect::SharePresence { .. } | Effect::ShareEphemeral { .. } => {}
+                Effect::Quarantined { hashes, .. } => self.quarantined.extend(hashes),
+                Effect::SharePresence { .. } | Effect::ShareEphemeral { .. } => {}
                 Effect::Wake { at } => self.wake = Some(self.wake.map_or(at, |w| w.min(at))),
                 Effect::Refused { reason, .. } => self.refused.push(reason),
                 Effect::CheckAccess { conn, doc } => {
@@ -159,14 +227,22 @@ impl EngineServer {
                 }
                 Effect::Load { doc } => {
                     self.loads += 1;
-                    let rows = (doc == self.doc).then(|| self.rows.clone());
-                    follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
+                    if self.chaos.slow_loads {
+                        self.pending_loads.push(doc);
+                    } else {
+                        let rows = (doc == self.doc).then(|| self.rows.clone());
+                        follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
+                    }
                 }
                 Effect::Store { chunk, upto, .. } => self.pending_stores.push_back((upto, chunk)),
                 Effect::Materialize { base, changes, .. } => self.pending_materialize.push((base, changes)),
                 Effect::Compact { log, snapshot, replaces, doc } => {
-                    let log_row = compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces);
-                    follow.push(Event::Compacted { doc, log_row: Some(log_row) });
+                    if self.chaos.failing_compactions {
+                        self.pending_compacts.push((log, snapshot, replaces));
+                    } else {
+                        let log_row = compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces);
+                        follow.push(Event::Compacted { doc, log_row: Some(log_row) });
+                    }
                 }
             }
         }
@@ -174,6 +250,54 @@ impl EngineServer {
             self.event(event);
         }
     }
+
+    /// The oracle's record of a frame sent: a sync message acknowledges its heads and the
+    /// changes it carries. A quarantined change is never sent or advertised again.
+    fn note_sent(&mut self, conn: ConnId, frame: &[u8]) {
+        let Ok(WireMessage::Sync { data, .. }) = WireMessage::decode(frame) else { return };
+        let msg = Message::decode(&data).expect("engine sync messages decode");
+        let mut hashes = msg.heads.clone();
+        if msg.version == automerge::sync::MessageVersion::V1 {
+            for chunk in msg.changes.iter() {
+                hashes.extend(storage::split_changes(chunk).expect("engine chunks split").iter().map(|c| c.hash()));
+            }
+        }
+        for h in hashes {
+            if self.quarantined.contains(&h) {
+                self.violations.push(format!("quarantined change {} sent or advertised to conn {conn}", short(&h)));
+            }
+            self.acknowledged.insert(h);
+        }
+    }
+
+    /// The durability oracle: every acknowledged change (but those quarantined since) is in
+    /// the stored rows.
+    pub fn check_durable(&mut self, when: &str) {
+        if !self.chaos.oracle {
+            return;
+        }
+        let loaded = storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load");
+        let mut lost: Vec<String> = self
+            .acknowledged
+            .iter()
+            .filter(|h| loaded.graph.index_of(h).is_none() && !self.quarantined.contains(h))
+            .map(short)
+            .collect();
+        if !lost.is_empty() {
+            lost.sort();
+            self.violations.push(format!("{when}: acknowledged changes missing from the stored rows: {lost:?}"));
+        }
+    }
+
+    fn complete_load(&mut self, doc: DocumentId) {
+        let rows = (doc == self.doc).then(|| self.rows.clone());
+        self.event(Event::Loaded { doc, rows, schema: Schema::Section });
+    }
+}
+
+/// The first 8 hex digits of a hash, for messages.
+pub fn short(h: &ChangeHash) -> String {
+    h.to_string()[..8].to_owned()
 }
 
 impl Server for EngineServer {
@@ -183,6 +307,9 @@ impl Server for EngineServer {
     }
 
     fn frame(&mut self, conn: ConnId, frame: Vec<u8>) {
+        if !self.pending_loads.is_empty() {
+            self.frames_while_loading += 1;
+        }
         self.event(Event::Frame { conn, data: frame });
     }
 
@@ -191,8 +318,18 @@ impl Server for EngineServer {
     }
 
     fn settle(&mut self, rng: &mut ChaCha8Rng, everything: bool) {
+        // Loads finish first (nothing is stored for a document still loading); now and then
+        // one waits for the next settle, and what arrives meanwhile queues.
+        for doc in std::mem::take(&mut self.pending_loads) {
+            if !everything && rng.random_bool(0.3) {
+                self.pending_loads.push(doc);
+            } else {
+                self.complete_load(doc);
+            }
+        }
         let mut stores = 0;
-        while let Some((upto, chunk)) = self.pending_stores.pop_front() {
+        let slow = self.chaos.slow_stores && !everything && rng.random_bool(0.7);
+        while !slow && let Some((upto, chunk)) = self.pending_stores.pop_front() {
             stores += 1;
             assert!(stores < 10_000, "the engine keeps storing: a store loop");
             let row = self.next_row;
@@ -204,8 +341,22 @@ impl Server for EngineServer {
             }
         }
         for (base, changes) in std::mem::take(&mut self.pending_materialize) {
-            let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
-            self.event(Event::Materialized { doc: self.doc, result });
+            let result = if self.chaos.rejections > 0.0 && rng.random_bool(self.chaos.rejections) {
+                materialize_rejecting(base.as_deref().map(|b| b.as_slice()), changes, rng)
+            } else {
+                storage::materialize(base.as_deref().map(|b| b.as_slice()), changes)
+            };
+            self.event(Event::Materialized { doc: self.doc, result: result.map_err(|e| e.to_string()) });
+        }
+        for (log, snapshot, replaces) in std::mem::take(&mut self.pending_compacts) {
+            // The store's transaction failed: nothing changed.
+            let log_row = if rng.random_bool(1.0 / 3.0) {
+                self.failed_compactions += 1;
+                None
+            } else {
+                Some(compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces))
+            };
+            self.event(Event::Compacted { doc: self.doc, log_row });
         }
         // Held relays whose time came.
         if !self.frozen_clock
@@ -213,6 +364,10 @@ impl Server for EngineServer {
         {
             self.now = self.now.max(at);
             self.event(Event::Wake);
+        }
+        if self.chaos.slow_loads && !everything && rng.random_bool(0.05) {
+            self.long_pauses += 1;
+            self.now += self.config.idle_unload_ms;
         }
         self.event(Event::Tick);
     }
@@ -232,12 +387,45 @@ impl Server for EngineServer {
     }
 
     fn restart(&mut self) {
-        // Whatever was not durable is lost, as with kill -9.
+        // Whatever was not durable is lost, as with kill -9; a compaction in flight either
+        // committed or did not (here: did not).
+        self.check_durable("at a crash");
+        self.stores_lost += self.pending_stores.len();
         self.pending_stores.clear();
         self.pending_materialize.clear();
+        self.pending_loads.clear();
+        self.pending_compacts.clear();
         self.outgoing.clear();
+        self.wake = None;
         self.engine = Engine::new(self.config.clone());
     }
+
+    fn violations(&self) -> Vec<String> {
+        self.violations.clone()
+    }
+
+    fn describe(&self) -> String {
+        self.engine.describe(&self.doc)
+    }
+}
+
+/// automerge "rejecting" a change the engine's checks let through (the materializer's
+/// contract, which no real change is known to exercise): one change of the batch, never the
+/// document's first, is left out and reported, with what depends on it.
+fn materialize_rejecting(
+    base: Option<&[u8]>,
+    mut changes: Vec<Vec<u8>>,
+    rng: &mut ChaCha8Rng,
+) -> Result<storage::Materialized, storage::ChunkError> {
+    let first = usize::from(base.is_none());
+    if changes.len() <= first {
+        return storage::materialize(base, changes);
+    }
+    let bad = changes.remove(rng.random_range(first..changes.len()));
+    let hash = automerge::Change::from_bytes(bad).expect("stored changes parse").hash();
+    let mut m = storage::materialize(base, changes)?;
+    m.rejected.insert(0, hash);
+    Ok(m)
 }
 
 /// automerge's own sync, as the official servers run it: one document, one `State` per peer.
@@ -310,6 +498,13 @@ impl Server for ReferenceServer {
 
     fn settle(&mut self, _rng: &mut ChaCha8Rng, _everything: bool) {}
 
+    fn restart(&mut self) {
+        // automerge-repo's server keeps its document (every change it took is on disk before
+        // it answers) and loses its connections.
+        self.peers.clear();
+        self.outgoing.clear();
+    }
+
     fn take_outgoing(&mut self) -> Vec<(ConnId, Vec<u8>)> {
         std::mem::take(&mut self.outgoing)
     }
@@ -324,7 +519,8 @@ impl Server for ReferenceServer {
 }
 
 /// One simulated client: an automerge document, its sync state with the server, and its
-/// connection (if connected).
+/// connection (if connected). Its own changes are made in advance (see
+/// [`Client::take_in`]), so they are the same bytes whatever the server did.
 pub struct Client {
     pub name: String,
     pub doc: AutoCommit,
@@ -337,16 +533,49 @@ pub struct Client {
     pub errors_seen: usize,
     /// Sends its first changes as a whole saved document in a V2 message.
     pub sends_whole_doc: bool,
+    /// Changes made in advance, waiting for their dependencies (the document's first change,
+    /// which a client that joined empty gets from the server).
+    pub waiting: VecDeque<Vec<u8>>,
+    /// Changes the server sent on the current connection (in V1 messages).
+    delivered: HashSet<ChangeHash>,
+    /// Changes the server sent twice on one connection (V1 messages; a whole document in a
+    /// V2 message repeats what the peer may have, as automerge's own does).
+    pub redelivered: Vec<ChangeHash>,
+    /// Changes that came in a message before a change of the same message they depend on.
+    pub disordered: Vec<ChangeHash>,
+}
+
+/// The actor id of client `n`.
+pub fn client_actor(n: u8) -> automerge::ActorId {
+    let mut actor_bytes = [0u8; 16];
+    actor_bytes[0] = n;
+    actor_bytes[15] = 0xcc;
+    automerge::ActorId::from(actor_bytes)
+}
+
+/// A random edit of the body, committed at a fixed time (the same seed gives the same bytes).
+pub fn random_edit(doc: &mut AutoCommit, rng: &mut ChaCha8Rng) {
+    use automerge::transaction::{CommitOptions, Transactable};
+    let body = doc.get(ROOT, "body").expect("readable").expect("a section has a body").1;
+    let len = doc.length(&body);
+    if len > 0 && rng.random_bool(0.3) {
+        let pos = rng.random_range(0..len);
+        let del = rng.random_range(1..=(len - pos).min(3)) as isize;
+        doc.splice_text(&body, pos, del, "").expect("valid splice");
+    } else {
+        let pos = rng.random_range(0..=len);
+        let words = ["ciudad ", "red ", "mesa ", "actor ", "plan ", "ñandú ", "🌍 "];
+        let text = words[rng.random_range(0..words.len())];
+        doc.splice_text(&body, pos, 0, text).expect("valid splice");
+    }
+    doc.commit_with(CommitOptions::default().with_time(0));
 }
 
 impl Client {
     pub fn new(name: String, actor: u8, access: Access) -> Self {
-        let mut actor_bytes = [0u8; 16];
-        actor_bytes[0] = actor;
-        actor_bytes[15] = 0xcc;
         Self {
             name,
-            doc: AutoCommit::new().with_actor(automerge::ActorId::from(actor_bytes)),
+            doc: AutoCommit::new().with_actor(client_actor(actor)),
             state: State::new(),
             conn: None,
             access,
@@ -355,6 +584,10 @@ impl Client {
             joined: false,
             errors_seen: 0,
             sends_whole_doc: false,
+            waiting: VecDeque::new(),
+            delivered: HashSet::new(),
+            redelivered: Vec::new(),
+            disordered: Vec::new(),
         }
     }
 
@@ -369,23 +602,33 @@ impl Client {
         self.doc.get_heads()
     }
 
-    /// A random edit of the body, if the document has one yet.
-    pub fn edit(&mut self, rng: &mut ChaCha8Rng) -> bool {
-        let Ok(Some((_, body))) = self.doc.get(ROOT, "body") else { return false };
-        let len = self.doc.length(&body);
-        use automerge::transaction::Transactable;
-        if len > 0 && rng.random_bool(0.3) {
-            let pos = rng.random_range(0..len);
-            let del = rng.random_range(1..=(len - pos).min(3)) as isize;
-            self.doc.splice_text(&body, pos, del, "").expect("valid splice");
-        } else {
-            let pos = rng.random_range(0..=len);
-            let words = ["ciudad ", "red ", "mesa ", "actor ", "plan ", "ñandú ", "🌍 "];
-            let text = words[rng.random_range(0..words.len())];
-            self.doc.splice_text(&body, pos, 0, text).expect("valid splice");
+    /// Takes in changes made in advance (its own edits, or another tab's), in causal order:
+    /// each as soon as the changes it depends on are in the document.
+    pub fn take_in(&mut self, changes: &[Vec<u8>]) {
+        self.waiting.extend(changes.iter().cloned());
+        self.apply_ready();
+    }
+
+    fn apply_ready(&mut self) {
+        while let Some(bytes) = self.waiting.front() {
+            let change = automerge::Change::from_bytes(bytes.clone()).expect("made in advance");
+            if self.doc.get_change_by_hash(&change.hash()).is_none() {
+                if !change.deps().iter().all(|d| self.doc.get_change_by_hash(d).is_some()) {
+                    return;
+                }
+                self.doc.apply_changes([change]).expect("own changes apply");
+            }
+            self.waiting.pop_front();
         }
-        self.doc.commit();
-        true
+    }
+
+    /// A new connection: nothing was delivered on it yet.
+    pub fn connected(&mut self, conn: ConnId) {
+        self.conn = Some(conn);
+        self.joined = false;
+        self.inbox.clear();
+        self.outbox.clear();
+        self.delivered.clear();
     }
 
     pub fn sync_frame(&mut self, doc_id: DocumentId) -> Option<Vec<u8>> {
@@ -415,12 +658,38 @@ impl Client {
             WireMessage::Peer { .. } => self.joined = true,
             WireMessage::Sync { data, .. } => {
                 let msg = Message::decode(&data).expect("server sync messages decode");
+                if msg.version == automerge::sync::MessageVersion::V1 {
+                    self.note_delivered(&msg);
+                }
                 self.doc.sync().receive_sync_message(&mut self.state, msg).expect("server changes apply");
+                self.apply_ready();
             }
             WireMessage::Error { .. } => self.errors_seen += 1,
             // Rosters and other peers' presence.
             WireMessage::DocUnavailable { .. } | WireMessage::Ephemeral { .. } => {}
             other => panic!("unexpected frame to client: {other:?}"),
+        }
+    }
+
+    /// Notes the changes of a V1 message: sent twice on this connection, or before a change
+    /// of the same message they depend on.
+    fn note_delivered(&mut self, msg: &Message) {
+        let changes: Vec<automerge::Change> = msg
+            .changes
+            .iter()
+            .flat_map(|chunk| storage::split_changes(chunk).expect("server chunks split"))
+            .collect();
+        let later: HashSet<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+        let mut seen = HashSet::new();
+        for c in &changes {
+            let hash = c.hash();
+            if c.deps().iter().any(|d| later.contains(d) && !seen.contains(d)) {
+                self.disordered.push(hash);
+            }
+            seen.insert(hash);
+            if !self.delivered.insert(hash) {
+                self.redelivered.push(hash);
+            }
         }
     }
 }
