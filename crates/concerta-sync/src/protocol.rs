@@ -119,12 +119,13 @@ pub fn note_staged(graph: &ChangeGraph, st: &mut State) {
 }
 
 /// The hashes in `start` we neither have nor can get from the pending queue's dependencies.
+/// A change we quarantined is not missing: we will never take it again.
 fn missing_deps(view: &DocView<'_>, start: &[ChangeHash]) -> Vec<ChangeHash> {
     let mut missing = HashSet::new();
     let mut seen = HashSet::new();
     let mut stack: Vec<ChangeHash> = start.to_vec();
     while let Some(hash) = stack.pop() {
-        if view.graph.has(&hash) || !seen.insert(hash) {
+        if view.graph.index_of(&hash).is_some() || !seen.insert(hash) {
             continue;
         }
         match view.pending.get(&hash) {
@@ -229,7 +230,8 @@ fn generate_inner(view: &DocView<'_>, st: &mut State, quiet: bool) -> Option<Mes
     };
 
     if let Some(first) = st.their_have.as_ref().and_then(|h| h.first()) {
-        if !first.last_sync.iter().all(|h| graph.has(h)) {
+        // (A change we quarantined is known: they got it from us before.)
+        if !first.last_sync.iter().all(|h| graph.index_of(h).is_some()) {
             return Some(Message {
                 heads: our_heads,
                 need: Vec::new(),
@@ -277,18 +279,25 @@ fn generate_inner(view: &DocView<'_>, st: &mut State, quiet: bool) -> Option<Mes
 
     let heads_unchanged = st.last_sent_heads == our_heads;
     let heads_equal = st.their_heads.as_ref() == Some(&our_heads);
+    // Their heads differ from ours only by changes we quarantined after they got them: we
+    // have nothing to tell them, and they have nothing we would take (automerge would
+    // answer them forever).
+    let quarantined = |h: &ChangeHash| graph.index_of(h).is_some_and(|i| graph.is_quarantined(i));
+    let equal_but_quarantined = st.their_heads.as_ref().is_some_and(|theirs| {
+        theirs.iter().any(quarantined) && theirs.iter().all(|h| graph.has_durable(h) || quarantined(h))
+    });
     if quiet
         && sent.is_empty()
         && heads_unchanged
         && st.have_responded
         && our_need.is_empty()
         && !st.needs_reset
-        && st.their_heads.as_ref().is_some_and(|theirs| theirs.iter().all(|h| graph.has(h)))
+        && st.their_heads.as_ref().is_some_and(|theirs| theirs.iter().all(|h| graph.index_of(h).is_some()))
     {
         return None;
     }
     if heads_unchanged && st.have_responded {
-        if (heads_equal || st.read_only) && sent.is_empty() {
+        if (heads_equal || equal_but_quarantined || st.read_only) && sent.is_empty() {
             return None;
         }
         if st.in_flight {

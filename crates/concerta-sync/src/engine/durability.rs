@@ -318,14 +318,23 @@ impl Engine {
                 return;
             }
         };
+        let mut quarantined = false;
         if !materialized.rejected.is_empty() {
             let hashes = doc.graph.quarantine(&materialized.rejected);
+            quarantined = !hashes.is_empty();
             self.stats.changes_quarantined += hashes.len() as u64;
             out.push(Effect::Quarantined { doc: doc_id, hashes });
         }
         doc.snapshot_row = Some(storage::encode_snapshot(&materialized.heads, &materialized.snapshot));
         doc.snapshot = Some(Snapshot { bytes: Arc::new(materialized.snapshot), heads: materialized.heads });
         compact(doc_id, doc, out);
+        if quarantined {
+            // Our durable heads went back: every peer hears them (see `unannounced`).
+            let peers: Vec<ConnId> = doc.peers.iter().copied().collect();
+            for conn in peers {
+                self.relay(conn, doc_id, out);
+            }
+        }
     }
 
     pub(super) fn on_tick(&mut self, now: Millis) {

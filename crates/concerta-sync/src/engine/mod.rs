@@ -174,7 +174,11 @@ pub enum Effect {
     Compact { doc: DocumentId, log: Vec<u8>, snapshot: Option<Vec<u8>>, replaces: Vec<i64> },
     /// A change was refused (for logs and metrics; the peer was already told).
     Refused { doc: DocumentId, conn: ConnId, reason: String },
-    /// The materializer rejected changes the checks let through.
+    /// The materializer rejected changes the checks let through (and these are them plus
+    /// every change on top of them): from now on they are never sent, advertised or asked
+    /// for, and every peer is told the heads without them. A peer that got them before
+    /// keeps them (a change of its built on one is refused); they leave the rows at the
+    /// next compaction, and a restart before it serves them until the next materialization.
     Quarantined { doc: DocumentId, hashes: Vec<ChangeHash> },
     /// A protocol violation that closed a connection (for logs and metrics).
     ProtocolError { conn: ConnId, reason: String },

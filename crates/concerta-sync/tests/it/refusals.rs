@@ -516,3 +516,43 @@ fn a_refused_change_stays_refused_on_every_connection_and_clean_ones_write() {
     pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
     assert!(w.watcher.doc.get_change_by_hash(&later.hash()).is_none(), "the refused connection stays read-only");
 }
+
+/// A change automerge rejects when materializing, after both peers got it (no such change
+/// is known: the materializer's answer is made here). The engine reports it, tells both
+/// peers its heads without it, never sends it or asks for it again, and the exchange goes
+/// quiet. Before, the peers were told nothing (`Engine::unannounced` was not empty), the
+/// engine asked for the change in every message as one it lacked, and answered the peers
+/// that had it forever.
+#[test]
+fn a_quarantined_change_is_announced_and_never_asked_for_again() {
+    use concerta_sync::storage::{self, Materialized};
+    use concerta_sync::Event;
+    for coalesce_ms in [0, 100] {
+        let mut w = world_with(Config { coalesce_ms, ..config() });
+        let bad = edit(&mut w.writer.doc, "rechazado ");
+        pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
+        assert!(w.watcher.doc.get_change_by_hash(&bad.hash()).is_some(), "relayed before it was quarantined");
+        let initial_hash = Change::from_bytes(w.initial.clone()).expect("parses").hash();
+        let m = storage::materialize(None, vec![w.initial.clone()]).expect("materializes");
+        let before = (w.writer.received.len(), w.watcher.received.len());
+        w.server.event(Event::Materialized { doc: doc_id(), result: Ok(Materialized { rejected: vec![bad.hash()], ..m }) });
+        assert!(w.server.quarantined.contains(&bad.hash()), "reported");
+        assert_eq!(w.server.engine.heads(&doc_id()).expect("loaded"), vec![initial_hash]);
+        w.server.advance(1_000);
+        pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
+        for (peer, from) in [(&w.writer, before.0), (&w.watcher, before.1)] {
+            let after: Vec<automerge::sync::Message> = peer.received[from..]
+                .iter()
+                .filter_map(|m| match m {
+                    WireMessage::Sync { data, .. } => Some(automerge::sync::Message::decode(data).expect("decodes")),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(after.last().map(|m| m.heads.clone()), Some(vec![initial_hash]), "{} heard our heads", peer.name);
+            for m in &after {
+                assert!(!m.need.contains(&bad.hash()), "{} was asked for the quarantined change", peer.name);
+                assert!(m.changes.is_empty(), "{} was sent changes", peer.name);
+            }
+        }
+    }
+}

@@ -121,8 +121,13 @@ pub struct EngineServer {
     /// carried or named in its heads (what automerge-repo takes for "the server has it"),
     /// since the start; checked against the stored rows at every crash.
     pub acknowledged: HashSet<ChangeHash>,
-    /// Every hash the engine reported quarantined ([`Effect::Quarantined`]).
+    /// Every hash the engine reported quarantined ([`Effect::Quarantined`]), and those since
+    /// the last restart (a restarted engine knows nothing of them until it materializes
+    /// again: they come back from the rows a failed compaction left).
     pub quarantined: HashSet<ChangeHash>,
+    quarantined_here: HashSet<ChangeHash>,
+    /// The changes this runtime's "automerge" rejects, every time ([`Chaos::rejections`]).
+    poisoned: HashSet<ChangeHash>,
     /// Broken promises: acknowledged changes missing from the rows at a crash, quarantined
     /// ones sent or advertised again.
     pub violations: Vec<String>,
@@ -184,6 +189,8 @@ impl EngineServer {
             pending_compacts: Vec::new(),
             acknowledged: HashSet::new(),
             quarantined: HashSet::new(),
+            quarantined_here: HashSet::new(),
+            poisoned: HashSet::new(),
             violations: Vec::new(),
             frames_while_loading: 0,
             failed_compactions: 0,
@@ -217,7 +224,10 @@ impl EngineServer {
                 }
                 Effect::Close { conn } => self.log.push((conn, None)),
                 Effect::ProtocolError { conn, reason } => self.protocol_errors.push((conn, reason)),
-                Effect::Quarantined { hashes, .. } => self.quarantined.extend(hashes),
+                Effect::Quarantined { hashes, .. } => {
+                    self.quarantined.extend(hashes.iter().copied());
+                    self.quarantined_here.extend(hashes);
+                }
                 Effect::SharePresence { .. } | Effect::ShareEphemeral { .. } => {}
                 Effect::Wake { at } => self.wake = Some(self.wake.map_or(at, |w| w.min(at))),
                 Effect::Refused { reason, .. } => self.refused.push(reason),
@@ -263,7 +273,7 @@ impl EngineServer {
             }
         }
         for h in hashes {
-            if self.quarantined.contains(&h) {
+            if self.quarantined_here.contains(&h) {
                 self.violations.push(format!("quarantined change {} sent or advertised to conn {conn}", short(&h)));
             }
             self.acknowledged.insert(h);
@@ -341,8 +351,9 @@ impl Server for EngineServer {
             }
         }
         for (base, changes) in std::mem::take(&mut self.pending_materialize) {
-            let result = if self.chaos.rejections > 0.0 && rng.random_bool(self.chaos.rejections) {
-                materialize_rejecting(base.as_deref().map(|b| b.as_slice()), changes, rng)
+            let result = if self.chaos.rejections > 0.0 {
+                let poison = rng.random_bool(self.chaos.rejections);
+                materialize_rejecting(base.as_deref().map(|b| b.as_slice()), changes, &mut self.poisoned, poison, rng)
             } else {
                 storage::materialize(base.as_deref().map(|b| b.as_slice()), changes)
             };
@@ -397,6 +408,7 @@ impl Server for EngineServer {
         self.pending_compacts.clear();
         self.outgoing.clear();
         self.wake = None;
+        self.quarantined_here.clear();
         self.engine = Engine::new(self.config.clone());
     }
 
@@ -409,22 +421,25 @@ impl Server for EngineServer {
     }
 }
 
-/// automerge "rejecting" a change the engine's checks let through (the materializer's
-/// contract, which no real change is known to exercise): one change of the batch, never the
-/// document's first, is left out and reported, with what depends on it.
+/// automerge "rejecting" changes the engine's checks let through (the materializer's
+/// contract, which no real change is known to exercise): the poisoned changes of the batch
+/// are left out and reported, with what depends on them; with `poison`, one more change of
+/// the batch (never the document's first) is poisoned first, for good.
 fn materialize_rejecting(
     base: Option<&[u8]>,
-    mut changes: Vec<Vec<u8>>,
+    changes: Vec<Vec<u8>>,
+    poisoned: &mut HashSet<ChangeHash>,
+    poison: bool,
     rng: &mut ChaCha8Rng,
 ) -> Result<storage::Materialized, storage::ChunkError> {
+    let hash = |bytes: &Vec<u8>| automerge::Change::from_bytes(bytes.clone()).expect("stored changes parse").hash();
     let first = usize::from(base.is_none());
-    if changes.len() <= first {
-        return storage::materialize(base, changes);
+    if poison && changes.len() > first {
+        poisoned.insert(hash(&changes[rng.random_range(first..changes.len())]));
     }
-    let bad = changes.remove(rng.random_range(first..changes.len()));
-    let hash = automerge::Change::from_bytes(bad).expect("stored changes parse").hash();
-    let mut m = storage::materialize(base, changes)?;
-    m.rejected.insert(0, hash);
+    let (bad, good): (Vec<Vec<u8>>, Vec<Vec<u8>>) = changes.into_iter().partition(|c| poisoned.contains(&hash(c)));
+    let mut m = storage::materialize(base, good)?;
+    m.rejected.splice(0..0, bad.iter().map(hash));
     Ok(m)
 }
 
