@@ -507,7 +507,7 @@ fn engine_converges_like_automerge_sync() {
     let initial = concerta_sync::new_section_change("Voluntad política");
     let mut failures = Vec::new();
     let mut coverage = Coverage::default();
-    for seed in seeds(40) {
+    for seed in seeds(30) {
         let crashes = if seed % 3 == 0 { 0.01 } else { 0.0 };
         let script = Script::generate(seed, &initial, crashes);
         let mut ours = engine_server(seed, doc, &initial, chaos());
@@ -548,7 +548,7 @@ fn nodes_sharing_a_store_converge_like_automerge_sync() {
     let doc = DocumentId::from_bytes([9; 16]);
     let initial = concerta_sync::new_section_change("Alianzas internas y externas");
     let mut failures = Vec::new();
-    for seed in seeds(30) {
+    for seed in seeds(20) {
         let crashes = if seed % 3 == 0 { 0.01 } else { 0.0 };
         let script = Script::generate(seed, &initial, crashes);
         let mut cluster = crate::cluster::Cluster::new(doc, initial.clone(), config(seed));
