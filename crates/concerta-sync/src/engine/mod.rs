@@ -178,7 +178,8 @@ pub enum Effect {
     /// every change on top of them): from now on they are never sent, advertised or asked
     /// for, and every peer is told the heads without them. A peer that got them before
     /// keeps them (a change of its built on one is refused); they leave the rows at the
-    /// next compaction, and a restart before it serves them until the next materialization.
+    /// next compaction, and a load before it (a restart, an eviction) serves them until
+    /// the next materialization.
     Quarantined { doc: DocumentId, hashes: Vec<ChangeHash> },
     /// A protocol violation that closed a connection (for logs and metrics).
     ProtocolError { conn: ConnId, reason: String },

@@ -563,8 +563,9 @@ fn nodes_sharing_a_store_converge_like_automerge_sync() {
 /// automerge rejects a change the checks let through (in the simulated runtime: now and
 /// then a change of a materialization, for good). The engine's contract: it reports the change
 /// and every change on top of it (`Effect::Quarantined`), never sends or advertises them again
-/// while it runs (a restart serves them again until the next materialization: they stay in
-/// the rows a failed compaction left), and keeps every other acknowledged change. A peer
+/// until the document is loaded again (a restart or an eviction serves them again until
+/// the next materialization: they stay in the rows a failed compaction left), and keeps
+/// every other acknowledged change. A peer
 /// that had them keeps them, and a writer's change built on one is refused; so the clients
 /// cannot end with the merge of all writers: every one holds every change the engine ends
 /// with, and the exchange goes quiet (it did not: the engine asked for the quarantined

@@ -122,8 +122,9 @@ pub struct EngineServer {
     /// since the start; checked against the stored rows at every crash.
     pub acknowledged: HashSet<ChangeHash>,
     /// Every hash the engine reported quarantined ([`Effect::Quarantined`]), and those since
-    /// the last restart (a restarted engine knows nothing of them until it materializes
-    /// again: they come back from the rows a failed compaction left).
+    /// the document was last loaded (after a restart or an eviction the engine knows nothing
+    /// of them until it materializes again: they come back from the rows a failed compaction
+    /// left).
     pub quarantined: HashSet<ChangeHash>,
     quarantined_here: HashSet<ChangeHash>,
     /// The changes this runtime's "automerge" rejects, every time ([`Chaos::rejections`]).
@@ -237,6 +238,8 @@ impl EngineServer {
                 }
                 Effect::Load { doc } => {
                     self.loads += 1;
+                    // A reload knows nothing of earlier quarantines (see `quarantined`).
+                    self.quarantined_here.clear();
                     if self.chaos.slow_loads {
                         self.pending_loads.push(doc);
                     } else {
