@@ -7,10 +7,12 @@
 //   undo history (Ctrl-Z undoes only your own typing).
 import * as A from "@automerge/automerge/slim"
 import type { DocHandle as RepoHandle, DocHandleChangePayload } from "@automerge/automerge-repo/slim"
-import { init, basicSchemaAdapter, type DocHandle } from "@automerge/prosemirror"
+import { basicSchemaAdapter, pmDocFromSpans, type DocHandle } from "@automerge/prosemirror"
 import { amSpliceIdxToPmIdx, pmRangeToAmRange } from "@automerge/prosemirror/dist/traversal.js"
 import type { Plugin } from "prosemirror-state"
 import type { Node, Schema } from "prosemirror-model"
+import { syncPlugin } from "./plugins/sync"
+import type { SpansByState } from "./spans"
 
 export const BODY_PATH: A.Prop[] = ["body"]
 
@@ -29,7 +31,9 @@ export interface Binding {
   refused(): number
 }
 
-export function bind(handle: RepoHandle<SectionDoc>, writable: boolean): Binding {
+/** Binds `handle`'s body to a ProseMirror document, as the binding's `init` does, with the
+ * body's spans taken through `spans` (see plugins/sync.ts). */
+export function bind(handle: RepoHandle<SectionDoc>, writable: boolean, spans: SpansByState): Binding {
   let remoteDepth = 0
   let refused = 0
   type ChangeListener = (payload: DocHandleChangePayload<SectionDoc>) => void
@@ -61,19 +65,20 @@ export function bind(handle: RepoHandle<SectionDoc>, writable: boolean): Binding
       wrapped.delete(callback)
     },
   }
-  const { schema, pmDoc, plugin } = init(view as DocHandle<unknown>, BODY_PATH)
-  return { schema, doc: pmDoc, plugin, applyingRemote: () => remoteDepth > 0, refused: () => refused }
+  const adapter = basicSchemaAdapter
+  const pmDoc = pmDocFromSpans(adapter, spans.of(handle.doc() as A.Doc<unknown>))
+  const plugin = syncPlugin({ adapter, handle: view, path: BODY_PATH, spans })
+  return { schema: adapter.schema, doc: pmDoc, plugin, applyingRemote: () => remoteDepth > 0, refused: () => refused }
 }
 
-/** A ProseMirror position → the automerge text index a cursor is taken at. */
-export function pmToAmIndex(doc: A.Doc<SectionDoc>, pos: number): number {
-  const spans = A.spans(doc, BODY_PATH)
+/** A ProseMirror position → the automerge text index a cursor is taken at (`spans`: the
+ * body's, from `SpansByState`). */
+export function pmToAmIndex(spans: A.Span[], pos: number): number {
   return pmRangeToAmRange(basicSchemaAdapter, spans, { from: pos, to: pos })?.start ?? 0
 }
 
 /** An automerge text index → the ProseMirror position to draw at. */
-export function amToPmIndex(doc: A.Doc<SectionDoc>, index: number): number {
-  const spans = A.spans(doc, BODY_PATH)
+export function amToPmIndex(spans: A.Span[], index: number): number {
   return amSpliceIdxToPmIdx(basicSchemaAdapter, spans, index) ?? 0
 }
 

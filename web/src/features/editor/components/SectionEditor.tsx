@@ -13,6 +13,7 @@ import { commentsPlugin, setCommentRanges, type CommentRange } from "../plugins/
 import { useSectionComments, type SectionComment } from "../api/comments"
 import { CommentsAside } from "./CommentsAside"
 import { healer } from "../plugins/heal"
+import { SpansByState } from "../spans"
 import { colorFor, SectionPresence, type PresenceSnapshot } from "../presence"
 import "prosemirror-view/style/prosemirror.css"
 import { LinkDialog } from "./LinkDialog"
@@ -56,7 +57,9 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
   // The ProseMirror view lives as long as this handle and access level.
   useEffect(() => {
     if (!mount.current) return
-    const binding = bind(handle, writable)
+    // The body's spans, once per state of the document (see spans.ts).
+    const spans = new SpansByState(BODY_PATH)
+    const binding = bind(handle, writable, spans)
     const tracker = new SectionPresence(handle as DocHandle<unknown>, page, BODY_PATH)
     let latest: PresenceSnapshot = tracker.snapshot()
     let dispatching = false
@@ -73,7 +76,8 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
         const head = cursorIndex(doc, cursor.head)
         const anchor = cursorIndex(doc, cursor.anchor)
         if (head === undefined || anchor === undefined) continue
-        cursors.push({ peerId, name: who.name, color: colorFor(who.userId), head: amToPmIndex(doc, head), anchor: amToPmIndex(doc, anchor) })
+        const body = spans.of(doc)
+        cursors.push({ peerId, name: who.name, color: colorFor(who.userId), head: amToPmIndex(body, head), anchor: amToPmIndex(body, anchor) })
       }
       return cursors
     }
@@ -88,7 +92,8 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
         const start = cursorIndex(doc, c.anchor.start)
         const end = cursorIndex(doc, c.anchor.end)
         if (start === undefined || end === undefined || start > end) continue
-        out.push({ id: c.id, from: amToPmIndex(doc, start), to: amToPmIndex(doc, end + 1), active: c.id === activeRef.current })
+        const body = spans.of(doc)
+        out.push({ id: c.id, from: amToPmIndex(body, start), to: amToPmIndex(body, end + 1), active: c.id === activeRef.current })
       }
       return out
     }
@@ -134,7 +139,8 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
           const doc = handle.doc()
           if (doc) {
             const { anchor, head } = next.selection
-            tracker.setSelection(pmToAmIndex(doc, anchor), pmToAmIndex(doc, head))
+            const body = spans.of(doc)
+            tracker.setSelection(pmToAmIndex(body, anchor), pmToAmIndex(body, head))
           }
         }
       },
@@ -143,7 +149,7 @@ export function SectionEditor({ sectionId, handle, page, writable, readOnlyReaso
     const heal = healer(
       () => (destroyed ? undefined : editorView),
       () => handle.doc(),
-      BODY_PATH,
+      (doc) => spans.of(doc),
       () => {
         setHeals((n) => n + 1)
         setState(editorView.state)

@@ -6,7 +6,7 @@
 // the automerge spans, and replaced by it when they differ. The replacement is a new
 // EditorState, not a transaction, so the binding never writes it back as an edit.
 import { basicSchemaAdapter, pmDocFromSpans } from "@automerge/prosemirror"
-import * as A from "@automerge/automerge/slim"
+import type * as A from "@automerge/automerge/slim"
 import { EditorState, TextSelection } from "prosemirror-state"
 import type { Node } from "prosemirror-model"
 import type { EditorView } from "prosemirror-view"
@@ -36,9 +36,10 @@ export function sameContent(a: Node, b: Node): boolean {
   return JSON.stringify(canonical(a.toJSON() as Json)) === JSON.stringify(canonical(b.toJSON() as Json))
 }
 
-/** The document the automerge text says, as ProseMirror shows it. */
-export function truthOf(doc: A.Doc<unknown>, path: A.Prop[]): Node {
-  return pmDocFromSpans(basicSchemaAdapter, A.spans(doc, path))
+/** The document the automerge text says, as ProseMirror shows it (`spans`: the text's, from
+ * `A.spans` or `SpansByState`). */
+export function truthOf(spans: A.Span[]): Node {
+  return pmDocFromSpans(basicSchemaAdapter, spans)
 }
 
 /** Replaces the view's document with `truth`, keeping the selection where it can. */
@@ -57,14 +58,14 @@ export function replaceView(view: EditorView, truth: Node): void {
 
 /** Checks the view against the document `HEAL_DELAY_MS` after the last call; returns a
  * function to call after each change, and one to stop. `onHeal` hears about each repair. */
-export function healer(view: () => EditorView | undefined, doc: () => A.Doc<unknown> | undefined, path: A.Prop[], onHeal?: () => void) {
+export function healer(view: () => EditorView | undefined, doc: () => A.Doc<unknown> | undefined, spans: (doc: A.Doc<unknown>) => A.Span[], onHeal?: () => void) {
   let timer: ReturnType<typeof setTimeout> | undefined
   const check = () => {
     timer = undefined
     const v = view()
     const d = doc()
     if (!v || !d) return
-    const truth = truthOf(d, path)
+    const truth = truthOf(spans(d))
     if (!sameContent(truth, v.state.doc)) {
       replaceView(v, truth)
       onHeal?.()
