@@ -28,6 +28,20 @@ export function OutlinePage() {
   useEffect(() => {
     if (city.data) applyCityLanguage(city.data.locale)
   }, [city.data])
+  // From here people open sections: once the outline is up, connect to the server while they
+  // read (the layout's warm-up loads the editor's code and automerge's wasm), so that a click
+  // waits only for the section's document.
+  const user = me.data?.id
+  useEffect(() => {
+    if (!user) return
+    const connect = () => void import("../../../lib/automerge").then((m) => m.pageRepo(user))
+    const idle = window.requestIdleCallback?.(connect, { timeout: 3000 })
+    if (idle === undefined) {
+      const timer = window.setTimeout(connect, 1500)
+      return () => window.clearTimeout(timer)
+    }
+    return () => window.cancelIdleCallback(idle)
+  }, [user])
 
   if (strategy.isPending) return <Loading />
   if (strategy.isError) return <ErrorMessage error={strategy.error} />
