@@ -98,7 +98,7 @@ mod tests {
         )
         .unwrap();
         let log = encode_log(&two.graph);
-        let snap = materialize(None, vec![first.clone()]).unwrap();
+        let snap = materialize(vec![first.clone()]).unwrap();
         let snapshot = encode_snapshot(&snap.heads, &snap.snapshot);
         let rows: Vec<Row> = vec![(5, 1, snapshot), (6, 2, log), (7, 0, third)];
         let (loaded, heads) = load_document(rows.clone()).unwrap();

@@ -34,6 +34,7 @@ pub mod invites;
 pub mod live;
 pub mod public;
 pub mod mail;
+pub mod memory;
 pub mod reminders;
 pub mod roundtables;
 pub mod rsvp;

@@ -2,8 +2,16 @@
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    concerta_server::memory::tune_allocator();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(run())
+}
+
+async fn run() -> std::process::ExitCode {
     let cli = concerta_server::Cli::parse();
     concerta_server::telemetry::init_tracing();
     match concerta_server::cli::run(cli).await {

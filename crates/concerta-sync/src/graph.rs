@@ -307,6 +307,9 @@ impl ChangeGraph {
     /// Rebuilds a graph from a stored log; every node is durable.
     pub fn from_log(log: crate::storage::Log) -> Self {
         let mut graph = ChangeGraph::new();
+        // Sized once: a vector grown by doubling holds up to twice what it needs.
+        graph.nodes.reserve_exact(log.entries.len());
+        graph.by_hash.reserve(log.entries.len());
         let mut actor_map = Vec::with_capacity(log.actors.len());
         for actor in log.actors {
             let idx = graph.intern_actor(actor);

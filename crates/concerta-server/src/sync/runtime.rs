@@ -338,11 +338,15 @@ impl Runtime {
             Effect::Compact { doc, log, snapshot, replaces } => {
                 let _ = self.writer_tx.send(Write::Compact { doc, log, snapshot, replaces });
             }
-            Effect::Materialize { doc, base, changes } => {
+            Effect::Materialize { doc, changes } => {
                 let tx = self.cmd_tx.clone();
                 tokio::spawn(async move {
                     let result = tokio::task::spawn_blocking(move || {
-                        storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string())
+                        let result = storage::materialize(changes).map_err(|e| e.to_string());
+                        // The materializer's document is gone: give its pages back now, not
+                        // at the next time connections or documents go away.
+                        crate::memory::trim_heap();
+                        result
                     })
                     .await
                     .unwrap_or_else(|e| Err(format!("materializer task: {e}")));
@@ -521,11 +525,7 @@ impl Runtime {
         let stats = self.engine.stats();
         let size = stats.connections + stats.documents;
         if size < self.last_size {
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
-            unsafe {
-                libc::malloc_trim(0);
-            }
+            crate::memory::trim_heap();
         }
         self.last_size = size;
     }

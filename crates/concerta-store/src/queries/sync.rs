@@ -343,26 +343,28 @@ impl Database {
                     .filter(doc_chunk::Column::Kind.eq(crate::CHUNK_KIND_SNAPSHOT))
                     .exec(&*tx)
                     .await?;
-                doc_chunk::ActiveModel {
+                doc_chunk::Entity::insert(doc_chunk::ActiveModel {
                     doc_id: Set(doc.to_owned()),
                     kind: Set(crate::CHUNK_KIND_SNAPSHOT),
                     data: Set(snapshot.clone()),
                     created_at: Set(now),
                     ..Default::default()
-                }
-                .insert(&*tx)
+                })
+                .exec(&*tx)
                 .await?;
             }
-            let row = doc_chunk::ActiveModel {
+            // `exec`, not `insert`: that reads the row back, the whole log with it (a few MB
+            // for a long history, on top of the copies the statement needs).
+            let row = doc_chunk::Entity::insert(doc_chunk::ActiveModel {
                 doc_id: Set(doc.to_owned()),
                 kind: Set(CHUNK_KIND_LOG),
                 data: Set(log.clone()),
                 created_at: Set(now),
                 ..Default::default()
-            }
-            .insert(&*tx)
+            })
+            .exec(&*tx)
             .await?;
-            Ok(row.id)
+            Ok(row.last_insert_id)
         })
         .await
     }

@@ -112,7 +112,7 @@ pub struct Runtime {
     /// What the runtime answers for [`doc()`] per connection (other documents: none).
     pub access: [Access; 2],
     stores: VecDeque<(usize, Vec<u8>)>,
-    materialize: Vec<(Option<Arc<Vec<u8>>>, Vec<Vec<u8>>)>,
+    materialize: Vec<Vec<Vec<u8>>>,
     /// Every frame sent, by connection.
     pub sent: Vec<(ConnId, Vec<u8>)>,
 }
@@ -172,7 +172,7 @@ impl Runtime {
                     follow.push(Event::Loaded { doc: d, rows, schema: Schema::Section });
                 }
                 Effect::Store { chunk, upto, .. } => self.stores.push_back((upto, chunk)),
-                Effect::Materialize { base, changes, .. } => self.materialize.push((base, changes)),
+                Effect::Materialize { changes, .. } => self.materialize.push(changes),
                 Effect::Compact { doc: d, log, snapshot, replaces } => {
                     let replacing = snapshot.is_some();
                     self.rows.retain(|(id, r)| match r {
@@ -217,8 +217,8 @@ impl Runtime {
         while !self.stores.is_empty() {
             self.store_one();
         }
-        for (base, changes) in std::mem::take(&mut self.materialize) {
-            let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
+        for changes in std::mem::take(&mut self.materialize) {
+            let result = storage::materialize(changes).map_err(|e| e.to_string());
             self.event(Event::Materialized { doc: doc(), result });
         }
     }

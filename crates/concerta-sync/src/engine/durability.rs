@@ -385,13 +385,10 @@ pub(super) fn start_materialize(doc_id: DocumentId, doc: &mut Doc, out: &mut Vec
     if doc.materializing || doc.graph.durable_len() == 0 {
         return;
     }
-    let usable = doc.snapshot.as_ref().filter(|s| s.heads.iter().all(|h| doc.graph.has_durable(h)));
-    let (base, tail): (_, Vec<u32>) = match usable {
-        Some(s) => (Some(s.bytes.clone()), doc.graph.missing_from(&s.heads)),
-        None => (None, doc.graph.durable_tail(0).collect()),
-    };
-    let changes = tail.into_iter().map(|i| doc.graph.node(i).bytes.clone()).collect();
+    // Every durable change, not the last snapshot plus what came after it: see
+    // `storage::materialize`.
+    let changes = doc.graph.durable_tail(0).map(|i| doc.graph.node(i).bytes.clone()).collect();
     doc.materializing = true;
     doc.since_snapshot = 0;
-    out.push(Effect::Materialize { doc: doc_id, base, changes });
+    out.push(Effect::Materialize { doc: doc_id, changes });
 }

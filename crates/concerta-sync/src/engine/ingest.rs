@@ -113,9 +113,12 @@ impl Engine {
                 theirs.iter().all(|h| doc.graph.has(h)) && theirs.iter().any(|h| !doc.graph.has_durable(h))
             })
             && pd.sync.last_sent_heads == doc.graph.durable_heads();
-        // A new peer that needs the whole document is best served by a fresh snapshot.
+        // A new peer that needs the whole document is best served by a fresh snapshot, once
+        // enough is new: 200 changes, or a sixteenth of the history (a snapshot costs
+        // O(document), so peers arriving one after another on a long history cost a constant
+        // per edit, not a full rebuild each).
         let new_peer = pd.sync.their_heads.as_deref() == Some(&[]);
-        if new_peer && doc.since_snapshot > 200 {
+        if new_peer && doc.since_snapshot > (doc.graph.durable_len() / 16).max(200) {
             start_materialize(doc_id, doc, out);
         }
         // While something is held for them, an answer that asks for nothing gets no reply of

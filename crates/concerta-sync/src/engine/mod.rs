@@ -25,7 +25,6 @@ mod peers;
 mod relay;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 
 use automerge::ChangeHash;
 
@@ -166,7 +165,7 @@ pub enum Effect {
     Store { doc: DocumentId, chunk: Vec<u8>, upto: usize },
     /// Build a snapshot off the hot path ([`storage::materialize`]); answer with
     /// [`Event::Materialized`].
-    Materialize { doc: DocumentId, base: Option<Arc<Vec<u8>>>, changes: Vec<Vec<u8>> },
+    Materialize { doc: DocumentId, changes: Vec<Vec<u8>> },
     /// In one transaction: delete the rows `replaces` (changes and logs whose every change is
     /// in `log`), and every older snapshot row when `snapshot` is given; append the snapshot
     /// row (see [`storage::encode_snapshot`]) and the log row; answer with

@@ -5,7 +5,6 @@
 //! the same document. Peers connect to either node and move between them.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
 use automerge::ChangeHash;
 use concerta_sync::storage::{self, StoredChunk};
@@ -18,7 +17,7 @@ use crate::sim::{compact_rows, Server};
 struct Node {
     engine: Engine,
     stores: VecDeque<(usize, Vec<u8>)>,
-    materialize: Vec<(Option<Arc<Vec<u8>>>, Vec<Vec<u8>>)>,
+    materialize: Vec<Vec<Vec<u8>>>,
     /// Rows the other node stored, not yet announced here.
     notices: VecDeque<i64>,
     /// A notice was lost: the node must re-read everything.
@@ -82,7 +81,7 @@ impl Cluster {
                     follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
                 }
                 Effect::Store { chunk, upto, .. } => self.nodes[n].stores.push_back((upto, chunk)),
-                Effect::Materialize { base, changes, .. } => self.nodes[n].materialize.push((base, changes)),
+                Effect::Materialize { changes, .. } => self.nodes[n].materialize.push(changes),
                 Effect::Compact { doc, log, snapshot, replaces } => {
                     let log_row = compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces);
                     follow.push(Event::Compacted { doc, log_row: Some(log_row) });
@@ -161,8 +160,8 @@ impl Server for Cluster {
                 let rows = self.rows_from(row);
                 self.event(n, Event::Remote { doc: self.doc, rows });
             }
-            for (base, changes) in std::mem::take(&mut self.nodes[n].materialize) {
-                let result = storage::materialize(base.as_deref().map(|b| b.as_slice()), changes).map_err(|e| e.to_string());
+            for changes in std::mem::take(&mut self.nodes[n].materialize) {
+                let result = storage::materialize(changes).map_err(|e| e.to_string());
                 self.event(n, Event::Materialized { doc: self.doc, result });
             }
             if let Some(at) = self.nodes[n].wake.take() {

@@ -533,7 +533,7 @@ fn a_quarantined_change_is_announced_and_never_asked_for_again() {
         pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
         assert!(w.watcher.doc.get_change_by_hash(&bad.hash()).is_some(), "relayed before it was quarantined");
         let initial_hash = Change::from_bytes(w.initial.clone()).expect("parses").hash();
-        let m = storage::materialize(None, vec![w.initial.clone()]).expect("materializes");
+        let m = storage::materialize(vec![w.initial.clone()]).expect("materializes");
         let before = (w.writer.received.len(), w.watcher.received.len());
         w.server.event(Event::Materialized { doc: doc_id(), result: Ok(Materialized { rejected: vec![bad.hash()], ..m }) });
         assert!(w.server.quarantined.contains(&bad.hash()), "reported");

@@ -94,7 +94,7 @@ pub struct EngineServer {
     now: u64,
     /// Stores not yet durable: (upto, chunk).
     pending_stores: VecDeque<(usize, Vec<u8>)>,
-    pending_materialize: Vec<(Option<std::sync::Arc<Vec<u8>>>, Vec<Vec<u8>>)>,
+    pending_materialize: Vec<Vec<Vec<u8>>>,
     outgoing: Vec<(ConnId, Vec<u8>)>,
     errors: usize,
     pub refused: Vec<String>,
@@ -248,7 +248,7 @@ impl EngineServer {
                     }
                 }
                 Effect::Store { chunk, upto, .. } => self.pending_stores.push_back((upto, chunk)),
-                Effect::Materialize { base, changes, .. } => self.pending_materialize.push((base, changes)),
+                Effect::Materialize { changes, .. } => self.pending_materialize.push(changes),
                 Effect::Compact { log, snapshot, replaces, doc } => {
                     if self.chaos.failing_compactions {
                         self.pending_compacts.push((log, snapshot, replaces));
@@ -353,12 +353,12 @@ impl Server for EngineServer {
                 break;
             }
         }
-        for (base, changes) in std::mem::take(&mut self.pending_materialize) {
+        for changes in std::mem::take(&mut self.pending_materialize) {
             let result = if self.chaos.rejections > 0.0 {
                 let poison = rng.random_bool(self.chaos.rejections);
-                materialize_rejecting(base.as_deref().map(|b| b.as_slice()), changes, &mut self.poisoned, poison, rng)
+                materialize_rejecting(changes, &mut self.poisoned, poison, rng)
             } else {
-                storage::materialize(base.as_deref().map(|b| b.as_slice()), changes)
+                storage::materialize(changes)
             };
             self.event(Event::Materialized { doc: self.doc, result: result.map_err(|e| e.to_string()) });
         }
@@ -429,19 +429,18 @@ impl Server for EngineServer {
 /// are left out and reported, with what depends on them; with `poison`, one more change of
 /// the batch (never the document's first) is poisoned first, for good.
 fn materialize_rejecting(
-    base: Option<&[u8]>,
     changes: Vec<Vec<u8>>,
     poisoned: &mut HashSet<ChangeHash>,
     poison: bool,
     rng: &mut ChaCha8Rng,
 ) -> Result<storage::Materialized, storage::ChunkError> {
     let hash = |bytes: &Vec<u8>| automerge::Change::from_bytes(bytes.clone()).expect("stored changes parse").hash();
-    let first = usize::from(base.is_none());
-    if poison && changes.len() > first {
-        poisoned.insert(hash(&changes[rng.random_range(first..changes.len())]));
+    // Never the section's first change.
+    if poison && changes.len() > 1 {
+        poisoned.insert(hash(&changes[rng.random_range(1..changes.len())]));
     }
     let (bad, good): (Vec<Vec<u8>>, Vec<Vec<u8>>) = changes.into_iter().partition(|c| poisoned.contains(&hash(c)));
-    let mut m = storage::materialize(base, good)?;
+    let mut m = storage::materialize(good)?;
     m.rejected.splice(0..0, bad.iter().map(hash));
     Ok(m)
 }
