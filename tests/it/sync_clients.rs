@@ -7,6 +7,7 @@ use concerta_e2e::{Client, Peer, Server, Store, both_backends, load_doc, root_te
 use serde_json::{Value, json};
 
 both_backends!(two_js_clients_and_samod_converge_on_one_section, three_clients_converge);
+both_backends!(a_whole_document_upload_is_unpacked_on_its_connection_and_stored, whole_document_upload);
 
 async fn three_clients_converge(store: Store) {
     let server = Server::start(&store).await;
@@ -80,4 +81,58 @@ async fn section_title(server: &Server, city: &concerta_e2e::City) -> String {
         .and_then(|s| s["title"].as_str())
         .expect("section A in its strategy")
         .to_owned()
+}
+
+/// A peer that uploads its whole document (a saved document as the sync message's changes,
+/// as automerge does for a peer that has nothing): the connection unpacks it into changes
+/// before the engine sees it (counted on `/metrics`), the server acknowledges every change,
+/// and a fresh client loads exactly that document.
+async fn whole_document_upload(store: Store) {
+    use automerge::sync::{Message as SyncMessage, MessageVersion};
+    use automerge::transaction::Transactable;
+    use concerta_e2e::{Recv, load_doc_state};
+    use concerta_e2e::concerta_sync::wire::WireMessage;
+
+    let server = Server::start(&store).await;
+    let city = setup_city(&store, &server).await;
+    let section = &city.section_a;
+    let mut peer = Peer::connect(&server.sync_url(&city.coordinator.token)).await.expect("connect to /sync");
+    let (mut doc, _) = load_doc_state(&mut peer, section.doc_id, Duration::from_secs(10)).await.expect("the section loads");
+    let body = match automerge::ReadDoc::get(&doc, automerge::ROOT, "body") {
+        Ok(Some((_, body))) => body,
+        other => panic!("a section has a body: {other:?}"),
+    };
+    for i in 0..300 {
+        doc.splice_text(&body, 0, 0, &format!("w{i} ")).expect("a local edit");
+        doc.commit();
+    }
+    let heads = doc.get_heads();
+    let upload = SyncMessage { heads: heads.clone(), need: vec![], have: vec![], changes: doc.save().into(), flags: None, version: MessageVersion::V2 };
+    peer.send_sync(section.doc_id, &upload, false).await.expect("send the document");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match peer.recv(deadline.saturating_duration_since(std::time::Instant::now())).await {
+            Recv::Msg(WireMessage::Sync { data, .. }) => {
+                let msg = SyncMessage::decode(&data).expect("a sync message");
+                if msg.heads == heads {
+                    break;
+                }
+            }
+            Recv::Msg(WireMessage::Error { message }) => panic!("the upload was refused: {message}"),
+            Recv::Msg(_) => {}
+            other => panic!("no acknowledgement of the uploaded document: {other:?}"),
+        }
+    }
+    let metrics = reqwest::get(server.url("/metrics")).await.expect("/metrics").text().await.expect("metrics text");
+    let unpacked = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("concerta_sync_documents_unpacked_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    assert_eq!(unpacked, Some(1.0), "the connection unpacked the document once");
+
+    let mut fresh = Peer::connect(&server.sync_url(&city.observer.token)).await.expect("connect to /sync");
+    let mut loaded = load_doc(&mut fresh, section.doc_id, Duration::from_secs(10)).await.expect("the section loads");
+    assert_eq!(loaded.get_heads(), heads);
+    assert_eq!(root_text(&loaded, "body"), root_text(&doc, "body"));
+    assert!(root_text(&loaded, "body").starts_with("w299 w298 "));
 }

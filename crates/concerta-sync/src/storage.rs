@@ -120,6 +120,36 @@ pub fn split_changes(stream: &[u8]) -> Result<Vec<Change>, ChunkError> {
     Ok(out)
 }
 
+/// Whether `bytes` may hold a whole document (a document or bundle chunk, types 0 and 3):
+/// a byte scan that finds every one, and now and then one that is not.
+pub fn may_hold_document(bytes: &[u8]) -> bool {
+    bytes.windows(9).any(|w| w[..4] == MAGIC && matches!(w[8], 0 | 3))
+}
+
+/// A sync message, as a peer sent it, whose changes hold whole documents: re-encoded with
+/// each document replaced by its changes, so that the engine has only changes to check.
+/// Loading a document costs O(document), and several times its size in memory while it
+/// inflates, so the server does it on the peer's own connection task, off the engine's.
+/// `None` when nothing needs unpacking, or when the message or a document in it is not
+/// valid (the engine refuses the original).
+pub fn unpack_documents(sync_message: &[u8]) -> Option<Vec<u8>> {
+    let mut message = automerge::sync::Message::decode(sync_message).ok()?;
+    if !message.changes.iter().any(may_hold_document) {
+        return None;
+    }
+    let mut chunks = Vec::with_capacity(message.changes.len());
+    for chunk in message.changes.iter() {
+        if may_hold_document(chunk) {
+            let changes = split_changes(chunk).ok()?;
+            chunks.push(changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect());
+        } else {
+            chunks.push(chunk.to_vec());
+        }
+    }
+    message.changes = chunks.into();
+    Some(message.encode())
+}
+
 /// Encodes the graph's durable, non-quarantined changes as a compact log.
 ///
 /// Layout: magic, 8 reserved bytes, the change count, then per change: a flag (1 when a new
@@ -516,4 +546,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_whole_document_in_a_sync_message_is_unpacked_into_its_changes() {
+        use automerge::sync::{Message, SyncDoc};
+        let mut doc = AutoCommit::new();
+        edits(&mut doc, 5);
+        let heads = doc.get_heads();
+        // What a peer that uploads whole documents sends: its saved document as the changes.
+        let mut message = Message { heads: heads.clone(), need: vec![], have: vec![], changes: doc.save().into(), flags: None, version: automerge::sync::MessageVersion::V2 };
+        let unpacked = unpack_documents(&message.clone().encode()).expect("a document to unpack");
+        let got = Message::decode(&unpacked).unwrap();
+        assert_eq!(got.heads, heads);
+        let hashes: Vec<ChangeHash> = got.changes.iter().flat_map(|c| split_changes(c).unwrap()).map(|c| c.hash()).collect();
+        let expected: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        assert_eq!(hashes, expected);
+        assert!(!got.changes.iter().any(may_hold_document));
+
+        // Changes only: nothing to do. A damaged document: left for the engine to refuse.
+        let mut fresh = automerge::sync::State::new();
+        let plain = doc.sync().generate_sync_message(&mut fresh).unwrap();
+        assert_eq!(unpack_documents(&plain.encode()), None);
+        let mut saved = doc.save();
+        let last = saved.len() - 1;
+        saved[last] ^= 0xff;
+        message.changes = saved.into();
+        assert_eq!(unpack_documents(&message.encode()), None);
+    }
 }

@@ -21,7 +21,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
-use concerta_sync::{ConnId, Event};
+use concerta_sync::wire::WireMessage;
+use concerta_sync::{ConnId, Event, storage};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -162,7 +163,20 @@ where
     while let Some(msg) = stream.next().await {
         match msg {
             Ok(WsMessage::Binary(data)) => {
-                if !sync.send(Command::Event(Event::Frame { conn, data: data.to_vec() })).await {
+                let mut data = data.to_vec();
+                // A whole document is loaded here, on this connection's task: on the engine's
+                // one large upload would hold up every other document.
+                if storage::may_hold_document(&data) {
+                    match tokio::task::spawn_blocking(move || unpack_frame(&data).ok_or(data)).await {
+                        Ok(Ok(unpacked)) => {
+                            metrics::counter!("concerta_sync_documents_unpacked_total").increment(1);
+                            data = unpacked;
+                        }
+                        Ok(Err(as_sent)) => data = as_sent,
+                        Err(_) => return,
+                    }
+                }
+                if !sync.send(Command::Event(Event::Frame { conn, data })).await {
                     return;
                 }
             }
@@ -175,6 +189,15 @@ where
             }
         }
     }
+}
+
+/// `frame` with the whole documents of its sync message unpacked into their changes
+/// ([`storage::unpack_documents`]); `None` when it holds none or is not valid.
+fn unpack_frame(frame: &[u8]) -> Option<Vec<u8>> {
+    let mut message = WireMessage::decode(frame).ok()?;
+    let (WireMessage::Sync { data, .. } | WireMessage::Request { data, .. }) = &mut message else { return None };
+    *data = storage::unpack_documents(data)?;
+    Some(message.encode())
 }
 
 async fn write_loop<Si>(mut sink: Si, mut rx: mpsc::Receiver<Outgoing>)
