@@ -46,7 +46,7 @@ pub(super) struct Doc {
     /// compaction replaces.
     pub(super) rows: Vec<i64>,
     /// The rows a compaction in flight replaces.
-    pub(super) compacting: Option<Vec<i64>>,
+    pub(super) compacting: Option<Compacting>,
     pub(super) snapshot: Option<Snapshot>,
     /// A snapshot row waiting for a quiet moment to be written with a compaction.
     pub(super) snapshot_row: Option<Vec<u8>>,
@@ -369,8 +369,34 @@ pub(super) fn compact(doc_id: DocumentId, doc: &mut Doc, out: &mut Vec<Effect>) 
     let log = storage::encode_log(&doc.graph);
     let replaces = std::mem::take(&mut doc.rows);
     let snapshot = doc.snapshot_row.take();
-    doc.compacting = Some(replaces.clone());
+    doc.compacting = Some(Compacting { replaces: replaces.clone(), with_snapshot: snapshot.is_some() });
     out.push(Effect::Compact { doc: doc_id, log, snapshot, replaces });
+}
+
+/// A compaction on its way to the store: the rows it replaces, and whether it carries the
+/// snapshot row.
+pub(super) struct Compacting {
+    replaces: Vec<i64>,
+    with_snapshot: bool,
+}
+
+impl Engine {
+    /// The store's answer to a compaction. Failed, the rows stay as they were and a snapshot
+    /// it carried waits for the next one (the rows may hold quarantined changes that only a
+    /// new snapshot's compaction leaves out).
+    pub(super) fn on_compacted(&mut self, doc_id: DocumentId, log_row: Option<i64>) {
+        let Some(doc) = self.docs.get_mut(&doc_id) else { return };
+        let Some(compacting) = doc.compacting.take() else { return };
+        match log_row {
+            Some(row) => doc.rows.push(row),
+            None => {
+                doc.rows.extend(compacting.replaces);
+                if compacting.with_snapshot && doc.snapshot_row.is_none() {
+                    doc.snapshot_row = doc.snapshot.as_ref().map(|s| storage::encode_snapshot(&s.heads, &s.bytes));
+                }
+            }
+        }
+    }
 }
 
 /// A snapshot made, or rows piled up, while the document was busy: compact at the next

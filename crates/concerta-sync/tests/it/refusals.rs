@@ -556,3 +556,44 @@ fn a_quarantined_change_is_announced_and_never_asked_for_again() {
         }
     }
 }
+
+/// The compaction that would leave a quarantined change out of the rows fails: its snapshot
+/// waits for the next one, and the rows lose the change then. Before, the snapshot was
+/// dropped and the change stayed in the rows until the next materialization, served again by
+/// every load.
+#[test]
+fn a_snapshot_whose_compaction_failed_goes_with_the_next_one() {
+    use concerta_sync::storage::{self, Materialized, StoredChunk};
+    use concerta_sync::Event;
+    let mut w = world();
+    let bad = edit(&mut w.writer.doc, "rechazado ");
+    pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
+    let in_rows = |server: &EngineServer, hash: &automerge::ChangeHash| {
+        server.rows.iter().any(|(_, row)| match row {
+            StoredChunk::Changes(bytes) => storage::split_changes(bytes).expect("stored").iter().any(|c| &c.hash() == hash),
+            StoredChunk::Log(bytes) => storage::decode_log(bytes).expect("stored").entries.iter().any(|e| &e.hash == hash),
+            StoredChunk::Snapshot(_) => false,
+        })
+    };
+    assert!(in_rows(&w.server, &bad.hash()), "stored before the quarantine");
+    let m = storage::materialize(vec![w.initial.clone()]).expect("materializes");
+    w.server.fail_compactions = 1;
+    w.server.event(Event::Materialized { doc: doc_id(), result: Ok(Materialized { rejected: vec![bad.hash()], ..m }) });
+    assert!(in_rows(&w.server, &bad.hash()), "the compaction failed: the rows are as they were");
+    assert!(!w.server.rows.iter().any(|(_, r)| matches!(r, StoredChunk::Snapshot(_))), "no snapshot row yet");
+    // The next accepted change (another actor's, on the first change only: not built on
+    // the quarantined one) is stored, and the compaction after it carries the snapshot.
+    let mut other = workshop(&w, 9);
+    let body = match other.get(ROOT, "body") {
+        Ok(Some((_, body))) => body,
+        o => panic!("a section has a body: {o:?}"),
+    };
+    other.splice_text(&body, 0, 0, "luego ").expect("an edit");
+    other.commit();
+    let change = other.get_last_local_change().expect("committed").raw_bytes().to_vec();
+    let heads = other.get_heads();
+    w.watcher.send_raw(&mut w.server, doc_id(), vec![change], heads);
+    pump(&mut w.server, &mut [&mut w.writer, &mut w.watcher], QUIET);
+    assert!(w.server.rows.iter().any(|(_, r)| matches!(r, StoredChunk::Snapshot(_))), "the snapshot row was written");
+    assert!(!in_rows(&w.server, &bad.hash()), "the quarantined change left the rows");
+}

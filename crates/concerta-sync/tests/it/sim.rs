@@ -113,6 +113,8 @@ pub struct EngineServer {
     /// What the runtime does besides storing, off by default (the targeted tests count on a
     /// load and a compaction answered at once). See [`Chaos`].
     pub chaos: Chaos,
+    /// This many of the next compactions fail (`Compacted { log_row: None }`), whatever chaos says.
+    pub fail_compactions: usize,
     /// Loads and compactions the engine asked for and `settle` has not answered yet (with
     /// [`Chaos::slow_loads`] and [`Chaos::failing_compactions`]).
     pending_loads: Vec<DocumentId>,
@@ -175,6 +177,7 @@ impl EngineServer {
             access: HashMap::new(),
             now: 0,
             pending_stores: VecDeque::new(),
+            fail_compactions: 0,
             pending_materialize: Vec::new(),
             outgoing: Vec::new(),
             errors: 0,
@@ -250,7 +253,10 @@ impl EngineServer {
                 Effect::Store { chunk, upto, .. } => self.pending_stores.push_back((upto, chunk)),
                 Effect::Materialize { changes, .. } => self.pending_materialize.push(changes),
                 Effect::Compact { log, snapshot, replaces, doc } => {
-                    if self.chaos.failing_compactions {
+                    if self.fail_compactions > 0 {
+                        self.fail_compactions -= 1;
+                        follow.push(Event::Compacted { doc, log_row: None });
+                    } else if self.chaos.failing_compactions {
                         self.pending_compacts.push((log, snapshot, replaces));
                     } else {
                         let log_row = compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces);
