@@ -69,6 +69,9 @@ pub struct Sample {
     /// utime + stime of /proc/<pid>/stat (clock ticks → ns; 10 ms resolution).
     pub stat_ns: u64,
     pub rss_kb: u64,
+    /// The anonymous part of `rss_kb` (`RssAnon`: heap, stacks), without the program's
+    /// mapped code and data, which a larger binary has more of.
+    pub anon_kb: u64,
 }
 
 impl Sample {
@@ -106,8 +109,11 @@ pub fn sample(pid: u32) -> Sample {
     }
     if let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) {
         for line in status.lines() {
+            let kb = |v: &str| v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
             if let Some(v) = line.strip_prefix("VmRSS:") {
-                s.rss_kb = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                s.rss_kb = kb(v);
+            } else if let Some(v) = line.strip_prefix("RssAnon:") {
+                s.anon_kb = kb(v);
             }
         }
     }

@@ -34,16 +34,40 @@ pub struct Args {
     pub command: String,
 }
 
+/// Resident memory at one moment: all of it, and its anonymous part.
+#[derive(Clone, Copy, Default)]
+struct Mem {
+    rss_kb: u64,
+    anon_kb: u64,
+}
+
+impl Mem {
+    fn of(pid: u32) -> Mem {
+        let s = sample(pid);
+        Mem { rss_kb: s.rss_kb, anon_kb: s.anon_kb }
+    }
+
+    fn max(self, other: Mem) -> Mem {
+        Mem { rss_kb: self.rss_kb.max(other.rss_kb), anon_kb: self.anon_kb.max(other.anon_kb) }
+    }
+}
+
+impl std::fmt::Display for Mem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} MB ({})", mb(self.rss_kb), mb(self.anon_kb))
+    }
+}
+
 /// What one server did.
 struct Upload {
     secs: f64,
-    fresh_kb: u64,
-    peak_kb: u64,
-    end_kb: u64,
-    after5_kb: u64,
-    after70_kb: u64,
-    restarted_kb: u64,
-    cold_kb: u64,
+    fresh: Mem,
+    peak: Mem,
+    end: Mem,
+    after5: Mem,
+    after70: Mem,
+    restarted: Mem,
+    cold: Mem,
     cold_ms: f64,
 }
 
@@ -59,9 +83,8 @@ pub async fn run(args: Args) -> Result<()> {
         let r = run_one(kind, &args, &root.join(kind.key())).await.map_err(|e| format!("{e:#}"));
         match &r {
             Ok(u) => log(format!(
-                "{}: {:.1} s; RSS fresh {} MB, peak {} MB, end {} MB, +5 s {} MB, +70 s {} MB; restarted {} MB, cold open {} MB ({:.0} ms)",
-                kind.key(), u.secs, mb(u.fresh_kb), mb(u.peak_kb), mb(u.end_kb), mb(u.after5_kb), mb(u.after70_kb),
-                mb(u.restarted_kb), mb(u.cold_kb), u.cold_ms
+                "{}: {:.1} s; RSS (anonymous) fresh {}, peak {}, end {}, +5 s {}, +70 s {}; restarted {}, cold open {} ({:.0} ms)",
+                kind.key(), u.secs, u.fresh, u.peak, u.end, u.after5, u.after70, u.restarted, u.cold, u.cold_ms
             )),
             Err(e) => log(format!("{}: failed: {e}", kind.key())),
         }
@@ -91,16 +114,18 @@ async fn run_one(kind: Kind, args: &Args, dir: &Path) -> Result<Upload> {
     let url = server.url();
     let pid = server.pid();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let fresh_kb = sample(pid).rss_kb;
+    let fresh = Mem::of(pid);
 
-    // The peak, sampled every 100 ms until the client has left.
-    let peak = Arc::new(AtomicU64::new(fresh_kb));
+    // The peak (of each figure on its own), sampled every 100 ms until the client has left.
+    let peak = Arc::new((AtomicU64::new(fresh.rss_kb), AtomicU64::new(fresh.anon_kb)));
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = {
         let (peak, stop) = (peak.clone(), stop.clone());
         tokio::spawn(async move {
             while !stop.load(Relaxed) {
-                peak.fetch_max(sample(pid).rss_kb, Relaxed);
+                let now = Mem::of(pid);
+                peak.0.fetch_max(now.rss_kb, Relaxed);
+                peak.1.fetch_max(now.anon_kb, Relaxed);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
@@ -108,12 +133,12 @@ async fn run_one(kind: Kind, args: &Args, dir: &Path) -> Result<Upload> {
     let t0 = Instant::now();
     let heads = upload(&url, id, kind == Kind::Concerta, args.changes, args.rate).await;
     let secs = t0.elapsed().as_secs_f64();
-    let end_kb = sample(pid).rss_kb;
+    let end = Mem::of(pid);
     let heads = heads?;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let after5_kb = sample(pid).rss_kb;
+    let after5 = Mem::of(pid);
     tokio::time::sleep(Duration::from_secs(65)).await;
-    let after70_kb = sample(pid).rss_kb;
+    let after70 = Mem::of(pid);
     stop.store(true, Relaxed);
     let _ = sampler.await;
 
@@ -121,22 +146,13 @@ async fn run_one(kind: Kind, args: &Args, dir: &Path) -> Result<Upload> {
     server.start()?;
     let pid = server.pid();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let restarted_kb = sample(pid).rss_kb;
+    let restarted = Mem::of(pid);
     let cold = cold_open(&server.url(), id, &heads, pid).await;
-    let cold_kb = sample(pid).rss_kb;
+    let cold_mem = Mem::of(pid);
     server.stop();
     let cold = cold?;
-    Ok(Upload {
-        secs,
-        fresh_kb,
-        peak_kb: peak.load(Relaxed).max(end_kb),
-        end_kb,
-        after5_kb,
-        after70_kb,
-        restarted_kb,
-        cold_kb,
-        cold_ms: cold.total_ms,
-    })
+    let peak = Mem { rss_kb: peak.0.load(Relaxed), anon_kb: peak.1.load(Relaxed) }.max(end);
+    Ok(Upload { secs, fresh, peak, end, after5, after70, restarted, cold: cold_mem, cold_ms: cold.total_ms })
 }
 
 /// Writes `changes` edits into document `id`, one sync message each, answering the server as
@@ -188,8 +204,8 @@ fn render(args: &Args, rows: &[(Kind, Result<Upload, String>)], load_before: &st
         "- **Load:** one client writes {} changes into a fresh section (three letters spliced into `body`, every other edit also deleting four), every change its own sync message, {} messages a second (Concerta refuses more than 500/s on a connection), answering the server as it goes; it waits until the server has them all and leaves.\n",
         args.changes, args.rate
     ));
-    md.push_str("- **Memory:** the server's `VmRSS`, sampled every 100 ms. Concerta unloads a document 30 s after its last peer left. Restarted: a fresh process, then a fresh client opens the section cold (the memory the document itself needs).\n\n");
-    md.push_str("| server | upload time | RSS fresh | peak during the upload | at its end | 5 s after the client left | 70 s after | restarted: fresh / after a cold open of the section |\n");
+    md.push_str("- **Memory:** the server's resident memory (`VmRSS`), and in brackets its anonymous part (`RssAnon`: heap and stacks, without the program's own mapped code, which a larger binary has more of), sampled every 100 ms (each peak on its own). Concerta unloads a document 30 s after its last peer left. Restarted: a fresh process, then a fresh client opens the section cold (the memory the document itself needs).\n\n");
+    md.push_str("| server | upload time | fresh | peak during the upload | at its end | 5 s after the client left | 70 s after | restarted: fresh / after a cold open of the section |\n");
     md.push_str("|---|---|---|---|---|---|---|---|\n");
     for (kind, r) in rows {
         let name = match kind {
@@ -200,8 +216,8 @@ fn render(args: &Args, rows: &[(Kind, Result<Upload, String>)], load_before: &st
         };
         match r {
             Ok(u) => md.push_str(&format!(
-                "| {name} | {:.1} s | {} MB | {} MB | {} MB | {} MB | {} MB | {} MB / {} MB ({:.0} ms) |\n",
-                u.secs, mb(u.fresh_kb), mb(u.peak_kb), mb(u.end_kb), mb(u.after5_kb), mb(u.after70_kb), mb(u.restarted_kb), mb(u.cold_kb), u.cold_ms
+                "| {name} | {:.1} s | {} | {} | {} | {} | {} | {} / {} ({:.0} ms) |\n",
+                u.secs, u.fresh, u.peak, u.end, u.after5, u.after70, u.restarted, u.cold, u.cold_ms
             )),
             Err(e) => md.push_str(&format!("| {name} | failed: {} | | | | | | |\n", e.replace('|', "/").replace('\n', " "))),
         }
