@@ -241,20 +241,31 @@ fn parse_common(
     })
 }
 
-/// `loadgen jsloop [--quick] [--servers concerta,npm,repo2,samod] [--no-pin] --repo-root DIR
-/// --out FILE --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]`.
+/// `loadgen jsloop [--quick] [--servers concerta,npm,repo2,samod] [--coalesce MS,MS] [--no-pin]
+/// --repo-root DIR --out FILE --concerta BIN --samod BIN [--js-dir DIR] [--node node] [--command TEXT]`.
+/// Concerta runs once per relay coalescing window in `--coalesce` (default `0,50`: off, and
+/// its default).
 fn parse_jsloop_args() -> Result<jsloop::Args> {
     let mut quick = false;
-    let common = parse_common("jsloop", vec![Kind::Concerta, Kind::Npm, Kind::Repo2, Kind::Samod], |arg, _| {
-        let known = arg == "--quick";
-        quick |= known;
-        Ok(known)
+    let mut windows = vec![0, 50];
+    let common = parse_common("jsloop", vec![Kind::Concerta, Kind::Npm, Kind::Repo2, Kind::Samod], |arg, val| {
+        match arg {
+            "--quick" => quick = true,
+            "--coalesce" => {
+                windows = val()?
+                    .split(',')
+                    .map(|ms| ms.trim().parse::<u64>())
+                    .collect::<Result<_, _>>()
+                    .context("--coalesce takes milliseconds, e.g. 0,50,100")?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     })?;
     let mut variants = Vec::new();
     for &kind in &common.kinds {
         if kind == Kind::Concerta {
-            variants.push(jsloop::Variant { kind, coalesce_ms: Some(0) });
-            variants.push(jsloop::Variant { kind, coalesce_ms: Some(100) });
+            variants.extend(windows.iter().map(|&ms| jsloop::Variant { kind, coalesce_ms: Some(ms) }));
         } else {
             variants.push(jsloop::Variant { kind, coalesce_ms: None });
         }

@@ -163,7 +163,7 @@ pub struct Config {
     /// Coalescing window of sync relays, in milliseconds: a peer gets at most about one sync
     /// message per window while changes keep coming; 0 sends every relay at once. A peer
     /// that had no message for 3/4 of a window gets an edit at once.
-    #[arg(long, env = "CONCERTA_SYNC_COALESCE_MS", default_value_t = 100, global = true)]
+    #[arg(long, env = "CONCERTA_SYNC_COALESCE_MS", default_value_t = 50, global = true)]
     pub sync_coalesce_ms: u64,
 }
 
@@ -184,7 +184,7 @@ impl Config {
             reminder_interval: 60,
             mail_lease: 300,
             mail_retry_ms: 30_000,
-            sync_coalesce_ms: 100,
+            sync_coalesce_ms: 50,
         }
     }
 

@@ -105,7 +105,7 @@ impl Default for Config {
             compact_rows: 256,
             max_pending: 10_000,
             max_doc_bytes: 64 << 20,
-            coalesce_ms: 100,
+            coalesce_ms: 50,
             share_presence: false,
         }
     }
