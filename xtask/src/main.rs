@@ -78,10 +78,11 @@ commands:
                   release builds, then the same load against Concerta, the npm JS sync
                   server, automerge-repo 2.x and samod; writes bench/RESULTS.md (~25 min;
                   --quick: a few minutes), keeping the other benchmarks' blocks
-  bench --jsloop [--quick] [--servers …] [--no-pin]
+  bench --jsloop [--quick] [--servers …] [--coalesce MS,MS] [--no-pin]
                   the official JS client (automerge-repo 2.5) in closed loops, 1 × 10 × 100
                   and 20 × 3 × 50 (sections × clients × edits), against the same servers
-                  (Concerta with relay coalescing off and on); writes its block of
+                  (Concerta at each relay coalescing window, default 0,50: off and its
+                  default); writes its block of
                   bench/RESULTS.md (~20 min)
   bench --upload [--servers concerta,samod] [--no-pin]
                   the server's memory while one client writes a 20,000-change history into
@@ -749,7 +750,11 @@ fn bench(root: &Path, rest: &[String]) -> Result<ExitCode> {
                 let list = it.next().context("--servers needs a list, e.g. concerta,samod")?;
                 passed.extend([arg.clone(), list.clone()]);
             }
-            other => bail!("`cargo xtask bench`: unknown argument `{other}` (--jsloop, --upload, --quick, --servers LIST, --no-pin, --keep)"),
+            "--coalesce" => {
+                let list = it.next().context("--coalesce needs windows in ms, e.g. 0,50,100")?;
+                passed.extend([arg.clone(), list.clone()]);
+            }
+            other => bail!("`cargo xtask bench`: unknown argument `{other}` (--jsloop [--coalesce MS,MS], --upload, --quick, --servers LIST, --no-pin, --keep)"),
         }
     }
     let target = target_dir(root)?;
