@@ -28,4 +28,16 @@ pub use ids::{
 };
 pub use permission::{Action, Membership, Principal, Resource, may_create_city, permit};
 pub use template::{SectionTemplate, seed_template};
+
+/// The kinds of a document's stored rows (`doc_chunks.kind`): written by the store, read by
+/// the sync engine, defined here once for both.
+pub mod chunk_kind {
+    /// Incremental automerge changes, concatenated.
+    pub const CHANGES: i16 = 0;
+    /// A snapshot: its heads and a saved automerge document
+    /// (`concerta_sync::storage::encode_snapshot`).
+    pub const SNAPSHOT: i16 = 1;
+    /// The sync engine's compact change log (`concerta_sync::storage::encode_log`).
+    pub const LOG: i16 = 2;
+}
 pub use validate::{FieldError, validate_email, validate_name, validate_slug, validate_text};

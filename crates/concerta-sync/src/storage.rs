@@ -13,6 +13,8 @@ use std::collections::HashSet;
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 
+use concerta_core::chunk_kind;
+
 use crate::graph::{ChangeGraph, Schema};
 
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
@@ -30,20 +32,21 @@ pub enum StoredChunk {
 }
 
 impl StoredChunk {
-    /// The `kind` column value.
+    /// The `kind` column value ([`chunk_kind`]).
     pub fn kind(&self) -> i16 {
         match self {
-            StoredChunk::Changes(_) => 0,
-            StoredChunk::Snapshot(_) => 1,
-            StoredChunk::Log(_) => 2,
+            StoredChunk::Changes(_) => chunk_kind::CHANGES,
+            StoredChunk::Snapshot(_) => chunk_kind::SNAPSHOT,
+            StoredChunk::Log(_) => chunk_kind::LOG,
         }
     }
 
+    /// A stored row by its `kind` column; `None` for a kind this engine does not know.
     pub fn from_row(kind: i16, data: Vec<u8>) -> Option<Self> {
         match kind {
-            0 => Some(StoredChunk::Changes(data)),
-            1 => Some(StoredChunk::Snapshot(data)),
-            2 => Some(StoredChunk::Log(data)),
+            chunk_kind::CHANGES => Some(StoredChunk::Changes(data)),
+            chunk_kind::SNAPSHOT => Some(StoredChunk::Snapshot(data)),
+            chunk_kind::LOG => Some(StoredChunk::Log(data)),
             _ => None,
         }
     }

@@ -13,11 +13,10 @@ use crate::queries::audit::{self, AuditActor, NewAuditEntry};
 use crate::tables::{doc_chunk, document, section, strategy};
 use crate::{Database, Error, Result};
 
-/// `doc_chunks.kind` of a snapshot: the node count (u64 LE) and a saved document
-/// (`concerta_sync::storage::encode_snapshot`).
-pub const CHUNK_KIND_SNAPSHOT: i16 = 1;
-/// `doc_chunks.kind` of a chunk holding incremental changes.
-pub const CHUNK_KIND_CHANGES: i16 = 0;
+/// `doc_chunks.kind` of a snapshot ([`concerta_core::chunk_kind`]).
+pub const CHUNK_KIND_SNAPSHOT: i16 = concerta_core::chunk_kind::SNAPSHOT;
+/// `doc_chunks.kind` of a chunk holding incremental changes ([`concerta_core::chunk_kind`]).
+pub const CHUNK_KIND_CHANGES: i16 = concerta_core::chunk_kind::CHANGES;
 
 /// A strategy with its sections in order.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, 
 use crate::tables::{access_notice, doc_chunk, document, section, server_meta};
 use crate::{Database, Error, Result};
 
-/// `doc_chunks.kind` of the engine's compact change log.
-pub const CHUNK_KIND_LOG: i16 = 2;
+/// `doc_chunks.kind` of the engine's compact change log ([`concerta_core::chunk_kind`]).
+pub const CHUNK_KIND_LOG: i16 = concerta_core::chunk_kind::LOG;
 
 /// The Postgres channel on which appends are announced.
 pub const DOC_CHANNEL: &str = "concerta_doc_chunks";
