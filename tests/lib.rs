@@ -1139,6 +1139,17 @@ pub async fn load_doc_state(
     }
 }
 
+/// The value of a counter on `server`'s `/metrics` (0 before it first counts; the sum of its
+/// labelled series).
+pub async fn counter(server: &Server, name: &str) -> u64 {
+    let text = reqwest::get(server.url("/metrics")).await.expect("/metrics").text().await.expect("metrics text");
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
 /// What a client with nothing sends first (in a `request`).
 pub fn empty_request() -> SyncMessage {
     AutoCommit::new()

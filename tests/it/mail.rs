@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use concerta_e2e::mail_sink::{Sink, free_port, sink_script, smtp_python};
-use concerta_e2e::{Api, Server, Store, setup_city};
+use concerta_e2e::{Api, Server, Store, counter, setup_city};
 use serde_json::{Value, json};
 
 /// The city's messages, via the API.
@@ -39,16 +39,6 @@ async fn until_settled(api: &Api, city: &str, n: usize, within: Duration, server
         assert!(Instant::now() < deadline, "messages not settled within {within:?}: {states:?}\n{}", server.log_tail(40));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The value of a counter on `/metrics` (0 before it first counts).
-async fn counter(server: &Server, name: &str) -> u64 {
-    let text = reqwest::get(server.url("/metrics")).await.expect("/metrics").text().await.expect("metrics text");
-    text.lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
 }
 
 fn text_part(message: &Value, content_type: &str) -> String {

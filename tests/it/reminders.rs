@@ -4,20 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use concerta_e2e::{Api, Server, Store, setup_city};
+use concerta_e2e::{Api, Server, Store, counter, setup_city};
 use serde_json::{Value, json};
 
 const FAST: &[(&str, &str)] = &[("CONCERTA_REMINDER_INTERVAL", "1")];
-
-/// The value of a counter on a node's `/metrics` (0 before it first counts).
-async fn counter(server: &Server, name: &str) -> u64 {
-    let text = reqwest::get(server.url("/metrics")).await.expect("/metrics").text().await.expect("metrics text");
-    text.lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
-}
 
 /// Polls until `server` has looked for due measurements `n` more times than `from`.
 async fn runs_past(server: &Server, from: u64, n: u64) -> u64 {

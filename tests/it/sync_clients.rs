@@ -123,12 +123,8 @@ async fn whole_document_upload(store: Store) {
             other => panic!("no acknowledgement of the uploaded document: {other:?}"),
         }
     }
-    let metrics = reqwest::get(server.url("/metrics")).await.expect("/metrics").text().await.expect("metrics text");
-    let unpacked = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("concerta_sync_documents_unpacked_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok());
-    assert_eq!(unpacked, Some(1.0), "the connection unpacked the document once");
+    let unpacked = concerta_e2e::counter(&server, "concerta_sync_documents_unpacked_total").await;
+    assert_eq!(unpacked, 1, "the connection unpacked the document once");
 
     let mut fresh = Peer::connect(&server.sync_url(&city.observer.token)).await.expect("connect to /sync");
     let mut loaded = load_doc(&mut fresh, section.doc_id, Duration::from_secs(10)).await.expect("the section loads");
