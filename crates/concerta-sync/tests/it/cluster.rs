@@ -3,8 +3,14 @@
 //! elsewhere. Notices arrive late, in bursts, or are lost (then the node re-reads
 //! everything, as the runtime does after a dropped `LISTEN` connection); both nodes compact
 //! the same document. Peers connect to either node and move between them.
+//!
+//! With [`Cluster::chaos`], each node's runtime is as slow and faulty as the single engine's
+//! (`Chaos` in `sim.rs`): stores completing late, loads answered by a later `settle` (frames
+//! arrive while loading),
+//! compactions answered late and a third of them failing, and the durability oracle checked
+//! at every crash (both nodes die; every change either node acknowledged must be stored).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use automerge::ChangeHash;
 use concerta_sync::storage::{self, StoredChunk};
@@ -12,7 +18,7 @@ use concerta_sync::{Access, Config, ConnId, DocumentId, Effect, Engine, Event, S
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::sim::{compact_rows, Server};
+use crate::sim::{acknowledged_by, compact_rows, missing_from_rows, Server};
 
 struct Node {
     engine: Engine,
@@ -24,11 +30,14 @@ struct Node {
     lost: bool,
     /// The `Effect::Wake` asked for, if any.
     wake: Option<u64>,
+    /// Loads and compactions asked for and not answered yet (with `chaos`).
+    loads: Vec<DocumentId>,
+    compacts: Vec<(Vec<u8>, Option<Vec<u8>>, Vec<i64>)>,
 }
 
 impl Node {
     fn new(config: &Config) -> Self {
-        Node { engine: Engine::new(config.clone()), stores: VecDeque::new(), materialize: Vec::new(), notices: VecDeque::new(), lost: false, wake: None }
+        Node { engine: Engine::new(config.clone()), stores: VecDeque::new(), materialize: Vec::new(), notices: VecDeque::new(), lost: false, wake: None, loads: Vec::new(), compacts: Vec::new() }
     }
 }
 
@@ -44,6 +53,15 @@ pub struct Cluster {
     now: u64,
     /// Decides which notices get lost, reproducibly.
     coin: u64,
+    /// Slow loads, late and failing compactions, the durability oracle (module docs).
+    pub chaos: bool,
+    /// The oracle: every change a node acknowledged to a peer (`sim::acknowledged_by`).
+    acknowledged: HashSet<ChangeHash>,
+    violations: Vec<String>,
+    /// What the chaos made happen, so a test can check it did.
+    pub frames_while_loading: usize,
+    pub failed_compactions: usize,
+    pub stores_lost: usize,
 }
 
 impl Cluster {
@@ -58,6 +76,12 @@ impl Cluster {
             config,
             now: 0,
             coin: 0,
+            chaos: false,
+            acknowledged: HashSet::new(),
+            violations: Vec::new(),
+            frames_while_loading: 0,
+            failed_compactions: 0,
+            stores_lost: 0,
         }
     }
 
@@ -71,15 +95,22 @@ impl Cluster {
         let mut follow = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Send { conn, frame } => self.outgoing.push((conn, frame)),
+                Effect::Send { conn, frame } => {
+                    if self.chaos {
+                        self.acknowledged.extend(acknowledged_by(&frame));
+                    }
+                    self.outgoing.push((conn, frame));
+                }
                 Effect::CheckAccess { conn, doc } => {
                     let access = if doc == self.doc { self.access.get(&conn).copied().unwrap_or(Access::None) } else { Access::None };
                     follow.push(Event::Access { conn, doc, access });
                 }
+                Effect::Load { doc } if self.chaos => self.nodes[n].loads.push(doc),
                 Effect::Load { doc } => {
                     let rows = (doc == self.doc).then(|| self.rows.clone());
                     follow.push(Event::Loaded { doc, rows, schema: Schema::Section });
                 }
+                Effect::Compact { log, snapshot, replaces, .. } if self.chaos => self.nodes[n].compacts.push((log, snapshot, replaces)),
                 Effect::Store { chunk, upto, .. } => self.nodes[n].stores.push_back((upto, chunk)),
                 Effect::Materialize { changes, .. } => self.nodes[n].materialize.push(changes),
                 Effect::Compact { doc, log, snapshot, replaces } => {
@@ -116,7 +147,9 @@ impl Server for Cluster {
     }
 
     fn frame(&mut self, conn: ConnId, frame: Vec<u8>) {
-        self.event(Self::node_of(conn), Event::Frame { conn, data: frame });
+        let n = Self::node_of(conn);
+        self.frames_while_loading += usize::from(!self.nodes[n].loads.is_empty());
+        self.event(n, Event::Frame { conn, data: frame });
     }
 
     fn disconnect(&mut self, conn: ConnId) {
@@ -125,6 +158,11 @@ impl Server for Cluster {
 
     fn settle(&mut self, rng: &mut ChaCha8Rng, everything: bool) {
         for n in 0..self.nodes.len() {
+            // With chaos, a slow database: often no store completes at all, so a crash has a
+            // wide window to lose one in.
+            if self.chaos && !everything && rng.random_bool(0.5) {
+                continue;
+            }
             let mut stores = 0;
             while let Some((upto, chunk)) = self.nodes[n].stores.pop_front() {
                 stores += 1;
@@ -160,6 +198,25 @@ impl Server for Cluster {
                 let rows = self.rows_from(row);
                 self.event(n, Event::Remote { doc: self.doc, rows });
             }
+            for doc in std::mem::take(&mut self.nodes[n].loads) {
+                // Sometimes one more settle later.
+                if !everything && rng.random_bool(0.3) {
+                    self.nodes[n].loads.push(doc);
+                    continue;
+                }
+                let rows = (doc == self.doc).then(|| self.rows.clone());
+                self.event(n, Event::Loaded { doc, rows, schema: Schema::Section });
+            }
+            for (log, snapshot, replaces) in std::mem::take(&mut self.nodes[n].compacts) {
+                // A third fail, as a failed compaction transaction: the rows stay as they were.
+                let log_row = if rng.random_bool(1.0 / 3.0) {
+                    self.failed_compactions += 1;
+                    None
+                } else {
+                    Some(compact_rows(&mut self.rows, &mut self.next_row, log, snapshot, &replaces))
+                };
+                self.event(n, Event::Compacted { doc: self.doc, log_row });
+            }
             for changes in std::mem::take(&mut self.nodes[n].materialize) {
                 let result = storage::materialize(changes).map_err(|e| e.to_string());
                 self.event(n, Event::Materialized { doc: self.doc, result });
@@ -180,6 +237,10 @@ impl Server for Cluster {
         0
     }
 
+    fn violations(&self) -> Vec<String> {
+        self.violations.clone()
+    }
+
     fn heads(&self) -> Vec<ChangeHash> {
         storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load").graph.durable_heads()
     }
@@ -194,7 +255,12 @@ impl Server for Cluster {
     }
 
     fn restart(&mut self) {
-        // Both nodes crash: what was not stored is gone.
+        // Both nodes crash: what was not stored is gone, and a compaction in flight did not
+        // commit. Nothing either node acknowledged may be lost.
+        if self.chaos {
+            self.violations.extend(missing_from_rows(&self.rows, &self.acknowledged, &HashSet::new(), "at a crash"));
+        }
+        self.stores_lost += self.nodes.iter().map(|n| n.stores.len()).sum::<usize>();
         self.nodes = vec![Node::new(&self.config), Node::new(&self.config)];
         self.outgoing.clear();
     }

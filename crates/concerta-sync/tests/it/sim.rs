@@ -270,18 +270,10 @@ impl EngineServer {
         }
     }
 
-    /// The oracle's record of a frame sent: a sync message acknowledges its heads and the
-    /// changes it carries. A quarantined change is never sent or advertised again.
+    /// The oracle's record of a frame sent (see [`acknowledged_by`]). A quarantined change is
+    /// never sent or advertised again.
     fn note_sent(&mut self, conn: ConnId, frame: &[u8]) {
-        let Ok(WireMessage::Sync { data, .. }) = WireMessage::decode(frame) else { return };
-        let msg = Message::decode(&data).expect("engine sync messages decode");
-        let mut hashes = msg.heads.clone();
-        if msg.version == automerge::sync::MessageVersion::V1 {
-            for chunk in msg.changes.iter() {
-                hashes.extend(storage::split_changes(chunk).expect("engine chunks split").iter().map(|c| c.hash()));
-            }
-        }
-        for h in hashes {
+        for h in acknowledged_by(frame) {
             if self.quarantined_here.contains(&h) {
                 self.violations.push(format!("quarantined change {} sent or advertised to conn {conn}", short(&h)));
             }
@@ -292,19 +284,8 @@ impl EngineServer {
     /// The durability oracle: every acknowledged change (but those quarantined since) is in
     /// the stored rows.
     pub fn check_durable(&mut self, when: &str) {
-        if !self.chaos.oracle {
-            return;
-        }
-        let loaded = storage::load_graph(self.rows.clone(), Schema::Section).expect("stored rows load");
-        let mut lost: Vec<String> = self
-            .acknowledged
-            .iter()
-            .filter(|h| loaded.graph.index_of(h).is_none() && !self.quarantined.contains(h))
-            .map(short)
-            .collect();
-        if !lost.is_empty() {
-            lost.sort();
-            self.violations.push(format!("{when}: acknowledged changes missing from the stored rows: {lost:?}"));
+        if self.chaos.oracle {
+            self.violations.extend(missing_from_rows(&self.rows, &self.acknowledged, &self.quarantined, when));
         }
     }
 
@@ -312,6 +293,29 @@ impl EngineServer {
         let rows = (doc == self.doc).then(|| self.rows.clone());
         self.event(Event::Loaded { doc, rows, schema: Schema::Section });
     }
+}
+
+/// What a frame the server sends acknowledges, for the durability oracle: the heads of a sync
+/// message and the changes it carries (what automerge-repo takes for "the server has it").
+pub fn acknowledged_by(frame: &[u8]) -> Vec<ChangeHash> {
+    let Ok(WireMessage::Sync { data, .. }) = WireMessage::decode(frame) else { return Vec::new() };
+    let msg = Message::decode(&data).expect("engine sync messages decode");
+    let mut hashes = msg.heads.clone();
+    if msg.version == automerge::sync::MessageVersion::V1 {
+        for chunk in msg.changes.iter() {
+            hashes.extend(storage::split_changes(chunk).expect("engine chunks split").iter().map(|c| c.hash()));
+        }
+    }
+    hashes
+}
+
+/// The oracle's check: the acknowledged changes (but quarantined ones) missing from `rows`,
+/// as a violation found `when`.
+pub fn missing_from_rows(rows: &[(i64, StoredChunk)], acknowledged: &HashSet<ChangeHash>, quarantined: &HashSet<ChangeHash>, when: &str) -> Option<String> {
+    let loaded = storage::load_graph(rows.to_vec(), Schema::Section).expect("stored rows load");
+    let mut lost: Vec<String> = acknowledged.iter().filter(|h| loaded.graph.index_of(h).is_none() && !quarantined.contains(h)).map(short).collect();
+    lost.sort();
+    (!lost.is_empty()).then(|| format!("{when}: acknowledged changes missing from the stored rows: {lost:?}"))
 }
 
 /// The first 8 hex digits of a hash, for messages.
