@@ -24,7 +24,7 @@ mod ingest;
 mod peers;
 mod relay;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::ChangeHash;
 
@@ -88,6 +88,12 @@ pub struct Config {
     /// are shared with the other nodes ([`Effect::SharePresence`], [`Effect::ShareEphemeral`])
     /// and theirs are shown here ([`Event::RemotePresence`], [`Event::RemoteEphemeral`]).
     pub share_presence: bool,
+    /// A document's roster goes to its peers at most once per this window: the first change
+    /// at once, those after it together when the window ends. Every join and leave changes
+    /// the roster, which names everyone present, so 500 people opening one document in a
+    /// burst would otherwise send 500 rosters of up to 500 names to each of them. 0 sends
+    /// every change at once.
+    pub roster_ms: Millis,
 }
 
 impl Default for Config {
@@ -107,6 +113,7 @@ impl Default for Config {
             max_doc_bytes: 64 << 20,
             coalesce_ms: 50,
             share_presence: false,
+            roster_ms: 500,
         }
     }
 }
@@ -244,6 +251,11 @@ pub struct Engine {
     ephemeral_count: u64,
     /// Held relays: (connection, document) → when they go out.
     held: HashMap<(ConnId, DocumentId), Millis>,
+    /// When each document's roster last went out ([`Config::roster_ms`]).
+    roster_sent: HashMap<DocumentId, Millis>,
+    /// Rosters that changed within the window, held until it ends: document → whether the
+    /// change was this node's (then it is shared with the other nodes too).
+    roster_held: BTreeMap<DocumentId, bool>,
     /// The earliest [`Effect::Wake`] asked for and not yet come.
     wake_at: Option<Millis>,
     /// The `now` of the event being handled.
@@ -266,6 +278,8 @@ impl Engine {
             session_id: uuid::Uuid::new_v4().to_string(),
             ephemeral_count: 0,
             held: HashMap::new(),
+            roster_sent: HashMap::new(),
+            roster_held: BTreeMap::new(),
             wake_at: None,
             now: 0,
         }
@@ -352,6 +366,7 @@ impl Engine {
             Event::Tick => {
                 self.on_tick(now);
                 self.presence_tick(now, &mut out);
+                self.forget_rosters(now);
                 self.release_held(now, &mut out);
             }
             Event::Wake => {
@@ -359,8 +374,8 @@ impl Engine {
                 self.release_held(now, &mut out);
             }
         }
+        self.send_rosters(now, &mut out);
         self.ask_wake(&mut out);
-        self.send_rosters(&mut out);
         for effect in &out {
             if let Effect::Send { frame, .. } = effect {
                 self.stats.frames_out += 1;

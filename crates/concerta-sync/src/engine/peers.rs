@@ -342,15 +342,25 @@ impl Engine {
 
     /// Sends the roster of every document whose peers or their access changed to each of its
     /// peers, as a server-authored ephemeral message.
-    pub(super) fn send_rosters(&mut self, out: &mut Vec<Effect>) {
-        let mut docs = std::mem::take(&mut self.roster_dirty);
-        if self.config.share_presence {
-            for &doc in &docs {
+    pub(super) fn send_rosters(&mut self, now: Millis, out: &mut Vec<Effect>) {
+        for doc in std::mem::take(&mut self.roster_dirty) {
+            self.roster_held.insert(doc, true);
+        }
+        for doc in std::mem::take(&mut self.roster_resend) {
+            self.roster_held.entry(doc).or_insert(false);
+        }
+        let due: Vec<(DocumentId, bool)> = self
+            .roster_held
+            .iter()
+            .filter(|(doc, _)| self.roster_due(doc).is_none_or(|at| at <= now))
+            .map(|(doc, share)| (*doc, *share))
+            .collect();
+        for (doc, share) in due {
+            self.roster_held.remove(&doc);
+            self.roster_sent.insert(doc, now);
+            if share && self.config.share_presence {
                 out.push(Effect::SharePresence { doc, roster: self.local_presence(&doc) });
             }
-        }
-        docs.append(&mut self.roster_resend);
-        for doc in docs {
             let roster = self.presence(&doc);
             if roster.is_empty() {
                 continue;
@@ -361,6 +371,24 @@ impl Engine {
             let conns = self.present.get(&doc).into_iter().flatten().copied();
             self.send_ephemeral(conns, doc, &self.config.peer_id, &self.session_id, self.ephemeral_count, &data, out);
         }
+    }
+
+    /// When `doc`'s roster may go out again (`None`: at once).
+    pub(super) fn roster_due(&self, doc: &DocumentId) -> Option<Millis> {
+        let window = self.config.roster_ms;
+        self.roster_sent.get(doc).filter(|_| window > 0).map(|sent| sent + window)
+    }
+
+    /// The earliest time a held roster goes out.
+    pub(super) fn next_roster(&self) -> Option<Millis> {
+        self.roster_held.keys().filter_map(|doc| self.roster_due(doc)).min()
+    }
+
+    /// Forgets when rosters went out once their window is over (nothing is held for them).
+    pub(super) fn forget_rosters(&mut self, now: Millis) {
+        let window = self.config.roster_ms;
+        let held = &self.roster_held;
+        self.roster_sent.retain(|doc, sent| held.contains_key(doc) || now < *sent + window);
     }
 
     pub(super) fn release_peer_id(&mut self, peer_id: &str) {

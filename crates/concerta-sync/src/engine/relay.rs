@@ -165,14 +165,15 @@ impl Engine {
         }
     }
 
-    /// Asks the runtime to wake us for the earliest held relay, unless already asked.
+    /// Asks the runtime to wake us for the earliest held relay or roster, unless already asked.
     pub(super) fn ask_wake(&mut self, out: &mut Vec<Effect>) {
         // Forget what went away (a closed connection, an evicted document).
         if !self.held.is_empty() {
             let (conns, docs) = (&self.conns, &self.docs);
             self.held.retain(|(conn, doc), _| conns.contains_key(conn) && docs.contains_key(doc));
         }
-        let Some(earliest) = self.held.values().copied().min() else { return };
+        let relays = self.held.values().copied().min();
+        let Some(earliest) = relays.into_iter().chain(self.next_roster()).min() else { return };
         if self.wake_at.is_none_or(|w| earliest < w) {
             self.wake_at = Some(earliest);
             out.push(Effect::Wake { at: earliest });

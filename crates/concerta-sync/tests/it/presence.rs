@@ -1,10 +1,11 @@
 //! Presence identity: relayed ephemeral messages are named by the connection they came from,
 //! echoes of them are dropped, and every peer of a document gets the server's roster whenever
-//! the document's peers or their access change.
+//! the document's peers or their access change (at most one roster per window per document:
+//! the first change at once, the rest together when the window ends).
 
 use concerta_sync::presence::decode_roster;
 use concerta_sync::wire::WireMessage;
-use concerta_sync::{Access, Event, PeerPresence};
+use concerta_sync::{Access, Config, Event, PeerPresence};
 
 use crate::refusals::{config, doc_id, world_with, World};
 use crate::sim::{ephemeral_frame, join_frame, pump, route, EngineServer, Peer, Server, SERVER_PEER};
@@ -53,9 +54,11 @@ fn flush(server: &mut EngineServer, peers: &mut [&mut Peer]) {
     route(server, peers);
 }
 
+/// Every change, one roster: the window is off here (`roster_ms: 0`), so each step's roster
+/// can be checked; `a_burst_of_joins_sends_one_roster_per_window` covers the window.
 #[test]
 fn every_peer_gets_the_roster_when_peers_come_go_or_change_access() {
-    let World { mut server, mut writer, mut watcher, .. } = world_with(config());
+    let World { mut server, mut writer, mut watcher, .. } = world_with(Config { roster_ms: 0, ..config() });
     // Both joined: each got a roster right after its own access was decided, the writer a
     // second one when the watcher came.
     assert_eq!(last_roster(&writer), vec![entry("writer", 1, Access::Write), entry("watcher", 2, Access::Write)]);
@@ -121,6 +124,42 @@ fn every_peer_gets_the_roster_when_peers_come_go_or_change_access() {
         let counts: Vec<u64> = rosters(p).iter().map(|r| r.0).collect();
         assert!(counts.windows(2).all(|w| w[0] < w[1]), "{}: counts increase: {counts:?}", p.name);
     }
+}
+
+/// Twenty readers open the document in one burst (as 500 people might open a published
+/// strategy): the first join's roster goes out at once, the others' together when the window
+/// ends, naming everyone. Without the window every join sent a roster to everyone present.
+#[test]
+fn a_burst_of_joins_sends_one_roster_per_window() {
+    let rosters_in_burst = |roster_ms| {
+        let World { mut server, mut writer, mut watcher, .. } = world_with(Config { roster_ms, ..config() });
+        let before = rosters(&writer).len();
+        let mut readers: Vec<Peer> = (0..20u8).map(|i| Peer::new(&format!("reader-{i}"), 10 + i, 10 + u64::from(i))).collect();
+        for r in &mut readers {
+            r.connect(&mut server, Access::Read);
+        }
+        for r in &mut readers {
+            let frame = r.sync_frame(doc_id()).expect("a first sync message");
+            server.frame(r.conn, frame);
+        }
+        let mut peers: Vec<&mut Peer> = vec![&mut writer, &mut watcher];
+        peers.extend(readers.iter_mut());
+        route(&mut server, &mut peers);
+        let at_once = rosters(peers[0]).len() - before;
+        // The window ends: `settle` lets the time of the wake the engine asked for pass.
+        pump(&mut server, &mut peers, QUIET);
+        for p in &peers {
+            assert_eq!(last_roster(p).len(), 22, "{}: the last roster names everyone", p.name);
+        }
+        let most = peers[2..].iter().map(|r| rosters(r).len()).max().unwrap_or_default();
+        (at_once, rosters(peers[0]).len() - before, most)
+    };
+    let (at_once, total, reader_most) = rosters_in_burst(500);
+    assert_eq!(at_once, 1, "the first join's roster goes out at once");
+    assert_eq!(total, 2, "then one more when the window ends");
+    assert!(reader_most <= 2, "a reader got {reader_most} rosters");
+    let (_, total, reader_most) = rosters_in_burst(0);
+    assert_eq!((total, reader_most), (20, 20), "without the window: one roster per join");
 }
 
 #[test]
