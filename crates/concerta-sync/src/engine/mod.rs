@@ -356,7 +356,7 @@ impl Engine {
             Event::Access { conn, doc, access } => self.on_access(now, conn, doc, access, &mut out),
             Event::Loaded { doc, rows, schema } => self.on_loaded(now, doc, rows, schema, &mut out),
             Event::Stored { doc, upto, row } => self.on_stored(doc, upto, row, &mut out),
-            Event::Compacted { doc, log_row } => self.on_compacted(doc, log_row),
+            Event::Compacted { doc, log_row } => self.on_compacted(doc, log_row, &mut out),
             Event::Remote { doc, rows } => self.on_remote(doc, rows, &mut out),
             Event::Materialized { doc, result } => self.on_materialized(doc, result, &mut out),
             Event::RemotePresence { node, doc, roster } => self.on_remote_presence(now, node, doc, roster),
