@@ -225,7 +225,7 @@ impl Engine {
         }
         let Some(doc) = self.docs.get_mut(&doc_id) else { return };
         let durable = doc.graph.durable_len();
-        if doc.since_snapshot >= self.config.snapshot_every.max(durable / 2) {
+        if doc.snapshot_due(self.config.snapshot_every) {
             start_materialize(doc_id, doc, out);
         } else if doc.rows.len() > self.config.compact_rows.max(durable / 20) {
             compact(doc_id, doc, out);
@@ -402,7 +402,7 @@ impl Engine {
             }
         }
         // A materialization that came due while the compaction was in flight.
-        if doc.status == Status::Ready && doc.since_snapshot >= snapshot_every.max(doc.graph.durable_len() / 2) {
+        if doc.status == Status::Ready && doc.snapshot_due(snapshot_every) {
             start_materialize(doc_id, doc, out);
         }
     }
@@ -413,6 +413,14 @@ impl Engine {
 pub(super) fn compact_if_waiting(doc_id: DocumentId, doc: &mut Doc, row_threshold: usize, out: &mut Vec<Effect>) {
     if doc.snapshot_row.is_some() || doc.rows.len() > row_threshold.max(doc.graph.durable_len() / 20) {
         compact(doc_id, doc, out);
+    }
+}
+
+impl Doc {
+    /// A new snapshot is due once half the document is new since the last one (and at least
+    /// `snapshot_every` changes), so its O(document) cost amortizes to a constant per edit.
+    fn snapshot_due(&self, snapshot_every: usize) -> bool {
+        self.since_snapshot >= snapshot_every.max(self.graph.durable_len() / 2)
     }
 }
 
